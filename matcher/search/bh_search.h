@@ -1,0 +1,51 @@
+/*
+ * bh_search.h - the search service used by `biohub search` and biohubd:
+ * probe image bytes -> decode -> extract -> 1:N engine -> re-rank -> candidates.
+ *
+ * A searcher loads every modality of one gallery into engines at open time.
+ * bh_searcher_search() is thread-safe.  Every buffer that held the probe
+ * (decoded image, template) is wiped before it returns, on success and error.
+ */
+#ifndef BH_SEARCH_H
+#define BH_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bh_gallery.h"
+
+typedef struct bh_searcher bh_searcher;
+
+typedef struct bh_searcher_config {
+	const char *gallery_path;
+	const char *backend;   /* engine backend; NULL = auto */
+	unsigned threads;      /* engine threads; 0 = all cores */
+	const char *model_dir; /* face weights; NULL = default */
+} bh_searcher_config;
+
+typedef struct bh_candidate {
+	int64_t subject_id;
+	char external_ref[64];
+	int32_t score;
+	uint8_t position;
+	uint8_t match; /* score >= the modality's shipped threshold */
+} bh_candidate;
+
+typedef struct bh_search_info {
+	char warning[96];
+	uint64_t extract_ns, search_ns, rerank_ns;
+	const char *backend;
+} bh_search_info;
+
+int bh_searcher_open(const bh_searcher_config *cfg, bh_searcher **out);
+void bh_searcher_close(bh_searcher *s);
+
+/* The gallery behind a searcher (for the audit table). */
+bh_gallery *bh_searcher_gallery(bh_searcher *s);
+
+/* Searches one probe image (any supported format) of `modality`.
+ * out has room for k candidates; *n gets how many were written. */
+int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_t image_len,
+		       uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info);
+
+#endif

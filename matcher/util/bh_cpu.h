@@ -1,0 +1,17 @@
+/*
+ * bh_cpu.h - CPU feature detection (CPUID + XGETBV), used to pick backends.
+ */
+#ifndef BH_CPU_H
+#define BH_CPU_H
+
+enum {
+	BH_CPU_AVX2 = 1u << 0,       /* AVX2 + FMA, OS saves YMM */
+	BH_CPU_AVX512 = 1u << 1,     /* AVX-512 F/BW/VL/DQ, OS saves ZMM */
+	BH_CPU_AVX512VNNI = 1u << 2, /* VPDPBUSD */
+	BH_CPU_VPOPCNTDQ = 1u << 3,  /* VPOPCNTQ */
+};
+
+/* Bit set of BH_CPU_* flags for this machine (computed once). */
+unsigned bh_cpu_features(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* bh_commands.c - the sub-command tables of `biohub` (see bh_cli.h).
+ * Each module adds its commands here, one line each. */
+#include <stddef.h>
+
+#include "bh_cli.h"
+
+/* ---- declarations (one per command, defined in tools/cmd_*.c) ---- */
+
+static int cmd_bench(int argc, char **argv);
+static int cmd_eval(int argc, char **argv);
+
+const bh_cmd bh_bench_commands[] = {
+	{NULL, NULL, NULL},
+};
+
+const bh_cmd bh_eval_commands[] = {
+	{NULL, NULL, NULL},
+};
+
+const bh_cmd bh_commands[] = {
+	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane)"},
+	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
+	{NULL, NULL, NULL},
+};
+
+static int cmd_bench(int argc, char **argv)
+{
+	return bh_cli_dispatch("biohub bench", bh_bench_commands, argc, argv);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+	return bh_cli_dispatch("biohub eval", bh_eval_commands, argc, argv);
+}
