@@ -22,14 +22,30 @@
 #include <stdint.h>
 
 #include "bh_engine.h"
+#include "bh_template.h"
 
 typedef struct bh_gallery bh_gallery;
 
 enum {
 	BH_GALLERY_READONLY = 1u << 0,
 	BH_GALLERY_CREATE = 1u << 1, /* create if missing (else must exist) */
+	/* synchronous=NORMAL instead of FULL: a commit survives a process crash
+	 * (SIGKILL) but the last commits may be lost on power failure.  For
+	 * `gallery synth` only; see bh_gallery.c. */
+	BH_GALLERY_FAST_SYNC = 1u << 2,
 };
 
+#define BH_GALLERY_APP_ID 0x42484742 /* "BHGB" */
+#define BH_GALLERY_SCHEMA_VERSION 1
+#define BH_GALLERY_REF_MAX 255        /* bytes of an external reference */
+#define BH_GALLERY_MAX_TEMPLATES 64   /* per subject */
+
+/* A handle is used by one thread at a time (callers serialise).
+ * READONLY: subjects, templates and enrolments cannot be changed through the
+ * handle (enforced by an SQLite authorizer); bh_gallery_audit() still writes
+ * when the file is writable, so a searching process can keep its audit log.
+ * A missing file is BH_ENOTFOUND unless CREATE; an empty (0-byte) file is
+ * initialised only with CREATE.  Times in the database are Unix ms. */
 int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out);
 void bh_gallery_close(bh_gallery *g);
 
@@ -59,6 +75,14 @@ int bh_gallery_enroll(bh_gallery *g, const bh_subject_info *s, const bh_template
 /* Removes the subject and its templates (secure_delete). BH_ENOTFOUND. */
 int bh_gallery_delete(bh_gallery *g, const char *external_ref);
 
+/* Optional explicit transaction around several enrol/delete calls.  Inside
+ * it each bh_gallery_enroll() is a savepoint: a failing subject is rolled
+ * back alone, and the others commit together at bh_gallery_commit().  A
+ * crash before the commit loses the whole group, never half a subject. */
+int bh_gallery_begin(bh_gallery *g);
+int bh_gallery_commit(bh_gallery *g);
+void bh_gallery_rollback(bh_gallery *g);
+
 /* Packed first-stage codes of one modality, ready for bh_engine_open().
  * ids[i] = template id; subject[i], position[i] alongside. */
 typedef struct bh_gallery_pack {
@@ -73,10 +97,79 @@ typedef struct bh_gallery_pack {
 int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out);
 void bh_gallery_pack_free(bh_gallery_pack *p);
 
-/* The full template of one template id (malloc'd copy; caller frees). */
+/* The full template of one template id (malloc'd copy; caller frees).
+ * BH_ENOTFOUND for an unknown id; a template without a full part gives
+ * BH_OK with *blob = NULL, *len = 0. */
 int bh_gallery_template_full(bh_gallery *g, int64_t template_id, void **blob, size_t *len);
 /* External reference of a subject into buf (NUL-terminated, truncated to n). */
 int bh_gallery_subject_ref(bh_gallery *g, int64_t subject_id, char *buf, size_t n);
+/* Subject id of an external reference; BH_ENOTFOUND. */
+int bh_gallery_subject_find(bh_gallery *g, const char *external_ref, int64_t *subject_id);
+
+/* ---- inspection (CLI list/show/stats/check) ------------------------------ */
+
+typedef struct bh_subject_row {
+	int64_t id;
+	const char *external_ref;
+	int64_t created; /* Unix ms */
+	int synthetic;
+	const char *meta_json; /* NULL if none */
+	int64_t n_templates;
+} bh_subject_row;
+
+/* Calls cb for subjects in id order, skipping `offset`, at most `limit`
+ * (< 0 = all).  Strings are valid during the call only.  A non-zero return
+ * from cb stops the walk and is returned. */
+typedef int (*bh_gallery_subject_cb)(void *ctx, const bh_subject_row *s);
+int bh_gallery_list(bh_gallery *g, int64_t offset, int64_t limit, bh_gallery_subject_cb cb,
+		    void *ctx);
+
+typedef struct bh_template_row {
+	int64_t id;
+	int modality, position;
+	uint32_t format;
+	int quality;
+	size_t code_len, full_len; /* sizes only: never the bytes */
+	int64_t created;
+} bh_template_row;
+
+typedef struct bh_enrolment_row {
+	int64_t id;
+	char *operator_id, *source; /* owned; NULL if none */
+	int64_t created, n_templates;
+} bh_enrolment_row;
+
+/* Everything about one subject except biometric bytes.  Owned copies. */
+typedef struct bh_subject_detail {
+	int64_t id;
+	char *external_ref;
+	int64_t created;
+	int synthetic;
+	char *meta_json;
+	bh_template_row *templates;
+	size_t n_templates;
+	bh_enrolment_row *enrolments;
+	size_t n_enrolments;
+} bh_subject_detail;
+
+int bh_gallery_subject_get(bh_gallery *g, const char *external_ref, bh_subject_detail *out);
+void bh_gallery_subject_detail_free(bh_subject_detail *d);
+
+typedef struct bh_gallery_stats {
+	int schema_version;
+	int64_t subjects, synthetic_subjects, enrolments, audit_rows;
+	int64_t templates[BH_MOD_COUNT + 1]; /* by modality; [0] = total */
+	int64_t full_templates;              /* templates with a full part */
+	int64_t page_size, page_count, freelist_pages;
+} bh_gallery_stats;
+
+int bh_gallery_get_stats(bh_gallery *g, bh_gallery_stats *st);
+
+/* Consistency check: PRAGMA integrity_check (or quick_check if !full),
+ * foreign_key_check, and every enrolment row's n_templates equal to the
+ * subject's template count with exactly one enrolment per subject.
+ * BH_OK, or BH_EDB with the first problem in bh_errmsg(). */
+int bh_gallery_check(bh_gallery *g, int full);
 
 typedef struct bh_audit_rec {
 	const char *agency;   /* agency id as text */
