@@ -74,7 +74,7 @@ static void test_parse_bad(void **state)
 	assert_int_equal(bhp_crypto_new(KEY_A, &c), BH_OK);
 	bhp_sender s;
 	bhp_sender_init(&s, 3, c);
-	uint8_t f[BHP_FRAME_MAX], g[BHP_FRAME_MAX];
+	uint8_t f[BHP_FRAME_MAX + 8], g[BHP_FRAME_MAX + 8];
 	size_t fl = one_frame(&s, BHP_T_HEALTH, 1, NULL, 0, 0, f);
 	bhp_hdr h;
 	assert_int_equal(bhp_parse(f, fl, 1, &h), BHP_DROP_COUNT);
