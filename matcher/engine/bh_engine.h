@@ -19,6 +19,15 @@
  * bytes (row bytes rounded up to 64), base pointer 64-byte aligned, padding
  * bytes zero.  ids[i] is the caller's 64-bit id of row i (template row id in
  * the gallery); ids need not be sorted.
+ *   Packed rows (addition): the CPU backends (scalar, avx2, avx512) also
+ *   accept any stride >= bh_row_bytes() that is a multiple of 8, in particular
+ *   stride == bh_row_bytes() (e.g. 32 bytes for a 256-bit finger code instead
+ *   of 64), which keeps resident memory at 1.0x the raw template bytes.  A
+ *   backend that needs 64-byte rows (a device) may refuse such a shard in
+ *   load() with BH_EUNSUPPORTED.  Padding bytes, if any, must be zero.
+ *   Implicit ids (addition): the CPU backends and the engine accept
+ *   ids == NULL, meaning the id of row i is i (saves 8 bytes per record when
+ *   the caller maps rows to templates itself).  Devices may refuse it.
  *
  * Backends: a backend searches one shard; the engine owns threading (one shard
  * per worker for the CPU backends) and merges per-shard top-K lists.  The
@@ -81,11 +90,26 @@ typedef struct bh_backend_ops {
 const bh_backend_ops *bh_backend_find(const char *name);
 /* Best CPU backend available here: avx512, avx2, or scalar. */
 const bh_backend_ops *bh_backend_best(void);
-/* Lets sim/ register the fpga backend (called once at start). */
+/* Lets sim/ register the fpga backend (called once at start).  Safe from an
+ * __attribute__((constructor)) in any library: the table is static storage
+ * and needs no initialisation.  At most BH_BACKEND_MAX registered backends;
+ * registering a name twice is BH_EEXIST.  A registered backend is treated as
+ * a device by the engine: it gets the whole gallery as one shard, is called
+ * from the searching thread, and a failed search is answered by the fallback
+ * CPU backend (counted in bh_engine_stats.fallbacks). */
+#define BH_BACKEND_MAX 8
 int bh_backend_register(const bh_backend_ops *ops);
+/* Name of the i-th known backend (built-ins first), NULL past the end. */
+const char *bh_backend_name_at(unsigned i);
 
 /* Bytes per row for a kernel and dim, rounded to 64. 0 if dim is invalid. */
 size_t bh_row_stride(bh_kernel kernel, uint32_t dim);
+/* Exact bytes of one record (dim for DOT_I8, dim/8 for HAMMING), no rounding:
+ * the packed stride.  0 if dim is invalid. */
+size_t bh_row_bytes(bh_kernel kernel, uint32_t dim);
+/* Checks a shard against the layout rules above (kernel, dim, stride >=
+ * bh_row_bytes and a multiple of 8, data/ids present when n > 0). */
+int bh_shard_check(const bh_shard *s);
 
 /* Scalar reference score of one pair (used by tests and re-checks). */
 int32_t bh_score_ref(bh_kernel kernel, uint32_t dim, const void *q, const void *r);
@@ -107,12 +131,24 @@ typedef struct bh_engine_stats {
 	uint64_t fallbacks; /* device errors answered by the fallback backend */
 } bh_engine_stats;
 
+/* Engine threading: bh_engine_open starts threads-1 persistent workers; a
+ * search wakes them, the calling thread searches shard 0 itself, and the
+ * per-shard top-K lists are merged.  Searches on one engine are serialised
+ * by an internal mutex, so an engine may be shared by threads.  Queries are
+ * tiled against blocks of records, so one pass over the gallery serves a
+ * whole batch. */
+
 /* Builds an engine over the shard (not copied; must outlive the engine). */
 int bh_engine_open(const bh_engine_config *cfg, const bh_shard *shard, bh_engine **out);
 /* Same contract as bh_backend_ops.search, over the whole shard. */
 int bh_engine_search(bh_engine *e, const bh_queries *q, uint32_t k, bh_hit *out, uint32_t *nout);
 const char *bh_engine_backend_name(const bh_engine *e);
 void bh_engine_get_stats(const bh_engine *e, bh_engine_stats *st);
+/* Worker threads (= shards for CPU backends) in use. */
+unsigned bh_engine_threads(const bh_engine *e);
+/* Bytes the engine itself holds beyond the caller's shard (buffers, backend
+ * state), for resident-memory accounting. */
+size_t bh_engine_overhead_bytes(const bh_engine *e);
 void bh_engine_close(bh_engine *e);
 
 /* ---- top-K helper shared by the backends -------------------------------- */
