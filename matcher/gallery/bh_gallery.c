@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -257,10 +258,42 @@ static int validate(sqlite3 *db, const char *path)
 	return BH_OK;
 }
 
+/* Opens `path` for the pre-check without creating anything next to it.
+ * Without a -wal file the main file holds every committed transaction, so
+ * it is opened immutable (no locks, no -shm/-wal created: a truncated or
+ * foreign WAL-mode file gets no litter).  With a -wal (a live or crashed
+ * gallery) the ordinary read-only open reads it. */
+static int open_for_check(const char *path, sqlite3 **db)
+{
+	size_t n = strlen(path);
+	char *wal = malloc(n + 5), *uri = malloc(3 * n + 32);
+	if (!wal || !uri) {
+		free(wal);
+		free(uri);
+		return SQLITE_NOMEM;
+	}
+	snprintf(wal, n + 5, "%s-wal", path);
+	int rc;
+	if (access(wal, F_OK) == 0) {
+		rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	} else {
+		char *o = uri + sprintf(uri, "file:");
+		for (const char *c = path; *c; c++)
+			o += (*c == '%' || *c == '?' || *c == '#') ? sprintf(o, "%%%02X", (unsigned char)*c)
+								     : sprintf(o, "%c", *c);
+		sprintf(o, "?immutable=1");
+		rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW,
+				     NULL);
+	}
+	free(wal);
+	free(uri);
+	return rc;
+}
+
 static int check_existing(const char *path)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	int rc = open_for_check(path, &db);
 	int err;
 	if (rc != SQLITE_OK)
 		err = bh_fail(BH_EDB, "cannot open '%s': %s", path,
@@ -732,13 +765,6 @@ int bh_gallery_template_full(bh_gallery *g, int64_t template_id, void **blob, si
 	return db_fail(g->db, src, "full template");
 }
 
-/* Same rounding as bh_row_stride() in the engine (row bytes up to 64). */
-static size_t code_stride(int kernel, uint32_t dim)
-{
-	size_t bytes = kernel == BH_KERNEL_DOT_I8 ? dim : dim / 8;
-	return bh_round_up(bytes, BH_ALIGN);
-}
-
 static int pack_alloc(bh_gallery_pack *p, size_t n, size_t stride)
 {
 	size_t bytes;
@@ -807,7 +833,9 @@ int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out)
 	int rc = bh_template_code_kind(modality, &kernel, &dim);
 	if (rc != BH_OK)
 		return rc;
-	size_t stride = code_stride(kernel, dim);
+	size_t stride = bh_row_stride((bh_kernel)kernel, dim);
+	if (!stride)
+		return bh_fail(BH_EINVAL, "gallery: no engine row stride for modality %d", modality);
 	/* One read transaction: the count and the rows see the same snapshot. */
 	int own_tx = sqlite3_get_autocommit(g->db);
 	if (own_tx && (rc = run(g, ST_BEGIN_READ, "begin read")) != BH_OK)

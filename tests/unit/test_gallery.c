@@ -1,0 +1,689 @@
+/* test_gallery.c - the SQLite gallery store: schema and pragmas, enrolment
+ * and its bad-input paths (each leaves the database unchanged), delete with
+ * secure_delete, packed loading, audit, and refusing foreign or corrupt files
+ * without modifying them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "bh_err.h"
+#include "bh_gallery.h"
+#include "bh_mem.h"
+#include "bh_template.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/bh_test_gallery.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof path, "%s/g.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char p[160];
+	const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+typedef struct blob {
+	uint8_t *p;
+	size_t n;
+} blob;
+
+static blob read_all(const char *p)
+{
+	blob b = {0};
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return b;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b.p = malloc(n > 0 ? (size_t)n : 1);
+	b.n = fread(b.p, 1, (size_t)(n > 0 ? n : 0), f);
+	fclose(f);
+	return b;
+}
+
+static void write_all(const char *p, const void *d, size_t n)
+{
+	FILE *f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(d, 1, n, f), n);
+	fclose(f);
+}
+
+static int same_file(const char *p, const blob *b)
+{
+	blob c = read_all(p);
+	int same = c.n == b->n && (b->n == 0 || !memcmp(c.p, b->p, b->n));
+	free(c.p);
+	return same;
+}
+
+static int contains(const blob *hay, const void *needle, size_t n)
+{
+	return hay->n >= n && memmem(hay->p, hay->n, needle, n) != NULL;
+}
+
+static int64_t sql_int(const char *p, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(const char *p, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Deterministic template blobs: code bytes derived from a seed. */
+typedef struct tmpl {
+	uint8_t code[BH_PALM_CODE_BITS / 8];
+	uint8_t full[3000];
+	bh_template_rec rec;
+} tmpl;
+
+static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int with_full)
+{
+	uint32_t x = seed * 2654435761u + 12345u;
+	for (size_t i = 0; i < sizeof t->code; i++) {
+		x = x * 1103515245u + 12345u;
+		t->code[i] = (uint8_t)(x >> 16);
+	}
+	for (size_t i = 0; i < sizeof t->full; i++) {
+		x = x * 1103515245u + 12345u;
+		t->full[i] = (uint8_t)(x >> 16);
+	}
+	uint32_t fmt = bh_template_format(modality);
+	t->rec = (bh_template_rec){
+		.modality = modality,
+		.position = position,
+		.format = fmt,
+		.quality = 50,
+		.code = t->code,
+		.code_len = bh_template_code_bytes(fmt),
+		.full = with_full ? t->full : NULL,
+		.full_len = with_full ? sizeof t->full : 0,
+	};
+}
+
+static bh_gallery *create(void)
+{
+	bh_gallery *g = NULL;
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_CREATE, &g), BH_OK);
+	assert_non_null(g);
+	return g;
+}
+
+static int64_t enroll_simple(bh_gallery *g, const char *ref, unsigned seed)
+{
+	tmpl t[2];
+	make_tmpl(&t[0], BH_MOD_FACE, 0, seed, 0);
+	make_tmpl(&t[1], BH_MOD_FINGER, 1 + seed % 10, seed + 1000, 1);
+	bh_template_rec r[2] = {t[0].rec, t[1].rec};
+	bh_subject_info si = {.external_ref = ref, .operator_id = "op1", .source = "unit"};
+	int64_t id = 0;
+	assert_int_equal(bh_gallery_enroll(g, &si, r, 2, &id), BH_OK);
+	assert_true(id > 0);
+	return id;
+}
+
+static int64_t count_rows(bh_gallery *g, int which)
+{
+	bh_gallery_stats st;
+	assert_int_equal(bh_gallery_get_stats(g, &st), BH_OK);
+	switch (which) {
+	case 0: return st.subjects;
+	case 1: return st.templates[0];
+	default: return st.enrolments;
+	}
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_create_schema_pragmas(void **state)
+{
+	(void)state;
+	bh_gallery *g = NULL;
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_ENOTFOUND);
+	assert_null(g);
+	assert_int_equal(access(path, F_OK), -1); /* not created without CREATE */
+	g = create();
+	bh_gallery_close(g);
+	assert_int_equal(sql_int(path, "PRAGMA application_id"), (int64_t)BH_GALLERY_APP_ID);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), BH_GALLERY_SCHEMA_VERSION);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type='table'"), 4);
+	/* WAL is persistent in the file header (read/write version 2). */
+	blob b = read_all(path);
+	assert_true(b.n >= 100);
+	assert_int_equal(b.p[18], 2);
+	assert_int_equal(b.p[19], 2);
+	free(b.p);
+	/* Reopen (validated path) works, read-only too. */
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
+	bh_gallery_close(g);
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
+	bh_gallery_stats st;
+	assert_int_equal(bh_gallery_get_stats(g, &st), BH_OK);
+	assert_int_equal(st.schema_version, BH_GALLERY_SCHEMA_VERSION);
+	assert_int_equal(st.subjects, 0);
+	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
+	bh_gallery_close(g);
+	/* Bad arguments. */
+	assert_int_equal(bh_gallery_open(NULL, 0, &g), BH_EINVAL);
+	assert_int_equal(bh_gallery_open("", 0, &g), BH_EINVAL);
+	assert_int_equal(bh_gallery_open(dir, 0, &g), BH_EDB); /* a directory */
+}
+
+static void test_enroll_show_pack(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	int64_t a = enroll_simple(g, "A-1", 1);
+	int64_t b = enroll_simple(g, "B-2", 2);
+	assert_true(b > a);
+	/* a palm-only subject */
+	tmpl p;
+	make_tmpl(&p, BH_MOD_PALM, 0, 77, 1);
+	bh_subject_info si = {.external_ref = "C-3", .meta_json = "{\"k\":1}"};
+	int64_t c;
+	assert_int_equal(bh_gallery_enroll(g, &si, &p.rec, 1, &c), BH_OK);
+
+	char ref[8];
+	assert_int_equal(bh_gallery_subject_ref(g, b, ref, sizeof ref), BH_OK);
+	assert_string_equal(ref, "B-2");
+	assert_int_equal(bh_gallery_subject_ref(g, a, ref, 2), BH_OK); /* truncated */
+	assert_string_equal(ref, "A");
+	int64_t id;
+	assert_int_equal(bh_gallery_subject_find(g, "C-3", &id), BH_OK);
+	assert_int_equal(id, c);
+
+	bh_subject_detail d;
+	assert_int_equal(bh_gallery_subject_get(g, "B-2", &d), BH_OK);
+	assert_int_equal(d.id, b);
+	assert_int_equal(d.n_templates, 2);
+	assert_int_equal(d.templates[0].modality, BH_MOD_FACE);
+	assert_int_equal(d.templates[0].code_len, BH_FACE_DIM);
+	assert_int_equal(d.templates[0].full_len, 0);
+	assert_int_equal(d.templates[1].modality, BH_MOD_FINGER);
+	assert_int_equal(d.templates[1].position, 3);
+	assert_int_equal(d.templates[1].full_len, 3000);
+	assert_int_equal(d.n_enrolments, 1);
+	assert_int_equal(d.enrolments[0].n_templates, 2);
+	assert_string_equal(d.enrolments[0].operator_id, "op1");
+	assert_null(d.meta_json);
+	bh_gallery_subject_detail_free(&d);
+	assert_int_equal(bh_gallery_subject_get(g, "C-3", &d), BH_OK);
+	assert_string_equal(d.meta_json, "{\"k\":1}");
+	assert_null(d.enrolments[0].operator_id);
+	bh_gallery_subject_detail_free(&d);
+
+	/* Full template round trip. */
+	void *full;
+	size_t flen;
+	assert_int_equal(bh_gallery_subject_get(g, "A-1", &d), BH_OK);
+	assert_int_equal(bh_gallery_template_full(g, d.templates[1].id, &full, &flen), BH_OK);
+	tmpl ta;
+	make_tmpl(&ta, BH_MOD_FINGER, 2, 1001, 1);
+	assert_int_equal(flen, sizeof ta.full);
+	assert_memory_equal(full, ta.full, flen);
+	free(full);
+	assert_int_equal(bh_gallery_template_full(g, d.templates[0].id, &full, &flen), BH_OK);
+	assert_null(full); /* face: no full part */
+	assert_int_equal(flen, 0);
+	bh_gallery_subject_detail_free(&d);
+
+	/* Packs: rows in template id order, 64-aligned, padding zero. */
+	bh_gallery_pack pk;
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FINGER, &pk), BH_OK);
+	assert_int_equal(pk.n, 2);
+	assert_int_equal(pk.shard.kernel, BH_KERNEL_HAMMING);
+	assert_int_equal(pk.shard.dim, BH_FINGER_CODE_BITS);
+	assert_int_equal(pk.shard.stride, 64);
+	assert_int_equal((uintptr_t)pk.data % 64, 0);
+	assert_true(pk.ids[0] < pk.ids[1]);
+	assert_int_equal(pk.subject[0], a);
+	assert_int_equal(pk.subject[1], b);
+	assert_int_equal(pk.position[0], 2);
+	const uint8_t *row1 = (const uint8_t *)pk.data + 64;
+	tmpl tb;
+	make_tmpl(&tb, BH_MOD_FINGER, 3, 1002, 1);
+	assert_memory_equal(row1, tb.code, 32);
+	for (int i = 32; i < 64; i++)
+		assert_int_equal(row1[i], 0);
+	bh_gallery_pack_free(&pk);
+	assert_null(pk.data);
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
+	assert_int_equal(pk.n, 2);
+	assert_int_equal(pk.shard.kernel, BH_KERNEL_DOT_I8);
+	assert_int_equal(pk.shard.stride, 128);
+	bh_gallery_pack_free(&pk);
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_PALM, &pk), BH_OK);
+	assert_int_equal(pk.n, 1);
+	assert_int_equal(pk.shard.stride, 256);
+	assert_int_equal(pk.subject[0], c);
+	bh_gallery_pack_free(&pk);
+	assert_int_equal(bh_gallery_pack_load(g, 9, &pk), BH_EINVAL);
+	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
+	bh_gallery_close(g);
+	/* Empty modality in a fresh gallery: n = 0, still a valid shard. */
+	unlink(path);
+	g = create();
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
+	assert_int_equal(pk.n, 0);
+	assert_non_null(pk.shard.data);
+	bh_gallery_pack_free(&pk);
+	bh_gallery_close(g);
+}
+
+/* Every bad input: error code, a message, and no row changed. */
+static void test_enroll_bad_input(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "X", 5);
+	tmpl t;
+	make_tmpl(&t, BH_MOD_FINGER, 4, 9, 1);
+	bh_subject_info si = {.external_ref = "NEW"};
+	bh_template_rec r;
+	struct {
+		const char *what;
+		int want;
+	} cases[] = {
+		{"wrong version", BH_EVERSION}, {"short code", BH_EFORMAT},
+		{"long code", BH_EFORMAT},      {"face full", BH_EFORMAT},
+		{"position 11", BH_EINVAL},     {"palm position", BH_EINVAL},
+		{"modality 7", BH_EINVAL},      {"quality 101", BH_EINVAL},
+		{"null code", BH_EFORMAT},      {"huge full", BH_EFORMAT},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		r = t.rec;
+		switch (i) {
+		case 0: r.format = BH_FMT_FINGER_V1 + 1; break;
+		case 1: r.code_len = 31; break;
+		case 2: r.code_len = 33; break;
+		case 3: r.modality = BH_MOD_FACE; r.format = BH_FMT_FACE_V1; r.code_len = 128; r.position = 0; break;
+		case 4: r.position = 11; break;
+		case 5: r.modality = BH_MOD_PALM; r.format = BH_FMT_PALM_V1; r.code_len = 256; break;
+		case 6: r.modality = 7; break;
+		case 7: r.quality = 101; break;
+		case 8: r.code = NULL; break;
+		case 9: r.full_len = BH_FULL_MAX_BYTES + 1; break;
+		}
+		bh_errclear();
+		/* the bad template second: the first must not be committed either */
+		bh_template_rec two[2] = {t.rec, r};
+		assert_int_equal(bh_gallery_enroll(g, &si, two, 2, NULL), cases[i].want);
+		assert_true(strlen(bh_errmsg()) > 0);
+	}
+	/* Duplicate external reference: BH_EEXIST after a started transaction. */
+	si.external_ref = "X";
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_EEXIST);
+	assert_non_null(strstr(bh_errmsg(), "already enrolled"));
+	/* Bad subject fields. */
+	char longref[300];
+	memset(longref, 'r', sizeof longref - 1);
+	longref[sizeof longref - 1] = '\0';
+	const char *refs[] = {"", longref, "tab\there", NULL};
+	for (size_t i = 0; i < 4; i++) {
+		si.external_ref = refs[i];
+		assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_EINVAL);
+	}
+	si.external_ref = "NEW";
+	si.meta_json = "{not json";
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_EINVAL);
+	si.meta_json = NULL;
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 0, NULL), BH_EINVAL);
+	bh_template_rec many[BH_GALLERY_MAX_TEMPLATES + 1];
+	for (size_t i = 0; i < BH_GALLERY_MAX_TEMPLATES + 1; i++)
+		many[i] = t.rec;
+	assert_int_equal(bh_gallery_enroll(g, &si, many, BH_GALLERY_MAX_TEMPLATES + 1, NULL),
+			 BH_ETOOBIG);
+	assert_int_equal(bh_gallery_enroll(g, NULL, &t.rec, 1, NULL), BH_EINVAL);
+	/* Nothing changed by any of it. */
+	assert_int_equal(count_rows(g, 0), 1);
+	assert_int_equal(count_rows(g, 1), 2);
+	assert_int_equal(count_rows(g, 2), 1);
+	assert_int_equal(bh_gallery_subject_find(g, "NEW", &(int64_t){0}), BH_ENOTFOUND);
+	/* The maximum is accepted. */
+	assert_int_equal(bh_gallery_enroll(g, &si, many, BH_GALLERY_MAX_TEMPLATES, NULL), BH_OK);
+	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
+	bh_gallery_close(g);
+}
+
+static void test_unknown_subject(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "K", 1);
+	char buf[32];
+	void *full;
+	size_t n;
+	int64_t id;
+	bh_subject_detail d;
+	assert_int_equal(bh_gallery_subject_ref(g, 999, buf, sizeof buf), BH_ENOTFOUND);
+	assert_string_equal(buf, "");
+	assert_int_equal(bh_gallery_template_full(g, 999, &full, &n), BH_ENOTFOUND);
+	assert_int_equal(bh_gallery_subject_find(g, "nobody", &id), BH_ENOTFOUND);
+	assert_int_equal(bh_gallery_subject_get(g, "nobody", &d), BH_ENOTFOUND);
+	assert_int_equal(bh_gallery_delete(g, "nobody"), BH_ENOTFOUND);
+	assert_int_equal(count_rows(g, 0), 1);
+	bh_gallery_close(g);
+}
+
+/* Delete cascades, and the bytes of the deleted templates are gone from the
+ * database file and its WAL (secure_delete + checkpoint). */
+static void test_delete_secure(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	for (unsigned i = 0; i < 20; i++) {
+		char ref[16];
+		snprintf(ref, sizeof ref, "S%u", i);
+		enroll_simple(g, ref, i + 100);
+	}
+	tmpl victim;
+	make_tmpl(&victim, BH_MOD_FINGER, (107 % 10) + 1, 1107, 1);
+	char wal[160];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	blob before = read_all(path), wb = read_all(wal);
+	assert_true(contains(&before, victim.full, 64) || contains(&wb, victim.full, 64));
+	free(before.p);
+	free(wb.p);
+
+	assert_int_equal(bh_gallery_delete(g, "S7"), BH_OK);
+	assert_int_equal(bh_gallery_delete(g, "S7"), BH_ENOTFOUND);
+	assert_int_equal(count_rows(g, 0), 19);
+	assert_int_equal(count_rows(g, 1), 38);
+	assert_int_equal(count_rows(g, 2), 19);
+	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
+	blob after = read_all(path), wa = read_all(wal);
+	assert_false(contains(&after, victim.full, 64));
+	assert_false(contains(&after, victim.code, 32));
+	assert_false(contains(&wa, victim.full, 64));
+	/* a neighbour is still there */
+	tmpl keep;
+	make_tmpl(&keep, BH_MOD_FINGER, (108 % 10) + 1, 1108, 1);
+	assert_true(contains(&after, keep.full, 64));
+	free(after.p);
+	free(wa.p);
+	bh_gallery_close(g);
+}
+
+static void test_group_transaction(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	tmpl t;
+	make_tmpl(&t, BH_MOD_FACE, 0, 3, 0);
+	bh_subject_info si = {.external_ref = "G1", .synthetic = 1};
+	assert_int_equal(bh_gallery_begin(g), BH_OK);
+	assert_int_equal(bh_gallery_begin(g), BH_EINVAL);
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_OK);
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_EEXIST); /* alone */
+	si.external_ref = "G2";
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_OK);
+	assert_int_equal(bh_gallery_commit(g), BH_OK);
+	assert_int_equal(bh_gallery_commit(g), BH_EINVAL);
+	bh_gallery_stats st;
+	assert_int_equal(bh_gallery_get_stats(g, &st), BH_OK);
+	assert_int_equal(st.subjects, 2);
+	assert_int_equal(st.synthetic_subjects, 2);
+	/* A rolled-back group leaves nothing. */
+	assert_int_equal(bh_gallery_begin(g), BH_OK);
+	si.external_ref = "G3";
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_OK);
+	bh_gallery_rollback(g);
+	assert_int_equal(count_rows(g, 0), 2);
+	/* An open group is rolled back by close. */
+	assert_int_equal(bh_gallery_begin(g), BH_OK);
+	si.external_ref = "G4";
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_OK);
+	bh_gallery_close(g);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM subjects"), 2);
+}
+
+static int count_cb(void *ctx, const bh_subject_row *s)
+{
+	int *n = ctx;
+	assert_non_null(s->external_ref);
+	assert_int_equal(s->n_templates, 2);
+	return ++*n == 3 ? 42 : 0; /* stop early on the third */
+}
+
+static void test_list(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	for (unsigned i = 0; i < 5; i++) {
+		char ref[8];
+		snprintf(ref, sizeof ref, "L%u", i);
+		enroll_simple(g, ref, i);
+	}
+	int n = 0;
+	assert_int_equal(bh_gallery_list(g, 0, -1, count_cb, &n), 42);
+	assert_int_equal(n, 3);
+	n = 0;
+	assert_int_equal(bh_gallery_list(g, 3, 10, count_cb, &n), BH_OK);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(bh_gallery_list(g, 0, 1, count_cb, &n), BH_OK);
+	assert_int_equal(n, 1);
+	bh_gallery_close(g);
+}
+
+static void test_readonly_and_audit(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "R", 1);
+	bh_gallery_close(g);
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
+	tmpl t;
+	make_tmpl(&t, BH_MOD_FACE, 0, 3, 0);
+	bh_subject_info si = {.external_ref = "R2"};
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, NULL), BH_EINVAL);
+	assert_int_equal(bh_gallery_delete(g, "R"), BH_EINVAL);
+	assert_int_equal(bh_gallery_begin(g), BH_EINVAL);
+	bh_audit_rec a = {.agency = "police-1", .request_id = 77, .modality = BH_MOD_FACE,
+			  .candidates = 10, .backend = "avx2", .outcome = "ok"};
+	assert_int_equal(bh_gallery_audit(g, &a), BH_OK);
+	a.outcome = NULL;
+	assert_int_equal(bh_gallery_audit(g, &a), BH_EINVAL);
+	a.outcome = "busy";
+	a.modality = 4;
+	assert_int_equal(bh_gallery_audit(g, &a), BH_EINVAL);
+	a.modality = 0;
+	a.backend = NULL;
+	assert_int_equal(bh_gallery_audit(g, &a), BH_OK);
+	bh_gallery_close(g);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM audit"), 2);
+	assert_int_equal(sql_int(path, "SELECT request_id FROM audit WHERE id = 1"), 77);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM subjects"), 1);
+	/* No column of the audit table can hold bytes: all are INTEGER or TEXT. */
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('audit')"
+				       " WHERE type NOT IN ('INTEGER', 'TEXT')"),
+			 0);
+}
+
+/* Stored templates in an older/other format: loading them is an error,
+ * not silent garbage in the engine. */
+static void test_pack_wrong_stored_format(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "F", 1);
+	bh_gallery_close(g);
+	sql_exec(path, "UPDATE templates SET format = 513 + 1 WHERE modality = 2");
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
+	bh_gallery_pack pk;
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FINGER, &pk), BH_EVERSION);
+	assert_null(pk.data);
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
+	bh_gallery_pack_free(&pk);
+	bh_gallery_close(g);
+	sql_exec(path, "UPDATE templates SET code = x'0102' WHERE modality = 1");
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_EFORMAT);
+	bh_gallery_close(g);
+}
+
+/* Opening must fail with BH_EDB, a message, and leave the file as it was. */
+static void expect_refused(const char *what)
+{
+	blob before = read_all(path);
+	unsigned flags[] = {0, BH_GALLERY_READONLY, BH_GALLERY_CREATE};
+	for (size_t i = 0; i < 3; i++) {
+		bh_gallery *g = (bh_gallery *)1;
+		bh_errclear();
+		int rc = bh_gallery_open(path, flags[i], &g);
+		if (rc != BH_EDB)
+			fail_msg("%s: open flags %u gave %d (%s)", what, flags[i], rc, bh_errmsg());
+		assert_null(g);
+		assert_true(strlen(bh_errmsg()) > 0);
+		assert_true(same_file(path, &before));
+	}
+	char wal[160];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	if (access(wal, F_OK) == 0)
+		fail_msg("%s: a WAL file appeared", what);
+	free(before.p);
+}
+
+static void build_real_gallery(int n)
+{
+	bh_gallery *g = create();
+	for (int i = 0; i < n; i++) {
+		char ref[16];
+		snprintf(ref, sizeof ref, "real-%d", i);
+		enroll_simple(g, ref, (unsigned)i);
+	}
+	bh_gallery_close(g); /* checkpoints: everything in the main file */
+}
+
+static void test_refuse_garbage(void **state)
+{
+	(void)state;
+	uint8_t junk[8192];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(i * 7 + 3);
+	write_all(path, junk, sizeof junk);
+	expect_refused("garbage");
+	/* "SQLite format 3" header followed by garbage. */
+	memcpy(junk, "SQLite format 3", 16);
+	write_all(path, junk, sizeof junk);
+	expect_refused("garbage with header");
+	/* A short text file. */
+	write_all(path, "hello\n", 6);
+	expect_refused("text");
+	/* An empty file without CREATE. */
+	write_all(path, "", 0);
+	bh_gallery *g;
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_EDB);
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_EDB);
+	/* ... which CREATE initialises. */
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_CREATE, &g), BH_OK);
+	bh_gallery_close(g);
+}
+
+static void test_refuse_foreign(void **state)
+{
+	(void)state;
+	sql_exec(path, "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+	expect_refused("foreign sqlite");
+	unlink(path);
+	/* Someone else's application id. */
+	sql_exec(path, "PRAGMA application_id = 1234; CREATE TABLE subjects(x);");
+	expect_refused("other app");
+	unlink(path);
+	/* Our id, a newer schema. */
+	build_real_gallery(1);
+	sql_exec(path, "PRAGMA user_version = 2");
+	expect_refused("newer schema");
+	unlink(path);
+	/* Our id, a table missing. */
+	build_real_gallery(1);
+	sql_exec(path, "PRAGMA journal_mode = DELETE; DROP TABLE audit;");
+	expect_refused("missing table");
+}
+
+static void test_refuse_truncated_and_corrupt(void **state)
+{
+	(void)state;
+	build_real_gallery(60);
+	blob whole = read_all(path);
+	assert_true(whole.n > 20 * 4096);
+	/* Truncations at several points. */
+	size_t cuts[] = {whole.n / 2, whole.n - 4096, 4096 * 3 + 100, 50};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		write_all(path, whole.p, cuts[i]);
+		expect_refused("truncated");
+	}
+	/* A page in the middle overwritten with garbage. */
+	uint8_t *c = malloc(whole.n);
+	memcpy(c, whole.p, whole.n);
+	for (size_t i = 0; i < 4096; i++)
+		c[4096 * 5 + i] = (uint8_t)(i * 13 + 1);
+	write_all(path, c, whole.n);
+	expect_refused("corrupt page");
+	/* The intact copy opens. */
+	write_all(path, whole.p, whole.n);
+	bh_gallery *g;
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
+	assert_int_equal(count_rows(g, 0), 60);
+	bh_gallery_close(g);
+	free(c);
+	free(whole.p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_schema_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_show_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_subject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_secure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_and_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_wrong_stored_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_truncated_and_corrupt, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
