@@ -8,12 +8,16 @@
 
 static int cmd_bench(int argc, char **argv);
 static int cmd_eval(int argc, char **argv);
+int cmd_eval_face(int argc, char **argv);
+int cmd_bench_face(int argc, char **argv);
 
 const bh_cmd bh_bench_commands[] = {
+	{"face", cmd_bench_face, "face pipeline ms per stage and face searches/s"},
 	{NULL, NULL, NULL},
 };
 
 const bh_cmd bh_eval_commands[] = {
+	{"face", cmd_eval_face, "face verification accuracy on a pairs file"},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,528 @@
+/* bh_face.c - face pipeline and modality ops (see bh_face.h). */
+#include "bh_face.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_err.h"
+#include "bh_mem.h"
+#include "bh_template.h"
+#include "bh_time.h"
+
+#ifndef BH_DEFAULT_MODEL_DIR
+#define BH_DEFAULT_MODEL_DIR "models/face"
+#endif
+
+struct bh_face_model {
+	bh_face_nets nets;
+};
+
+int bh_face_model_load(const char *model_dir, bh_face_model **out)
+{
+	*out = NULL;
+	bh_face_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return bh_fail(BH_ENOMEM, "face: model");
+	int rc = bh_face_nets_load(model_dir ? model_dir : BH_DEFAULT_MODEL_DIR, &m->nets);
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return BH_OK;
+}
+
+void bh_face_model_free(bh_face_model *m)
+{
+	if (!m)
+		return;
+	bh_face_nets_free(&m->nets);
+	free(m);
+}
+
+const bh_face_nets *bh_face_model_nets(const bh_face_model *m) { return &m->nets; }
+
+/* ---- work image ---------------------------------------------------------- */
+
+/* RGB copy of img, box-filtered by an integer factor *f so that neither side
+ * exceeds BH_FACE_WORK_MAX.  Work is O(pixels) and the result is bounded. */
+static int prep(const bh_image *img, bh_image *work, int *f)
+{
+	memset(work, 0, sizeof *work);
+	if (!img || !img->px || (img->channels != 1 && img->channels != 3))
+		return bh_fail(BH_EINVAL, "face: image must be grey or RGB");
+	if (img->w < BH_FACE_MIN_SIDE || img->h < BH_FACE_MIN_SIDE)
+		return bh_fail(BH_ENOFACE, "face: image %ux%u is too small to hold a face", img->w,
+			       img->h);
+	uint32_t side = img->w > img->h ? img->w : img->h;
+	int k = (int)((side + BH_FACE_WORK_MAX - 1) / BH_FACE_WORK_MAX);
+	uint32_t w = img->w / k, h = img->h / k;
+	int rc = bh_image_alloc(work, w, h, 3, NULL);
+	if (rc)
+		return rc;
+	const int ch = (int)img->channels;
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			unsigned acc[3] = {0, 0, 0};
+			for (int dy = 0; dy < k; dy++) {
+				const uint8_t *s = img->px + (((size_t)y * k + dy) * img->w + (size_t)x * k) * ch;
+				for (int dx = 0; dx < k; dx++, s += ch)
+					for (int c = 0; c < 3; c++)
+						acc[c] += s[ch == 3 ? c : 0];
+			}
+			uint8_t *d = work->px + ((size_t)y * w + x) * 3;
+			for (int c = 0; c < 3; c++)
+				d[c] = (uint8_t)((acc[c] + (unsigned)(k * k) / 2) / (unsigned)(k * k));
+		}
+	*f = k;
+	return BH_OK;
+}
+
+/* ---- resizing ------------------------------------------------------------ */
+
+/* Resizes the view (x0, y0, vw, vh) of an RGB image, zero-padded to a square,
+ * to side x side like tf.image.resizeBilinear(alignCorners = false).
+ * *pre_x / *pre_y receive the padding in front of the view. */
+static int resize_view(const bh_image *img, int x0, int y0, int vw, int vh, int side, int centre,
+		       bh_t3 *out, int *pre_x, int *pre_y)
+{
+	int rc = bh_t3_alloc(out, side, side, 3);
+	if (rc)
+		return rc;
+	const int s = vw > vh ? vw : vh;
+	const int dx = s - vw, dy = s - vh;
+	/* face-api's padToSquare appends round(d/2) (JS rounding) and prepends the rest */
+	const int px = centre ? dx - (dx + 1) / 2 : 0, py = centre ? dy - (dy + 1) / 2 : 0;
+	const float scale = (float)s / (float)side;
+	for (int oy = 0; oy < side; oy++) {
+		float sy = oy * scale;
+		int ya = (int)floorf(sy), yb = ya + 1 < s ? ya + 1 : s - 1;
+		float fy = sy - ya;
+		for (int ox = 0; ox < side; ox++) {
+			float sx = ox * scale;
+			int xa = (int)floorf(sx), xb = xa + 1 < s ? xa + 1 : s - 1;
+			float fx = sx - xa;
+			float v[4][3];
+			const int yy[4] = {ya, ya, yb, yb}, xx[4] = {xa, xb, xa, xb};
+			for (int i = 0; i < 4; i++) {
+				int iy = yy[i] - py, ix = xx[i] - px;
+				for (int c = 0; c < 3; c++)
+					v[i][c] = 0;
+				if (iy < 0 || iy >= vh || ix < 0 || ix >= vw)
+					continue;
+				const uint8_t *p = img->px + ((size_t)(iy + y0) * img->w + (ix + x0)) * 3;
+				for (int c = 0; c < 3; c++)
+					v[i][c] = p[c];
+			}
+			float *o = out->d + ((size_t)oy * side + ox) * 3;
+			for (int c = 0; c < 3; c++) {
+				float top = v[0][c] + (v[1][c] - v[0][c]) * fx;
+				float bot = v[2][c] + (v[3][c] - v[2][c]) * fx;
+				o[c] = top + (bot - top) * fy;
+			}
+		}
+	}
+	if (pre_x)
+		*pre_x = px;
+	if (pre_y)
+		*pre_y = py;
+	return BH_OK;
+}
+
+int bh_face_resize_square(const bh_image *img, int side, int centre, bh_t3 *out)
+{
+	if (!img || !img->px || img->channels != 3 || side <= 0 || side > 2048)
+		return bh_fail(BH_EINVAL, "face: resize needs an RGB image");
+	return resize_view(img, 0, 0, (int)img->w, (int)img->h, side, centre, out, NULL, NULL);
+}
+
+/* ---- detection ----------------------------------------------------------- */
+
+static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static float iou(const bh_face_box *a, const bh_face_box *b)
+{
+	float w = fminf(a->x + a->w, b->x + b->w) - fmaxf(a->x, b->x);
+	float h = fminf(a->y + a->h, b->y + b->h) - fmaxf(a->y, b->y);
+	if (w <= 0 || h <= 0)
+		return 0;
+	float inter = w * h;
+	return inter / (a->w * a->h + b->w * b->h - inter);
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	float x = ((const bh_face_box *)a)->score, y = ((const bh_face_box *)b)->score;
+	return (x < y) - (x > y);
+}
+
+/* Decodes the grid, keeps boxes above the score threshold, greedy NMS. */
+static int det_decode(const bh_t3 *out, int side, float s, bh_face_box *boxes, int max, int *n)
+{
+	enum { CAND = 1024 };
+	bh_face_box *cand = malloc(CAND * sizeof *cand);
+	if (!cand)
+		return bh_fail(BH_ENOMEM, "face: detection candidates");
+	int nc = 0;
+	const int g = out->h;
+	const float cell = (float)side / g, back = s / (float)side;
+	for (int row = 0; row < g; row++)
+		for (int col = 0; col < g; col++)
+			for (int a = 0; a < BH_FACE_ANCHORS; a++) {
+				const float *v = out->d + ((size_t)row * g + col) * out->c + a * 5;
+				float score = sigmoid(v[4]);
+				if (score <= BH_FACE_DET_SCORE || nc >= CAND)
+					continue;
+				float cx = (col + sigmoid(v[0])) * cell, cy = (row + sigmoid(v[1])) * cell;
+				float w = expf(fminf(v[2], 10.0f)) * bh_face_anchors[a][0] * cell;
+				float h = expf(fminf(v[3], 10.0f)) * bh_face_anchors[a][1] * cell;
+				cand[nc++] = (bh_face_box){(cx - w / 2) * back, (cy - h / 2) * back,
+							   w * back, h * back, score};
+			}
+	qsort(cand, (size_t)nc, sizeof *cand, cmp_score);
+	int k = 0;
+	for (int i = 0; i < nc && k < max; i++) {
+		int keep = 1;
+		for (int j = 0; j < k && keep; j++)
+			if (iou(&cand[i], &boxes[j]) > 0.4f)
+				keep = 0;
+		if (keep)
+			boxes[k++] = cand[i];
+	}
+	free(cand);
+	*n = k;
+	return BH_OK;
+}
+
+/* Detector input side for an image whose longer side is s. */
+static int det_side(int s)
+{
+	int side = (s + 31) / 32 * 32;
+	return side < 128 ? 128 : side > 416 ? 416 : side;
+}
+
+static int detect_work(const bh_face_model *m, const bh_image *work, bh_face_box *boxes, int max,
+		       int *n)
+{
+	int s = (int)(work->w > work->h ? work->w : work->h), side = det_side(s);
+	bh_t3 in = {0}, out = {0};
+	int rc = resize_view(work, 0, 0, (int)work->w, (int)work->h, side, 0, &in, NULL, NULL);
+	if (!rc)
+		rc = bh_face_net_detect(&m->nets, &in, &out);
+	if (!rc)
+		rc = det_decode(&out, side, (float)s, boxes, max, n);
+	bh_t3_free(&in);
+	bh_t3_free(&out);
+	return rc;
+}
+
+int bh_face_detect(const bh_face_model *m, const bh_image *img, bh_face_box *boxes, int max,
+		   int *n)
+{
+	bh_image work;
+	int f = 1;
+	*n = 0;
+	int rc = prep(img, &work, &f);
+	if (!rc)
+		rc = detect_work(m, &work, boxes, max, n);
+	for (int i = 0; !rc && i < *n; i++) {
+		boxes[i].x *= f;
+		boxes[i].y *= f;
+		boxes[i].w *= f;
+		boxes[i].h *= f;
+	}
+	bh_image_free(&work);
+	return rc;
+}
+
+/* ---- landmarks ----------------------------------------------------------- */
+
+static int landmarks_work(const bh_face_model *m, const bh_image *work, const bh_face_box *b,
+			  float pts[136])
+{
+	/* face-api: clip the box at the image borders, then floor it */
+	float x = fmaxf(b->x, 0), y = fmaxf(b->y, 0);
+	float w = fminf(b->x + b->w - x, (float)work->w - x);
+	float h = fminf(b->y + b->h - y, (float)work->h - y);
+	int x0 = (int)floorf(x), y0 = (int)floorf(y), cw = (int)floorf(w), ch = (int)floorf(h);
+	if (cw < 8 || ch < 8 || x0 + cw > (int)work->w || y0 + ch > (int)work->h)
+		return bh_fail(BH_ENOFACE, "face: face box too small");
+	bh_t3 in = {0};
+	int px, py;
+	int rc = resize_view(work, x0, y0, cw, ch, BH_FACE_LMK_IN, 1, &in, &px, &py);
+	if (!rc)
+		rc = bh_face_net_landmarks(&m->nets, &in, pts);
+	if (!rc) {
+		const float s = (float)(cw > ch ? cw : ch);
+		for (int i = 0; i < 68; i++) {
+			pts[2 * i] = pts[2 * i] * s - (float)px + (float)x0;
+			pts[2 * i + 1] = pts[2 * i + 1] * s - (float)py + (float)y0;
+		}
+	}
+	bh_t3_free(&in);
+	return rc;
+}
+
+int bh_face_landmarks(const bh_face_model *m, const bh_image *img, const bh_face_box *box,
+		      float pts[136])
+{
+	bh_image work;
+	int f = 1;
+	int rc = prep(img, &work, &f);
+	if (!rc) {
+		bh_face_box b = {box->x / f, box->y / f, box->w / f, box->h / f, box->score};
+		rc = landmarks_work(m, &work, &b, pts);
+	}
+	for (int i = 0; !rc && i < 136; i++)
+		pts[i] *= f;
+	bh_image_free(&work);
+	return rc;
+}
+
+/* ---- alignment ----------------------------------------------------------- */
+
+/* dlib's mean face shape for landmarks 17..67, in [0, 1] (public template). */
+static const float mean_x[51] = {
+	0.000213256f, 0.0752622f, 0.18113f,  0.29077f,  0.393397f, 0.586856f, 0.689483f,
+	0.799124f,    0.904991f,  0.98004f,  0.490127f, 0.490127f, 0.490127f, 0.490127f,
+	0.36688f,     0.426036f,  0.490127f, 0.554217f, 0.613373f, 0.121737f, 0.187122f,
+	0.265825f,    0.334606f,  0.260918f, 0.182743f, 0.645647f, 0.714428f, 0.793132f,
+	0.858516f,    0.79751f,   0.719335f, 0.254149f, 0.340985f, 0.428858f, 0.490127f,
+	0.551395f,    0.639268f,  0.726104f, 0.642159f, 0.556721f, 0.490127f, 0.423532f,
+	0.338094f,    0.290379f,  0.428096f, 0.490127f, 0.552157f, 0.689874f, 0.553364f,
+	0.490127f,    0.42689f,
+};
+static const float mean_y[51] = {
+	0.106454f, 0.038915f, 0.0187482f, 0.0344891f, 0.0773906f, 0.0773906f, 0.0344891f,
+	0.0187482f, 0.038915f, 0.106454f, 0.203352f, 0.307009f, 0.409805f, 0.515625f,
+	0.587326f, 0.609345f, 0.628106f, 0.609345f, 0.587326f, 0.216423f, 0.178758f,
+	0.179852f, 0.231733f, 0.245099f, 0.244077f, 0.231733f, 0.179852f, 0.178758f,
+	0.216423f, 0.244077f, 0.245099f, 0.780233f, 0.745405f, 0.727388f, 0.742578f,
+	0.727388f, 0.745405f, 0.780233f, 0.864805f, 0.902192f, 0.909281f, 0.902192f,
+	0.864805f, 0.784792f, 0.778746f, 0.785343f, 0.778746f, 0.784792f, 0.824182f,
+	0.831803f, 0.824182f,
+};
+
+#define ALIGN_PAD 0.25
+
+/* Least-squares similarity (rotation, uniform scale, translation) mapping
+ * chip coordinates to image coordinates: img = [a -b; b a] chip + t. */
+static void similarity(const float pts[136], double *a, double *b, double *tx, double *ty)
+{
+	double fx[68], fy[68], gx[68], gy[68];
+	int n = 0;
+	for (int i = 17; i < 68; i++) {
+		if ((i >= 55 && i <= 59) || (i >= 65 && i <= 67) || i <= 26)
+			continue; /* lower lip and eyebrows, as dlib */
+		fx[n] = (ALIGN_PAD + mean_x[i - 17]) / (2 * ALIGN_PAD + 1) * BH_FACE_CHIP;
+		fy[n] = (ALIGN_PAD + mean_y[i - 17]) / (2 * ALIGN_PAD + 1) * BH_FACE_CHIP;
+		gx[n] = pts[2 * i];
+		gy[n] = pts[2 * i + 1];
+		n++;
+	}
+	double mfx = 0, mfy = 0, mgx = 0, mgy = 0;
+	for (int i = 0; i < n; i++) {
+		mfx += fx[i];
+		mfy += fy[i];
+		mgx += gx[i];
+		mgy += gy[i];
+	}
+	mfx /= n;
+	mfy /= n;
+	mgx /= n;
+	mgy /= n;
+	double sa = 0, sb = 0, ss = 0;
+	for (int i = 0; i < n; i++) {
+		double px = fx[i] - mfx, py = fy[i] - mfy, qx = gx[i] - mgx, qy = gy[i] - mgy;
+		sa += px * qx + py * qy;
+		sb += px * qy - py * qx;
+		ss += px * px + py * py;
+	}
+	*a = sa / ss;
+	*b = sb / ss;
+	*tx = mgx - (*a * mfx - *b * mfy);
+	*ty = mgy - (*b * mfx + *a * mfy);
+}
+
+static void bilinear(const bh_image *img, double x, double y, float out[3])
+{
+	int x0 = (int)floor(x), y0 = (int)floor(y);
+	float fx = (float)(x - x0), fy = (float)(y - y0);
+	for (int c = 0; c < 3; c++)
+		out[c] = 0;
+	for (int i = 0; i < 4; i++) {
+		int xx = x0 + (i & 1), yy = y0 + (i >> 1);
+		if (xx < 0 || yy < 0 || xx >= (int)img->w || yy >= (int)img->h)
+			continue; /* outside: black, as dlib */
+		float wgt = ((i & 1) ? fx : 1 - fx) * ((i >> 1) ? fy : 1 - fy);
+		const uint8_t *p = img->px + ((size_t)yy * img->w + xx) * 3;
+		for (int c = 0; c < 3; c++)
+			out[c] += wgt * p[c];
+	}
+}
+
+int bh_face_align(const bh_image *img, const float pts[136], bh_t3 *chip)
+{
+	if (!img || img->channels != 3)
+		return bh_fail(BH_EINVAL, "face: align needs an RGB image");
+	double a, b, tx, ty;
+	similarity(pts, &a, &b, &tx, &ty);
+	double scale = sqrt(a * a + b * b);
+	if (!isfinite(scale) || scale < 1e-3 || scale > 1e3)
+		return bh_fail(BH_ENOFACE, "face: degenerate landmarks");
+	int rc = bh_t3_alloc(chip, BH_FACE_CHIP, BH_FACE_CHIP, 3);
+	if (rc)
+		return rc;
+	/* shrinking by more than 1.5x: average ns x ns sub-samples (anti-alias) */
+	int ns = scale > 1.5 ? (int)ceil(scale) : 1;
+	if (ns > 8)
+		ns = 8;
+	for (int r = 0; r < BH_FACE_CHIP; r++)
+		for (int c = 0; c < BH_FACE_CHIP; c++) {
+			float acc[3] = {0, 0, 0}, v[3];
+			for (int sy = 0; sy < ns; sy++)
+				for (int sx = 0; sx < ns; sx++) {
+					double u = c + (sx + 0.5) / ns - 0.5, w = r + (sy + 0.5) / ns - 0.5;
+					bilinear(img, a * u - b * w + tx, b * u + a * w + ty, v);
+					for (int k = 0; k < 3; k++)
+						acc[k] += v[k];
+				}
+			float *o = chip->d + ((size_t)r * BH_FACE_CHIP + c) * 3;
+			for (int k = 0; k < 3; k++)
+				o[k] = acc[k] / (float)(ns * ns);
+		}
+	return BH_OK;
+}
+
+/* ---- full pipeline ------------------------------------------------------- */
+
+int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result *r)
+{
+	memset(r, 0, sizeof *r);
+	bh_image work;
+	bh_face_box boxes[BH_FACE_MAX_FACES];
+	bh_t3 chip = {0};
+	int f = 1, n = 0;
+	uint64_t t0 = bh_now_ns();
+	int rc = prep(img, &work, &f);
+	if (!rc)
+		rc = detect_work(m, &work, boxes, BH_FACE_MAX_FACES, &n);
+	if (!rc && n == 0)
+		rc = bh_fail(BH_ENOFACE, "face: no face found");
+	if (!rc) {
+		int best = 0;
+		for (int i = 1; i < n; i++)
+			if (boxes[i].w * boxes[i].h > boxes[best].w * boxes[best].h)
+				best = i;
+		r->nfaces = n;
+		r->box = boxes[best];
+		rc = landmarks_work(m, &work, &r->box, r->pts);
+	}
+	uint64_t t1 = bh_now_ns();
+	if (!rc)
+		rc = bh_face_align(&work, r->pts, &chip);
+	if (!rc)
+		rc = bh_face_net_describe(&m->nets, &chip, r->desc);
+	uint64_t t2 = bh_now_ns();
+	r->det_ns = t1 - t0;
+	r->desc_ns = t2 - t1;
+	if (!rc) {
+		r->box.x *= f;
+		r->box.y *= f;
+		r->box.w *= f;
+		r->box.h *= f;
+		for (int i = 0; i < 136; i++)
+			r->pts[i] *= f;
+	}
+	bh_t3_free(&chip);
+	bh_image_free(&work);
+	bh_wipe(boxes, sizeof boxes);
+	if (rc) {
+		int nf = r->nfaces;
+		bh_wipe(r, sizeof *r);
+		r->nfaces = nf;
+	}
+	return rc;
+}
+
+/* ---- templates ----------------------------------------------------------- */
+
+void bh_face_quantise(const float desc[128], int8_t q[128])
+{
+	double n = 0;
+	for (int i = 0; i < 128; i++)
+		n += (double)desc[i] * desc[i];
+	n = sqrt(n);
+	for (int i = 0; i < 128; i++) {
+		double v = n > 0 ? desc[i] / n * BH_FACE_QSCALE : 0;
+		long r = lround(v);
+		q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+	}
+}
+
+int32_t bh_face_score(const int8_t a[128], const int8_t b[128])
+{
+	int32_t s = 0;
+	for (int i = 0; i < 128; i++)
+		s += (int32_t)a[i] * b[i];
+	return s;
+}
+
+float bh_face_distance(const float a[128], const float b[128])
+{
+	double s = 0;
+	for (int i = 0; i < 128; i++)
+		s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+	return (float)sqrt(s);
+}
+
+/* ---- modality ops -------------------------------------------------------- */
+
+static int face_init(const char *model_dir, void **model)
+{
+	/* one request = one core: the appliance parallelises across requests */
+	openblas_set_num_threads(1);
+	return bh_face_model_load(model_dir, (bh_face_model **)model);
+}
+
+static void face_fini(void *model) { bh_face_model_free(model); }
+
+static int face_extract(void *model, const bh_image *img, bh_probe_tmpl *out)
+{
+	memset(out, 0, sizeof *out);
+	bh_face_result *r = malloc(sizeof *r);
+	if (!r)
+		return bh_fail(BH_ENOMEM, "face: result");
+	int rc = bh_face_analyse(model, img, r);
+	if (!rc) {
+		out->code = bh_aligned_zalloc(BH_FACE_DIM);
+		if (!out->code)
+			rc = bh_fail(BH_ENOMEM, "face: template");
+	}
+	if (!rc) {
+		out->modality = BH_MOD_FACE;
+		out->format = BH_FMT_FACE_V1;
+		out->code_len = BH_FACE_DIM;
+		out->quality = (int)lroundf(r->box.score * 100.0f);
+		bh_face_quantise(r->desc, out->code);
+		if (r->nfaces > 1)
+			snprintf(out->warning, sizeof out->warning, "%d faces, used the largest",
+				 r->nfaces);
+	}
+	bh_wipe_free(r, sizeof *r);
+	return rc;
+}
+
+const bh_modality_ops bh_face_ops = {
+	.modality = BH_MOD_FACE,
+	.name = "face",
+	.init = face_init,
+	.fini = face_fini,
+	.extract = face_extract,
+	.rerank_depth = 0,
+	.rerank = NULL,
+	.threshold = BH_FACE_THRESHOLD,
+};

@@ -1,0 +1,175 @@
+/*
+ * cmd_bench_face.c - `biohub bench face [--json] [--images N] [--dir DIR]
+ *                     [--gallery N] [--model-dir DIR]`
+ *
+ * Per-stage time of the face pipeline on one core (OpenBLAS limited to one
+ * thread): detection + landmarks, and alignment + descriptor, median over N
+ * real images (LFW dev set, 250x250), plus the anchor measured in the same
+ * run: a plain OpenBLAS sgemm of the recognition net's total multiply-adds
+ * (the FLOP roofline this machine gives the im2col approach).
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "bh_cli.h"
+#include "bh_err.h"
+#include "bh_face.h"
+#include "bh_json.h"
+#include "bh_mem.h"
+#include "bh_time.h"
+
+#define MAX_IMGS 256
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static double median_ms(uint64_t *v, int n)
+{
+	if (n == 0)
+		return NAN;
+	qsort(v, (size_t)n, sizeof *v, cmp_u64);
+	return v[n / 2] / 1e6;
+}
+
+/* Collects up to max JPEG paths from dir/<person>/<name>.jpg. */
+static int list_images(const char *dir, char **paths, int max)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	char sub[4096];
+	while (n < max && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+		DIR *s = opendir(sub);
+		if (!s)
+			continue;
+		struct dirent *f;
+		while (n < max && (f = readdir(s))) {
+			size_t l = strlen(f->d_name);
+			if (l > 4 && !strcmp(f->d_name + l - 4, ".jpg")) {
+				char p[8192];
+				snprintf(p, sizeof p, "%s/%s", sub, f->d_name);
+				paths[n] = strdup(p);
+				if (paths[n])
+					n++;
+			}
+		}
+		closedir(s);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Anchor: GFLOP/s of one sgemm shaped like the recognition net's biggest
+ * layers (35x35 output pixels, K = 3*3*32, 32 outputs) repeated. */
+static double sgemm_gflops(void)
+{
+	const int m = 1225, n = 64, k = 576, reps = 50;
+	float *a = bh_aligned_zalloc((size_t)m * k * 4), *b = bh_aligned_zalloc((size_t)k * n * 4),
+	      *c = bh_aligned_zalloc((size_t)m * n * 4);
+	double g = NAN;
+	if (a && b && c) {
+		for (int i = 0; i < m * k; i++)
+			a[i] = (float)(i % 7) * 0.1f;
+		for (int i = 0; i < k * n; i++)
+			b[i] = (float)(i % 5) * 0.1f;
+		uint64_t t0 = bh_now_ns();
+		for (int r = 0; r < reps; r++)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n,
+				    0.0f, c, n);
+		g = 2.0 * m * n * k * reps / (double)(bh_now_ns() - t0);
+	}
+	bh_aligned_free(a);
+	bh_aligned_free(b);
+	bh_aligned_free(c);
+	return g;
+}
+
+int cmd_bench_face(int argc, char **argv)
+{
+	const char *dir = BH_SHARED_DATA_DIR "/face/lfw_dev", *model_dir = NULL;
+	int json = 0, nimg = 40;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--images") && i + 1 < argc)
+			nimg = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--model-dir") && i + 1 < argc)
+			model_dir = argv[++i];
+		else {
+			fprintf(stderr, "usage: biohub bench face [--json] [--images N] [--dir DIR] "
+					"[--model-dir DIR]\n");
+			return 2;
+		}
+	}
+	if (nimg < 1 || nimg > MAX_IMGS)
+		nimg = 40;
+	openblas_set_num_threads(1);
+	bh_errclear();
+	bh_face_model *m = NULL;
+	int rc = bh_face_model_load(model_dir, &m);
+	if (rc)
+		return bh_cli_error("bench face", rc);
+	char *paths[MAX_IMGS];
+	int n = list_images(dir, paths, nimg);
+	uint64_t det[MAX_IMGS], desc[MAX_IMGS];
+	int done = 0, noface = 0;
+	for (int i = 0; i < n; i++) {
+		bh_image img;
+		bh_face_result r;
+		rc = bh_image_load(paths[i], 3, &img);
+		if (rc)
+			continue;
+		rc = bh_face_analyse(m, &img, &r); /* warm-up of caches on the first */
+		if (!rc)
+			rc = bh_face_analyse(m, &img, &r);
+		bh_image_free(&img);
+		if (rc) {
+			noface++;
+			continue;
+		}
+		det[done] = r.det_ns;
+		desc[done] = r.desc_ns;
+		done++;
+		bh_wipe(&r, sizeof r);
+	}
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	double gf = sgemm_gflops();
+	double dm = median_ms(det, done), sm = median_ms(desc, done);
+	if (json) {
+		bh_json j;
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_int(&j, "images", done);
+		bh_json_int(&j, "no_face", noface);
+		bh_json_num(&j, "detect_landmarks_ms", dm);
+		bh_json_num(&j, "descriptor_ms", sm);
+		bh_json_num(&j, "total_ms", dm + sm);
+		bh_json_num(&j, "anchor_sgemm_gflops_1core", gf);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	} else {
+		printf("face pipeline, 1 core, median over %d images (no face %d)\n", done, noface);
+		printf("  detection + landmarks  %7.2f ms\n", dm);
+		printf("  align + descriptor     %7.2f ms\n", sm);
+		printf("  total                  %7.2f ms (target <= 8 ms)\n", dm + sm);
+		printf("  anchor: OpenBLAS sgemm %7.1f GFLOP/s on 1 core\n", gf);
+	}
+	bh_face_model_free(m);
+	return 0;
+}
