@@ -1,0 +1,764 @@
+/*
+ * biohubd.c - the biohub appliance bhd on DPDK.
+ *
+ *   biohubd --config FILE
+ *
+ * Pipeline (one port, one rx/tx lcore, N search workers):
+ *   rx lcore: rx burst -> ARP reply | IPv4/UDP -> BHP/1 parse -> agency ->
+ *             replay check -> AES-256-GCM open (into a scratch buffer) ->
+ *             replay update -> wipe the mbuf's probe bytes ->
+ *             health/stats answered at once | fragment into reassembly ->
+ *             complete search -> job ring (rte_ring) -> worker
+ *   worker:   bh_searcher_search() -> wipe + free the probe -> audit row ->
+ *             result message -> done ring (rte_ring)
+ *   rx lcore: done ring -> seal + fragment -> tx burst to the asking
+ *             agency's address, under that agency's key, with its request id.
+ * Counters and the latency histogram are owned by the rx lcore only.
+ * See docs/PROTOCOL.md for the wire format.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "bh_err.h"
+#include "bh_mem.h"
+#include "bh_time.h"
+#include "bhp.h"
+#include "dp_config.h"
+#include "dp_net.h"
+#ifdef BHD_HAVE_SEARCH
+#include "bh_gallery.h"
+#include "bh_search.h"
+#endif
+
+#define BURST 32
+#define NB_MBUF 8191
+#define NB_DESC 512
+#define LAT_BUCKETS 24 /* bucket i: latency < 2^i us (last: everything above) */
+
+typedef struct agency {
+	bhp_key key;
+	bhp_crypto *crypto;
+	bhp_replay replay;
+	bhp_sender tx;
+} agency;
+
+/* A search handed to a worker and back. */
+typedef struct job {
+	unsigned agency;
+	uint64_t request_id;
+	dp_peer peer;
+	uint64_t first_ns;
+	int modality;
+	unsigned k;
+	uint8_t *msg; /* probe message (owned; wiped + freed by the worker) */
+	size_t msg_len;
+	unsigned reply_type;
+	int outcome_ok;
+	size_t reply_len;
+	uint8_t reply[BHP_RESULT_HDR + BHP_MAX_K * BHP_CAND_SIZE];
+} job;
+
+typedef struct counters {
+	uint64_t frames_in, frames_out, bytes_in, bytes_out, arp_replies, not_ours, tx_fail;
+	uint64_t drops[BHP_DROP_COUNT];
+	uint64_t health, stats, searches, search_ok, search_err, search_busy, reasm_expired;
+	uint64_t lat[LAT_BUCKETS];
+} counters;
+
+typedef struct bhd {
+	dp_config cfg;
+	agency ag[BHP_MAX_AGENCIES];
+	size_t n_ag;
+	dp_local me;
+	uint16_t port;
+	struct rte_mempool *pool;
+	bhp_reasm *reasm;
+	struct rte_ring *jobs, *done;
+	sem_t job_sem;
+	pthread_t workers[64];
+	unsigned n_workers;
+	volatile int stop_workers;
+	pthread_mutex_t audit_lock;
+#ifdef BHD_HAVE_SEARCH
+	bh_searcher *searcher;
+#endif
+	counters c;
+	uint64_t start_ns, in_flight;
+	uint16_t ip_id;
+	struct rte_mbuf *txq[BURST];
+	unsigned ntx;
+	uint8_t scratch[BHP_FRAG_MAX];
+} bhd;
+
+static volatile sig_atomic_t g_quit;
+static void on_signal(int sig) { (void)sig; g_quit = 1; }
+
+/* ---------------------------------------------------------------- tx ---- */
+
+static void tx_flush(bhd *d)
+{
+	unsigned sent = 0;
+	while (sent < d->ntx) {
+		uint16_t n = rte_eth_tx_burst(d->port, 0, d->txq + sent, (uint16_t)(d->ntx - sent));
+		if (n == 0)
+			break;
+		sent += n;
+	}
+	d->c.frames_out += sent;
+	for (unsigned i = sent; i < d->ntx; i++) {
+		d->c.tx_fail++;
+		rte_pktmbuf_free(d->txq[i]);
+	}
+	d->ntx = 0;
+}
+
+static void tx_push(bhd *d, struct rte_mbuf *m)
+{
+	d->c.bytes_out += rte_pktmbuf_pkt_len(m);
+	d->txq[d->ntx++] = m;
+	if (d->ntx == BURST)
+		tx_flush(d);
+}
+
+/* Seals `msg` for agency a and sends it to peer, fragmenting as needed. */
+static void send_msg(bhd *d, agency *a, const dp_peer *peer, unsigned type, uint64_t req,
+		     const uint8_t *msg, size_t len)
+{
+	unsigned count = bhp_frag_count(len);
+	for (unsigned i = 0; i < count; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+		uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, DP_HDRS + BHP_FRAME_MAX) : NULL;
+		size_t fl = 0;
+		if (!p || bhp_sender_frame(&a->tx, type, req, msg, len, i, p + DP_HDRS, &fl)) {
+			d->c.tx_fail++;
+			if (m)
+				rte_pktmbuf_free(m);
+			return;
+		}
+		rte_pktmbuf_trim(m, (uint16_t)(BHP_FRAME_MAX - fl));
+		dp_build_udp(p, &d->me, peer, fl, d->ip_id++);
+		tx_push(d, m);
+	}
+}
+
+static void send_error(bhd *d, agency *a, const dp_peer *peer, uint64_t req, int code,
+		       const char *text)
+{
+	uint8_t msg[4 + BHP_ERR_TEXT_MAX];
+	size_t n = bhp_error_encode(code, text, msg);
+	send_msg(d, a, peer, BHP_T_ERROR, req, msg, n);
+}
+
+/* ------------------------------------------------------- health/stats ---- */
+
+static void answer_health(bhd *d, agency *a, const dp_peer *peer, uint64_t req)
+{
+	uint8_t msg[16];
+	bhp_put32(msg, BHP_VERSION);
+	bhp_put32(msg + 4, (uint32_t)((bh_now_ns() - d->start_ns) / 1000000000u));
+	bhp_put32(msg + 8, (uint32_t)d->in_flight);
+	bhp_put32(msg + 12, 0);
+	d->c.health++;
+	send_msg(d, a, peer, BHP_T_HEALTH_OK, req, msg, sizeof(msg));
+}
+
+static size_t collect_stats(const bhd *d, bhp_stat *s)
+{
+	size_t n = 0;
+#define PUT(nm, v) (snprintf(s[n].name, sizeof(s[n].name), "%s", nm), s[n++].value = (v))
+	const counters *c = &d->c;
+	PUT("frames_in", c->frames_in);
+	PUT("frames_out", c->frames_out);
+	PUT("bytes_in", c->bytes_in);
+	PUT("bytes_out", c->bytes_out);
+	PUT("arp_replies", c->arp_replies);
+	PUT("not_ours", c->not_ours);
+	PUT("tx_fail", c->tx_fail);
+	for (unsigned i = 0; i < BHP_DROP_COUNT; i++) {
+		snprintf(s[n].name, sizeof(s[n].name), "drop_%s", bhp_drop_names[i]);
+		s[n++].value = c->drops[i];
+	}
+	PUT("health", c->health);
+	PUT("stats", c->stats);
+	PUT("searches", c->searches);
+	PUT("search_ok", c->search_ok);
+	PUT("search_err", c->search_err);
+	PUT("search_busy", c->search_busy);
+	PUT("searches_in_flight", d->in_flight);
+	PUT("reasm_in_flight", bhp_reasm_in_flight(d->reasm));
+	PUT("reasm_bytes", bhp_reasm_bytes(d->reasm));
+	PUT("reasm_expired", c->reasm_expired);
+	PUT("uptime_s", (bh_now_ns() - d->start_ns) / 1000000000u);
+	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
+		snprintf(s[n].name, sizeof(s[n].name), "lat_us_lt_%llu",
+			 i + 1 == LAT_BUCKETS ? 0ull : 1ull << i); /* 0 = overflow bucket */
+		s[n++].value = c->lat[i];
+	}
+#undef PUT
+	return n;
+}
+
+static void answer_stats(bhd *d, agency *a, const dp_peer *peer, uint64_t req)
+{
+	bhp_stat s[96];
+	uint8_t msg[96 * 57];
+	d->c.stats++;
+	size_t n = collect_stats(d, s);
+	size_t len = bhp_stats_encode(s, n, msg, sizeof(msg));
+	send_msg(d, a, peer, BHP_T_STATS_OK, req, msg, len);
+}
+
+static void record_latency(bhd *d, uint64_t first_ns)
+{
+	uint64_t us = (bh_now_ns() - first_ns) / 1000u;
+	unsigned b = 0;
+	while (b + 1 < LAT_BUCKETS && us >= (1ull << b))
+		b++;
+	d->c.lat[b]++;
+}
+
+/* ------------------------------------------------------------ search ---- */
+
+static void audit(bhd *d, const job *j, unsigned n, const char *backend, const char *outcome)
+{
+#ifdef BHD_HAVE_SEARCH
+	if (!d->searcher)
+		return;
+	bh_audit_rec r = {.agency = d->ag[j->agency].key.name,
+			  .request_id = j->request_id,
+			  .modality = j->modality,
+			  .candidates = n,
+			  .backend = backend ? backend : "",
+			  .outcome = outcome};
+	pthread_mutex_lock(&d->audit_lock);
+	int rc = bh_gallery_audit(bh_searcher_gallery(d->searcher), &r);
+	pthread_mutex_unlock(&d->audit_lock);
+	if (rc)
+		fprintf(stderr, "biohubd: audit failed: %s\n", bh_strerror(rc));
+#else
+	(void)d, (void)j, (void)n, (void)backend, (void)outcome;
+#endif
+}
+
+static void set_error_reply(job *j, int code, const char *text)
+{
+	j->reply_type = BHP_T_ERROR;
+	j->reply_len = bhp_error_encode(code, text, j->reply);
+	j->outcome_ok = 0;
+}
+
+/* Runs one search job on a worker thread; always wipes the probe. */
+static void run_job(bhd *d, job *j)
+{
+#ifdef BHD_HAVE_SEARCH
+	bh_candidate cand[BHP_MAX_K];
+	bh_search_info info;
+	uint32_t n = 0;
+	memset(&info, 0, sizeof(info));
+	bh_errclear();
+	int rc = bh_searcher_search(d->searcher, j->modality, j->msg + 4, j->msg_len - 4, j->k,
+				    cand, &n, &info);
+	bh_wipe_free(j->msg, j->msg_len);
+	j->msg = NULL;
+	if (rc) {
+		char text[BHP_ERR_TEXT_MAX + 1], outcome[96];
+		snprintf(text, sizeof(text), "%s%s%s", bh_strerror(rc), bh_errmsg()[0] ? ": " : "",
+			 bh_errmsg());
+		snprintf(outcome, sizeof(outcome), "%s", rc == BH_ENOFACE ? "no_face" : "error:");
+		if (rc != BH_ENOFACE)
+			snprintf(outcome + 6, sizeof(outcome) - 6, "%s", bh_strerror(rc));
+		set_error_reply(j, rc, text);
+		audit(d, j, 0, info.backend, outcome);
+		return;
+	}
+	bhp_result *r = calloc(1, sizeof(*r));
+	if (!r) {
+		set_error_reply(j, BH_ENOMEM, "out of memory");
+		audit(d, j, 0, info.backend, "error:out of memory");
+		return;
+	}
+	r->modality = (uint8_t)j->modality;
+	r->n = (uint8_t)(n > BHP_MAX_K ? BHP_MAX_K : n);
+	r->search_us = (uint32_t)((info.extract_ns + info.search_ns + info.rerank_ns) / 1000u);
+	snprintf(r->backend, sizeof(r->backend), "%s", info.backend ? info.backend : "");
+	snprintf(r->warning, sizeof(r->warning), "%s", info.warning);
+	for (unsigned i = 0; i < r->n; i++) {
+		r->cand[i].subject_id = cand[i].subject_id;
+		r->cand[i].score = cand[i].score;
+		r->cand[i].position = cand[i].position;
+		r->cand[i].match = cand[i].match;
+		snprintf(r->cand[i].external_ref, 64, "%s", cand[i].external_ref);
+	}
+	j->reply_type = BHP_T_RESULT;
+	j->reply_len = bhp_result_encode(r, j->reply);
+	j->outcome_ok = 1;
+	audit(d, j, r->n, info.backend, "ok");
+	free(r);
+#else
+	(void)d;
+	bh_wipe_free(j->msg, j->msg_len);
+	j->msg = NULL;
+	set_error_reply(j, BH_EUNSUPPORTED, "this biohubd was built without the search service");
+#endif
+}
+
+static void *worker_main(void *arg)
+{
+	bhd *d = arg;
+	for (;;) {
+		sem_wait(&d->job_sem);
+		void *p = NULL;
+		if (rte_ring_dequeue(d->jobs, &p) != 0) {
+			if (d->stop_workers)
+				return NULL;
+			continue;
+		}
+		run_job(d, p);
+		while (rte_ring_enqueue(d->done, p) != 0) /* sized to never fill */
+			;
+	}
+}
+
+/* A complete SEARCH message: validate and queue it; m->buf moves to the job. */
+static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
+{
+	agency *a = &d->ag[ai];
+	d->c.searches++;
+	if (m->len < 4 || m->buf[0] < 1 || m->buf[0] > 3 || m->buf[2] || m->buf[3]) {
+		send_error(d, a, peer, m->request_id, m->len < 4 ? BH_EFORMAT : BH_EUNSUPPORTED,
+			   m->len < 4 ? "search message too short" : "unknown modality");
+		d->c.search_err++;
+		bhp_msg_free(m);
+		return;
+	}
+	int have_searcher = 0;
+#ifdef BHD_HAVE_SEARCH
+	have_searcher = d->searcher != NULL;
+#endif
+	if (!have_searcher) {
+		send_error(d, a, peer, m->request_id, BH_EUNSUPPORTED, "no gallery configured");
+		d->c.search_err++;
+		bhp_msg_free(m);
+		return;
+	}
+	job *j = calloc(1, sizeof(*j));
+	if (j) {
+		j->agency = ai;
+		j->request_id = m->request_id;
+		j->peer = *peer;
+		j->first_ns = m->first_ns;
+		j->modality = m->buf[0];
+		j->k = m->buf[1] == 0 ? 10 : (m->buf[1] > BHP_MAX_K ? BHP_MAX_K : m->buf[1]);
+		j->msg = m->buf;
+		j->msg_len = m->len;
+	}
+	if (!j || rte_ring_enqueue(d->jobs, j) != 0) {
+		d->c.search_busy++;
+		if (j) {
+			audit(d, j, 0, NULL, "busy");
+			free(j);
+		}
+		send_error(d, a, peer, m->request_id, BH_EBUSY, "search queue full, retry later");
+		bhp_msg_free(m);
+		return;
+	}
+	m->buf = NULL;
+	d->in_flight++;
+	sem_post(&d->job_sem);
+}
+
+static void drain_done(bhd *d)
+{
+	void *p[BURST];
+	unsigned n = rte_ring_dequeue_burst(d->done, p, BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		job *j = p[i];
+		send_msg(d, &d->ag[j->agency], &j->peer, j->reply_type, j->request_id, j->reply,
+			 j->reply_len);
+		if (j->outcome_ok)
+			d->c.search_ok++;
+		else
+			d->c.search_err++;
+		record_latency(d, j->first_ns);
+		d->in_flight--;
+		free(j);
+	}
+}
+
+/* ------------------------------------------------------------ rx path ---- */
+
+static agency *find_agency(bhd *d, uint32_t id, unsigned *idx)
+{
+	for (size_t i = 0; i < d->n_ag; i++)
+		if (d->ag[i].key.agency == id) {
+			*idx = (unsigned)i;
+			return &d->ag[i];
+		}
+	return NULL;
+}
+
+static void on_message(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
+{
+	agency *a = &d->ag[ai];
+	switch (m->type) {
+	case BHP_T_HEALTH:
+		answer_health(d, a, peer, m->request_id);
+		break;
+	case BHP_T_STATS:
+		answer_stats(d, a, peer, m->request_id);
+		break;
+	case BHP_T_SEARCH:
+		start_search(d, ai, peer, m);
+		break;
+	}
+	bhp_msg_free(m);
+}
+
+/* One BHP frame (UDP payload p of len bytes, inside an mbuf). */
+static void on_frame(bhd *d, uint8_t *p, size_t len, const dp_peer *peer)
+{
+	bhp_hdr h;
+	unsigned ai = 0;
+	int r = bhp_parse(p, len, 1, &h);
+	agency *a = r == BHP_DROP_COUNT ? find_agency(d, h.agency, &ai) : NULL;
+	if (r == BHP_DROP_COUNT && !a)
+		r = BHP_DROP_AGENCY;
+	if (r == BHP_DROP_COUNT && d->cfg.replay && !bhp_replay_check(&a->replay, h.seq))
+		r = BHP_DROP_REPLAY;
+	if (r == BHP_DROP_COUNT && bhp_open(a->crypto, &h, p, d->scratch) != BH_OK)
+		r = BHP_DROP_TAG;
+	if (r != BHP_DROP_COUNT) {
+		d->c.drops[r]++;
+		return;
+	}
+	bhp_replay_update(&a->replay, h.seq);
+	if (h.type == BHP_T_SEARCH)
+		bh_wipe(p, len); /* the mbuf held (sealed) probe bytes */
+	bhp_msg m = {0};
+	uint64_t now = bh_now_ns();
+	if (h.frag_count == 1) {
+		m = (bhp_msg){.agency = h.agency, .type = h.type, .request_id = h.request_id,
+			      .peer = dp_peer_tag(peer), .first_ns = now, .len = h.msg_len};
+		m.buf = malloc(h.msg_len ? h.msg_len : 1);
+		if (!m.buf) {
+			d->c.drops[BHP_DROP_BUSY]++;
+		} else {
+			memcpy(m.buf, d->scratch, h.msg_len);
+			on_message(d, ai, peer, &m);
+		}
+	} else {
+		int rc = bhp_reasm_add(d->reasm, &h, dp_peer_tag(peer), d->scratch, now, &m);
+		if (rc == 1)
+			on_message(d, ai, peer, &m);
+		else if (rc >= 100)
+			d->c.drops[rc - 100]++;
+	}
+	bh_wipe(d->scratch, h.frag_len);
+}
+
+static void on_packet(bhd *d, struct rte_mbuf *m)
+{
+	d->c.frames_in++;
+	d->c.bytes_in += rte_pktmbuf_pkt_len(m);
+	if (m->nb_segs != 1) {
+		d->c.not_ours++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	uint8_t *pkt = rte_pktmbuf_mtod(m, uint8_t *);
+	dp_peer peer;
+	uint8_t *pl = NULL;
+	size_t plen = 0;
+	switch (dp_classify(pkt, rte_pktmbuf_data_len(m), &d->me, &peer, &pl, &plen)) {
+	case DP_PKT_ARP:
+		d->c.arp_replies++;
+		tx_push(d, m); /* rewritten in place */
+		return;
+	case DP_PKT_UDP:
+		on_frame(d, pl, plen, &peer);
+		break;
+	default:
+		d->c.not_ours++;
+		d->c.drops[BHP_DROP_NOTIP]++;
+		break;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void main_loop(bhd *d)
+{
+	struct rte_mbuf *pkts[BURST];
+	uint64_t last_expire = bh_now_ns();
+	uint64_t end = d->cfg.run_seconds ? d->start_ns + d->cfg.run_seconds * 1000000000ull : 0;
+	unsigned iter = 0;
+	while (!g_quit) {
+		uint16_t n = rte_eth_rx_burst(d->port, 0, pkts, BURST);
+		for (uint16_t i = 0; i < n; i++)
+			on_packet(d, pkts[i]);
+		drain_done(d);
+		if (d->ntx)
+			tx_flush(d);
+		if ((++iter & 255) == 0 || n == 0) {
+			uint64_t now = bh_now_ns();
+			if (now - last_expire > 10000000u) {
+				unsigned x = bhp_reasm_expire(d->reasm, now);
+				d->c.reasm_expired += x;
+				d->c.drops[BHP_DROP_TIMEOUT] += x;
+				last_expire = now;
+			}
+			if (end && now >= end)
+				break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- set-up ---- */
+
+static int hugepages_free(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n > 64;
+}
+
+/* Builds the EAL argument vector from the config. */
+static int eal_init(bhd *d, const char *prog)
+{
+	static char buf[1024];
+	char *argv[64];
+	int argc = 0;
+	int huge = !strcmp(d->cfg.hugepages, "on") ||
+		   (!strcmp(d->cfg.hugepages, "auto") && hugepages_free());
+	snprintf(buf, sizeof(buf),
+		 "-l 0 --no-pci --no-shconf --no-telemetry --log-level=*:warning %s --vdev %s %s",
+		 huge ? "--in-memory" : "--no-huge -m 256", d->cfg.port, d->cfg.eal_extra);
+	argv[argc++] = (char *)prog;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	if (rte_eal_init(argc, argv) < 0)
+		return bh_fail(BH_EIO, "rte_eal_init: %s", rte_strerror(rte_errno));
+	return BH_OK;
+}
+
+static int port_init(bhd *d)
+{
+	if (rte_eth_dev_count_avail() < 1)
+		return bh_fail(BH_ENOTFOUND, "no DPDK port (vdev '%s')", d->cfg.port);
+	uint16_t p;
+	RTE_ETH_FOREACH_DEV(p)
+	{
+		d->port = p;
+		break;
+	}
+	d->pool = rte_pktmbuf_pool_create("bhd_mbufs", NB_MBUF, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (!d->pool)
+		return bh_fail(BH_ENOMEM, "mbuf pool: %s", rte_strerror(rte_errno));
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	int rc = rte_eth_dev_configure(d->port, 1, 1, &conf);
+	if (rc == 0)
+		rc = rte_eth_rx_queue_setup(d->port, 0, NB_DESC, (unsigned)rte_eth_dev_socket_id(d->port),
+					    NULL, d->pool);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(d->port, 0, NB_DESC, (unsigned)rte_eth_dev_socket_id(d->port),
+					    NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(d->port);
+	if (rc != 0)
+		return bh_fail(BH_EIO, "port set-up: %s", rte_strerror(-rc));
+	rte_eth_promiscuous_enable(d->port); /* tap/af_packet peers use other MACs */
+	struct rte_ether_addr mac;
+	rte_eth_macaddr_get(d->port, &mac);
+	memcpy(d->me.mac, mac.addr_bytes, 6);
+	return BH_OK;
+}
+
+static int keys_init(bhd *d)
+{
+	bhp_key keys[BHP_MAX_AGENCIES];
+	size_t n = 0;
+	int rc = bhp_keys_load(d->cfg.keys, keys, BHP_MAX_AGENCIES, &n);
+	for (size_t i = 0; rc == BH_OK && i < n; i++) {
+		agency *a = &d->ag[i];
+		a->key = keys[i];
+		rc = bhp_crypto_new(a->key.key, &a->crypto);
+		if (rc == BH_OK) {
+			bhp_sender_init(&a->tx, a->key.agency, a->crypto);
+			d->n_ag = i + 1;
+		}
+	}
+	bhp_keys_wipe(keys, BHP_MAX_AGENCIES);
+	return rc;
+}
+
+static int pipeline_init(bhd *d)
+{
+	unsigned qsz = 1;
+	while (qsz < d->cfg.queue + 1)
+		qsz <<= 1;
+	unsigned dsz = 1;
+	while (dsz < qsz + d->cfg.workers + 1)
+		dsz <<= 1;
+	d->jobs = rte_ring_create("bhd_jobs", qsz, (int)rte_socket_id(), RING_F_SP_ENQ);
+	d->done = rte_ring_create("bhd_done", dsz, (int)rte_socket_id(), RING_F_SC_DEQ);
+	if (!d->jobs || !d->done)
+		return bh_fail(BH_ENOMEM, "rings: %s", rte_strerror(rte_errno));
+	bhp_reasm_limits lim = {.max_msg = d->cfg.max_msg,
+				.max_per_agency = d->cfg.max_inflight_agency,
+				.max_total = d->cfg.max_inflight,
+				.max_bytes = d->cfg.max_reasm_bytes,
+				.timeout_ns = d->cfg.reasm_timeout_ms * 1000000ull};
+	int rc = bhp_reasm_new(&lim, &d->reasm);
+	if (rc)
+		return rc;
+	sem_init(&d->job_sem, 0, 0);
+	pthread_mutex_init(&d->audit_lock, NULL);
+	for (unsigned i = 0; i < d->cfg.workers; i++) {
+		if (pthread_create(&d->workers[i], NULL, worker_main, d) != 0)
+			return bh_fail(BH_EIO, "worker thread");
+		d->n_workers++;
+	}
+	return BH_OK;
+}
+
+static int search_init(bhd *d)
+{
+	if (!d->cfg.gallery[0])
+		return BH_OK;
+#ifdef BHD_HAVE_SEARCH
+	bh_searcher_config sc = {.gallery_path = d->cfg.gallery,
+				 .backend = d->cfg.backend,
+				 .threads = d->cfg.engine_threads,
+				 .model_dir = NULL};
+	return bh_searcher_open(&sc, &d->searcher);
+#else
+	return bh_fail(BH_EUNSUPPORTED, "built without the search service; remove `gallery`");
+#endif
+}
+
+static void shutdown_all(bhd *d)
+{
+	d->stop_workers = 1;
+	for (unsigned i = 0; i < d->n_workers; i++)
+		sem_post(&d->job_sem);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		pthread_join(d->workers[i], NULL);
+	void *p = NULL;
+	while (d->jobs && rte_ring_dequeue(d->jobs, &p) == 0) {
+		job *j = p;
+		bh_wipe_free(j->msg, j->msg_len);
+		free(j);
+	}
+	while (d->done && rte_ring_dequeue(d->done, &p) == 0)
+		free(p);
+	tx_flush(d);
+	bhp_reasm_free(d->reasm);
+	for (size_t i = 0; i < d->n_ag; i++)
+		bhp_crypto_free(d->ag[i].crypto);
+	bh_wipe(d->ag, sizeof(d->ag)); /* keys, replay state, nonces */
+#ifdef BHD_HAVE_SEARCH
+	bh_searcher_close(d->searcher);
+#endif
+	if (d->pool) {
+		rte_eth_dev_stop(d->port);
+		rte_eth_dev_close(d->port);
+	}
+	rte_ring_free(d->jobs);
+	rte_ring_free(d->done);
+	rte_mempool_free(d->pool);
+}
+
+static void print_summary(const bhd *d)
+{
+	double s = (double)(bh_now_ns() - d->start_ns) / 1e9;
+	printf("{\"seconds\": %.3f, \"frames_in\": %llu, \"frames_out\": %llu, \"drop_tag\": %llu, "
+	       "\"drop_replay\": %llu, \"tx_fail\": %llu}\n",
+	       s, (unsigned long long)d->c.frames_in, (unsigned long long)d->c.frames_out,
+	       (unsigned long long)d->c.drops[BHP_DROP_TAG],
+	       (unsigned long long)d->c.drops[BHP_DROP_REPLAY], (unsigned long long)d->c.tx_fail);
+	fflush(stdout);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: biohubd --config FILE\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static bhd d; /* large (scratch, agencies): static, not on the stack */
+	const char *cfg_path = NULL;
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (o == 'c')
+			cfg_path = optarg;
+		else
+			return usage();
+	}
+	if (!cfg_path || optind != argc)
+		return usage();
+	dp_config_defaults(&d.cfg);
+	int rc = dp_config_load(cfg_path, &d.cfg);
+	struct in_addr ia;
+	if (rc == BH_OK && inet_pton(AF_INET, d.cfg.ip, &ia) != 1)
+		rc = bh_fail(BH_EINVAL, "config: bad ip '%s'", d.cfg.ip);
+	if (rc) {
+		fprintf(stderr, "biohubd: %s: %s\n", bh_strerror(rc), bh_errmsg());
+		return 1;
+	}
+	d.me.ip = ntohl(ia.s_addr);
+	d.me.port = d.cfg.udp_port;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = keys_init(&d);
+	if (rc == BH_OK)
+		rc = search_init(&d);
+	if (rc == BH_OK)
+		rc = eal_init(&d, argv[0]);
+	int eal_up = rc == BH_OK;
+	if (rc == BH_OK)
+		rc = port_init(&d);
+	if (rc == BH_OK)
+		rc = pipeline_init(&d);
+	if (rc == BH_OK) {
+		d.start_ns = bh_now_ns();
+		fprintf(stderr, "biohubd: %s ready on %s udp %u (%zu agencies%s)\n", d.cfg.name,
+			d.cfg.ip, d.cfg.udp_port, d.n_ag, d.cfg.gallery[0] ? ", gallery" : "");
+		main_loop(&d);
+		if (d.cfg.run_seconds)
+			print_summary(&d);
+	} else {
+		fprintf(stderr, "biohubd: %s: %s\n", bh_strerror(rc), bh_errmsg());
+	}
+	shutdown_all(&d);
+	if (eal_up)
+		rte_eal_cleanup();
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * dp_config.h - biohubd's configuration file.
+ *
+ * Text, `key = value` per line, '#' comments.  Keys:
+ *   port        DPDK vdev of the one port, e.g. net_af_packet0,iface=veth0
+ *               or net_tap0,iface=bhtap0 (required)
+ *   ip          our IPv4 address on that port (required)
+ *   udp_port    our UDP port (default 7700)
+ *   keys        agency key file (required; owner-only, see bhp.h)
+ *   gallery     gallery database; absent = health/stats only, searches get
+ *               an error frame
+ *   backend     engine backend: auto, scalar, avx2, avx512, fpga (default auto)
+ *   workers     search worker threads (default 1)
+ *   engine_threads  threads per search inside the engine (default 1)
+ *   queue       search jobs that may wait for a worker (default 32)
+ *   max_msg     largest message in bytes (default and cap BHP_MAX_MSG)
+ *   max_inflight_agency / max_inflight / max_reasm_bytes / reasm_timeout_ms
+ *               reassembly bounds (defaults 8 / 64 / 64 MiB / 2000)
+ *   hugepages   auto | on | off: EAL memory from hugepages (--in-memory) or
+ *               from anonymous memory (--no-huge -m 256); auto = on when
+ *               /proc/meminfo shows free hugepages (default off)
+ *   eal_extra   more EAL arguments, space separated (e.g. a second --vdev)
+ *   name        instance name (printed by health)
+ *   replay      on | off (default on; off only for `biohub bench dataplane`,
+ *               whose pcap loop replays the same frames)
+ *   run_seconds stop after this many seconds and print a JSON summary (bench)
+ */
+#ifndef DP_CONFIG_H
+#define DP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dp_config {
+	char port[256];
+	char ip[32];
+	uint16_t udp_port;
+	char keys[256];
+	char gallery[256];
+	char backend[16];
+	unsigned workers, engine_threads, queue;
+	size_t max_msg;
+	unsigned max_inflight_agency, max_inflight;
+	size_t max_reasm_bytes;
+	unsigned reasm_timeout_ms;
+	char hugepages[8];
+	char eal_extra[256];
+	char name[64];
+	int replay;
+	unsigned run_seconds;
+} dp_config;
+
+void dp_config_defaults(dp_config *c);
+/* Reads `path` over the defaults; BH_EFORMAT names the bad line. */
+int dp_config_load(const char *path, dp_config *c);
+
+#endif
