@@ -1,0 +1,407 @@
+/* cmd_gallery.c - `biohub gallery create|list|show|delete|stats|check`, and
+ * the dispatch to enroll (cmd_gallery_enroll.c) and synth
+ * (cmd_gallery_synth.c).  Every command takes --json; errors go to stderr
+ * with a non-zero exit and leave the gallery unchanged. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bh_cli.h"
+#include "bh_err.h"
+#include "bh_json.h"
+#include "cmd_gallery.h"
+
+int gallery_open_cli(const char *path, unsigned flags, bh_gallery **g)
+{
+	bh_errclear();
+	int rc = bh_gallery_open(path, flags, g);
+	if (rc == BH_OK)
+		return 0;
+	char what[300];
+	snprintf(what, sizeof what, "gallery %s", path);
+	bh_cli_error(what, rc);
+	if (rc == BH_ENOTFOUND)
+		fprintf(stderr, "(create it with: biohub gallery create %s)\n", path);
+	return 1;
+}
+
+int gallery_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 0);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "biohub: gallery: %s '%s': expected an integer in %" PRId64 "..%" PRId64 "\n",
+			opt, s, min, max);
+		return 1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* "2026-11-25T06:28:05.123Z" from Unix ms. */
+static void fmt_time(int64_t ms, char *buf, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[32];
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, n, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+/* Parses [--json] GALLERY [ARG]; returns -1 on success, else an exit code. */
+static int parse_simple(int argc, char **argv, int nargs, const char *usage, int *json,
+			const char **args)
+{
+	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (o == 'j')
+			*json = 1;
+		else {
+			fprintf(o == 'h' ? stdout : stderr, "usage: %s\n", usage);
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (argc - optind != nargs) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	for (int i = 0; i < nargs; i++)
+		args[i] = argv[optind + i];
+	return -1;
+}
+
+static int gallery_create(int argc, char **argv)
+{
+	const char *a[1];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 1, "biohub gallery create GALLERY [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	struct stat sb;
+	if (stat(a[0], &sb) == 0) {
+		fprintf(stderr, "biohub: gallery create: '%s' already exists (nothing changed)\n", a[0]);
+		return 1;
+	}
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], BH_GALLERY_CREATE, &g))
+		return 1;
+	bh_gallery_close(g);
+	if (json) {
+		bh_json j;
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "gallery", a[0]);
+		bh_json_bool(&j, "created", 1);
+		bh_json_int(&j, "schema_version", BH_GALLERY_SCHEMA_VERSION);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	} else {
+		printf("created gallery %s (schema version %d)\n", a[0], BH_GALLERY_SCHEMA_VERSION);
+	}
+	return 0;
+}
+
+typedef struct list_ctx {
+	int json;
+	bh_json *j;
+	int64_t n;
+} list_ctx;
+
+static int list_row(void *ctx, const bh_subject_row *s)
+{
+	list_ctx *c = ctx;
+	char when[40];
+	fmt_time(s->created, when, sizeof when);
+	if (c->json) {
+		bh_json_obj(c->j, NULL);
+		bh_json_int(c->j, "id", s->id);
+		bh_json_str(c->j, "ref", s->external_ref);
+		bh_json_int(c->j, "templates", s->n_templates);
+		bh_json_bool(c->j, "synthetic", s->synthetic);
+		bh_json_str(c->j, "created", when);
+		bh_json_end(c->j);
+	} else {
+		printf("%-10" PRId64 " %-40s %9" PRId64 " %9s  %s\n", s->id, s->external_ref,
+		       s->n_templates, s->synthetic ? "yes" : "no", when);
+	}
+	c->n++;
+	return 0;
+}
+
+static int gallery_list(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+					     {"limit", required_argument, 0, 'l'},
+					     {"offset", required_argument, 0, 'o'},
+					     {0, 0, 0, 0}};
+	const char *usage = "usage: biohub gallery list GALLERY [--limit N] [--offset N] [--json]\n";
+	int json = 0, o;
+	int64_t limit = -1, offset = 0;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "jl:o:", opts, NULL)) != -1) {
+		if (o == 'j')
+			json = 1;
+		else if (o == 'l' && !gallery_parse_i64("--limit", optarg, 0, INT64_MAX, &limit))
+			continue;
+		else if (o == 'o' && !gallery_parse_i64("--offset", optarg, 0, INT64_MAX, &offset))
+			continue;
+		else
+			return fputs(usage, stderr), 2;
+	}
+	if (argc - optind != 1)
+		return fputs(usage, stderr), 2;
+	bh_gallery *g;
+	if (gallery_open_cli(argv[optind], BH_GALLERY_READONLY, &g))
+		return 1;
+	bh_json j;
+	list_ctx c = {.json = json, .j = &j};
+	if (json) {
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "gallery", argv[optind]);
+		bh_json_arr(&j, "subjects");
+	} else {
+		printf("%-10s %-40s %9s %9s  %s\n", "id", "ref", "templates", "synthetic", "created");
+	}
+	bh_errclear();
+	int rc = bh_gallery_list(g, offset, limit, list_row, &c);
+	if (json) {
+		bh_json_end(&j);
+		bh_json_int(&j, "count", c.n);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	}
+	bh_gallery_close(g);
+	return rc == BH_OK ? 0 : bh_cli_error("gallery list", rc);
+}
+
+static void show_json(const bh_subject_detail *d)
+{
+	char when[40];
+	bh_json j;
+	bh_json_init(&j, stdout);
+	bh_json_obj(&j, NULL);
+	bh_json_int(&j, "id", d->id);
+	bh_json_str(&j, "ref", d->external_ref);
+	fmt_time(d->created, when, sizeof when);
+	bh_json_str(&j, "created", when);
+	bh_json_bool(&j, "synthetic", d->synthetic);
+	bh_json_str(&j, "meta", d->meta_json); /* as a string: never re-parsed here */
+	bh_json_arr(&j, "templates");
+	for (size_t i = 0; i < d->n_templates; i++) {
+		const bh_template_row *t = &d->templates[i];
+		char fmt[16];
+		snprintf(fmt, sizeof fmt, "0x%04x", (unsigned)t->format);
+		bh_json_obj(&j, NULL);
+		bh_json_int(&j, "id", t->id);
+		bh_json_str(&j, "modality", bh_modality_name(t->modality));
+		bh_json_int(&j, "position", t->position);
+		bh_json_str(&j, "format", fmt);
+		bh_json_int(&j, "quality", t->quality);
+		bh_json_uint(&j, "code_bytes", t->code_len);
+		bh_json_uint(&j, "full_bytes", t->full_len);
+		bh_json_end(&j);
+	}
+	bh_json_end(&j);
+	bh_json_arr(&j, "enrolments");
+	for (size_t i = 0; i < d->n_enrolments; i++) {
+		const bh_enrolment_row *e = &d->enrolments[i];
+		fmt_time(e->created, when, sizeof when);
+		bh_json_obj(&j, NULL);
+		bh_json_int(&j, "id", e->id);
+		bh_json_str(&j, "operator", e->operator_id);
+		bh_json_str(&j, "source", e->source);
+		bh_json_str(&j, "created", when);
+		bh_json_int(&j, "n_templates", e->n_templates);
+		bh_json_end(&j);
+	}
+	bh_json_end(&j);
+	bh_json_end(&j);
+	bh_json_newline(&j);
+}
+
+static void show_human(const bh_subject_detail *d)
+{
+	char when[40];
+	fmt_time(d->created, when, sizeof when);
+	printf("subject %s (id %" PRId64 ")%s, created %s\n", d->external_ref, d->id,
+	       d->synthetic ? ", synthetic" : "", when);
+	if (d->meta_json)
+		printf("meta: %s\n", d->meta_json);
+	printf("%-10s %-8s %8s %8s %8s %10s %10s\n", "template", "modality", "position", "format",
+	       "quality", "code_bytes", "full_bytes");
+	for (size_t i = 0; i < d->n_templates; i++) {
+		const bh_template_row *t = &d->templates[i];
+		printf("%-10" PRId64 " %-8s %8d   0x%04x %8d %10zu %10zu\n", t->id,
+		       bh_modality_name(t->modality) ? bh_modality_name(t->modality) : "?",
+		       t->position, (unsigned)t->format, t->quality, t->code_len, t->full_len);
+	}
+	for (size_t i = 0; i < d->n_enrolments; i++) {
+		const bh_enrolment_row *e = &d->enrolments[i];
+		fmt_time(e->created, when, sizeof when);
+		printf("enrolled %s by %s from %s (%" PRId64 " templates)\n", when,
+		       e->operator_id ? e->operator_id : "-", e->source ? e->source : "-",
+		       e->n_templates);
+	}
+}
+
+static int gallery_show(int argc, char **argv)
+{
+	const char *a[2];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 2, "biohub gallery show GALLERY REF [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], BH_GALLERY_READONLY, &g))
+		return 1;
+	bh_subject_detail d;
+	bh_errclear();
+	rc = bh_gallery_subject_get(g, a[1], &d);
+	bh_gallery_close(g);
+	if (rc != BH_OK)
+		return bh_cli_error("gallery show", rc);
+	if (json)
+		show_json(&d);
+	else
+		show_human(&d);
+	bh_gallery_subject_detail_free(&d);
+	return 0;
+}
+
+static int gallery_delete(int argc, char **argv)
+{
+	const char *a[2];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 2, "biohub gallery delete GALLERY REF [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], 0, &g))
+		return 1;
+	bh_errclear();
+	rc = bh_gallery_delete(g, a[1]);
+	bh_gallery_close(g);
+	if (rc != BH_OK)
+		return bh_cli_error("gallery delete", rc);
+	if (json) {
+		bh_json j;
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "deleted", a[1]);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	} else {
+		printf("deleted subject %s and its templates\n", a[1]);
+	}
+	return 0;
+}
+
+static int gallery_stats(int argc, char **argv)
+{
+	const char *a[1];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 1, "biohub gallery stats GALLERY [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], BH_GALLERY_READONLY, &g))
+		return 1;
+	bh_gallery_stats st;
+	bh_errclear();
+	rc = bh_gallery_get_stats(g, &st);
+	bh_gallery_close(g);
+	if (rc != BH_OK)
+		return bh_cli_error("gallery stats", rc);
+	int64_t bytes = st.page_size * st.page_count;
+	if (json) {
+		bh_json j;
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "gallery", a[0]);
+		bh_json_int(&j, "schema_version", st.schema_version);
+		bh_json_int(&j, "subjects", st.subjects);
+		bh_json_int(&j, "synthetic_subjects", st.synthetic_subjects);
+		bh_json_int(&j, "enrolments", st.enrolments);
+		bh_json_obj(&j, "templates");
+		bh_json_int(&j, "total", st.templates[0]);
+		for (int m = 1; m <= BH_MOD_COUNT; m++)
+			bh_json_int(&j, bh_modality_name(m), st.templates[m]);
+		bh_json_int(&j, "with_full", st.full_templates);
+		bh_json_end(&j);
+		bh_json_int(&j, "audit_rows", st.audit_rows);
+		bh_json_int(&j, "database_bytes", bytes);
+		bh_json_int(&j, "free_pages", st.freelist_pages);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	} else {
+		printf("gallery %s (schema version %d, %.1f MiB)\n", a[0], st.schema_version,
+		       bytes / 1048576.0);
+		printf("subjects   %" PRId64 " (%" PRId64 " synthetic), enrolments %" PRId64 "\n",
+		       st.subjects, st.synthetic_subjects, st.enrolments);
+		printf("templates  %" PRId64 ": face %" PRId64 ", finger %" PRId64 ", palm %" PRId64
+		       "; %" PRId64 " with a full part\n",
+		       st.templates[0], st.templates[BH_MOD_FACE], st.templates[BH_MOD_FINGER],
+		       st.templates[BH_MOD_PALM], st.full_templates);
+		printf("audit rows %" PRId64 "\n", st.audit_rows);
+	}
+	return 0;
+}
+
+static int gallery_check(int argc, char **argv)
+{
+	const char *a[1];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 1, "biohub gallery check GALLERY [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], BH_GALLERY_READONLY, &g))
+		return 1;
+	bh_errclear();
+	rc = bh_gallery_check(g, 1);
+	bh_gallery_close(g);
+	if (json) {
+		bh_json j;
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "gallery", a[0]);
+		bh_json_bool(&j, "ok", rc == BH_OK);
+		bh_json_str(&j, "problem", rc == BH_OK ? NULL : bh_errmsg());
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	}
+	if (rc != BH_OK)
+		return bh_cli_error("gallery check", rc);
+	if (!json)
+		printf("gallery %s: ok (integrity, foreign keys, complete subjects)\n", a[0]);
+	return 0;
+}
+
+static const bh_cmd gallery_commands[] = {
+	{"create", gallery_create, "create an empty gallery file"},
+	{"enroll", gallery_enroll, "enrol a subject (templates or images), or --bulk FILE"},
+	{"list", gallery_list, "list subjects"},
+	{"show", gallery_show, "show one subject (metadata, template sizes; never bytes)"},
+	{"delete", gallery_delete, "delete a subject and its templates (secure delete)"},
+	{"stats", gallery_stats, "counts per modality, size"},
+	{"check", gallery_check, "integrity and completeness check"},
+	{"synth", gallery_synth, "write synthetic subjects for scale tests"},
+	{NULL, NULL, NULL},
+};
+
+int cmd_gallery(int argc, char **argv)
+{
+	return bh_cli_dispatch("biohub gallery", gallery_commands, argc, argv);
+}
