@@ -9,6 +9,8 @@
 static int cmd_bench(int argc, char **argv);
 static int cmd_eval(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_eval_face(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 
@@ -26,6 +28,8 @@ const bh_cmd bh_commands[] = {
 	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane)"},
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
 	{"gallery", cmd_gallery, "gallery store: create, enroll, list, show, delete, stats, check, synth"},
+	{"probe", cmd_probe, "send a probe image to biohubd over BHP/1 (also --health, --load)"},
+	{"stats", cmd_stats, "biohubd counters and search latency histogram"},
 	{NULL, NULL, NULL},
 };
 
