@@ -32,11 +32,13 @@ static void dot_one(const bh_kparams *p, const uint8_t *q, const uint8_t *rows, 
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
 		__m256i acc[8];
+#pragma GCC unroll 8
 		for (int r = 0; r < 8; r++)
 			acc[r] = _mm256_setzero_si256();
 		const uint8_t *base = rows + i * st;
 		for (size_t c = 0; c < rb; c += 16) {
 			__m256i qv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + c)));
+#pragma GCC unroll 8
 			for (int r = 0; r < 8; r++) {
 				__m128i b = _mm_loadu_si128((const __m128i *)(base + r * st + c));
 				acc[r] = _mm256_add_epi32(

@@ -11,9 +11,16 @@
  * loaded as zero for both sides and contribute (0 + 128) * 0 = 0.
  * HAMMING: vpopcntd on the XOR, summed per 32-bit lane.
  *
- * Sixteen (query, record) pairs are accumulated in sixteen vectors (one
- * query x 16 records, or two queries x 8 records so each record load serves
- * two queries) and reduced together by one transpose-and-add tree. */
+ * Few queries (1-3, the memory-bound case): sixteen (query, record) pairs are
+ * accumulated in sixteen vectors (one query x 16 records, or two queries x 8
+ * records so each record load serves two queries) and reduced together by one
+ * transpose-and-add tree.
+ * Batches (DOT_I8, 4+ queries): the block of records is first repacked into
+ * "panels" (16 records x one 4-byte group per vector, already biased by
+ * 0x80), then every vpdpbusd takes a panel vector and one broadcast 4-byte
+ * group of a query: 16 (query, record) partial sums per instruction with no
+ * horizontal reduction at all, 8 queries x 32 records per register block.
+ * The repacking is paid once per block and shared by the whole tile. */
 #include <immintrin.h>
 
 #include "bh_be_cpu.h"
@@ -24,12 +31,15 @@
 AI __m512i reduce16(const __m512i a[16])
 {
 	__m512i b[8], c[4], d[2];
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i++)
 		b[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(a[2 * i], a[2 * i + 1], 0x44),
 					_mm512_shuffle_i32x4(a[2 * i], a[2 * i + 1], 0xEE));
+#pragma GCC unroll 4
 	for (int m = 0; m < 4; m++) /* c[m] 128-bit lane j = record 4m + j */
 		c[m] = _mm512_add_epi32(_mm512_shuffle_i32x4(b[2 * m], b[2 * m + 1], 0x88),
 					_mm512_shuffle_i32x4(b[2 * m], b[2 * m + 1], 0xDD));
+#pragma GCC unroll 2
 	for (int h = 0; h < 2; h++)
 		d[h] = _mm512_add_epi32(_mm512_unpacklo_epi32(c[2 * h], c[2 * h + 1]),
 					_mm512_unpackhi_epi32(c[2 * h], c[2 * h + 1]));
@@ -71,13 +81,16 @@ AI void block(bh_kernel kern, const bh_kparams *p, const uint8_t *const *q, int 
 	      const int32_t *bias, const uint8_t *base, int nr, int32_t *const *o)
 {
 	const int per = 16 / nqb;
+	/* full unrolling keeps acc[] in registers (-O2 alone would not) */
 	__m512i acc[16];
+#pragma GCC unroll 16
 	for (int i = 0; i < 16; i++)
 		acc[i] = _mm512_setzero_si512();
 	for (size_t c = 0; c < p->row_bytes; c += 64) {
 		__mmask64 m = chunk_mask(p->row_bytes - c);
 		__m512i qv0 = _mm512_maskz_loadu_epi8(m, q[0] + c);
 		__m512i qv1 = nqb == 2 ? _mm512_maskz_loadu_epi8(m, q[1] + c) : qv0;
+#pragma GCC unroll 16
 		for (int r = 0; r < nr; r++) {
 			__m512i rv = _mm512_maskz_loadu_epi8(m, base + (size_t)r * p->stride + c);
 			acc[r] = step(kern, acc[r], rv, qv0);
@@ -97,6 +110,122 @@ AI void block(bh_kernel kern, const bh_kparams *p, const uint8_t *const *q, int 
 	_mm512_mask_storeu_epi32(o[0], keep, s);
 	if (nqb == 2) /* lanes 8..15 -> second query */
 		_mm512_mask_storeu_epi32(o[1], keep, _mm512_shuffle_i32x4(s, s, 0xEE));
+}
+
+/* ---- batched DOT_I8: panels ---------------------------------------------- */
+
+#define PANEL_BUF 65536 /* bytes of repacked records per call (stack) */
+
+/* In-place transpose of a 16 x 16 matrix of int32 (a[r] lane c -> a[c] lane r). */
+AI void transpose16(__m512i a[16])
+{
+	__m512i b[16], c[16];
+#pragma GCC unroll 8
+	for (int i = 0; i < 8; i++) {
+		b[2 * i] = _mm512_unpacklo_epi32(a[2 * i], a[2 * i + 1]);
+		b[2 * i + 1] = _mm512_unpackhi_epi32(a[2 * i], a[2 * i + 1]);
+	}
+	/* c[4i + m] 128-bit lane L = rows 4i..4i+3 at column 4L + m */
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		c[4 * i + 0] = _mm512_unpacklo_epi64(b[4 * i], b[4 * i + 2]);
+		c[4 * i + 1] = _mm512_unpackhi_epi64(b[4 * i], b[4 * i + 2]);
+		c[4 * i + 2] = _mm512_unpacklo_epi64(b[4 * i + 1], b[4 * i + 3]);
+		c[4 * i + 3] = _mm512_unpackhi_epi64(b[4 * i + 1], b[4 * i + 3]);
+	}
+	/* 4 x 4 transpose of 128-bit lanes among c[m], c[4+m], c[8+m], c[12+m] */
+#pragma GCC unroll 4
+	for (int m = 0; m < 4; m++) {
+		__m512i d0 = _mm512_shuffle_i32x4(c[m], c[4 + m], 0x44);
+		__m512i d1 = _mm512_shuffle_i32x4(c[m], c[4 + m], 0xEE);
+		__m512i d2 = _mm512_shuffle_i32x4(c[8 + m], c[12 + m], 0x44);
+		__m512i d3 = _mm512_shuffle_i32x4(c[8 + m], c[12 + m], 0xEE);
+		a[m] = _mm512_shuffle_i32x4(d0, d2, 0x88);
+		a[4 + m] = _mm512_shuffle_i32x4(d0, d2, 0xDD);
+		a[8 + m] = _mm512_shuffle_i32x4(d1, d3, 0x88);
+		a[12 + m] = _mm512_shuffle_i32x4(d1, d3, 0xDD);
+	}
+}
+
+/* Panel P (records 16P..16P+15) occupies 16 * row_bytes bytes: vector g holds
+ * 4-byte group g of each of its 16 records, XOR 0x80.  Records past n are
+ * zero rows (their scores are computed and never stored). */
+static void pack_panels(const bh_kparams *p, const uint8_t *rows, size_t n, uint8_t *pan,
+			size_t npan)
+{
+	const size_t rb = p->row_bytes;
+	const __m512i flip = _mm512_set1_epi8((char)0x80);
+	for (size_t P = 0; P < npan; P++) {
+		uint8_t *dst = pan + P * 16 * rb;
+		for (size_t c = 0; c < rb; c += 64) {
+			__mmask64 m = chunk_mask(rb - c);
+			__m512i a[16];
+#pragma GCC unroll 16
+			for (int r = 0; r < 16; r++) {
+				size_t rec = P * 16 + (size_t)r;
+				a[r] = rec < n ? _mm512_maskz_loadu_epi8(m, rows + rec * p->stride + c)
+					       : _mm512_setzero_si512();
+				a[r] = _mm512_xor_si512(a[r], flip);
+			}
+			transpose16(a);
+			size_t groups = (rb - c) / 4 < 16 ? (rb - c) / 4 : 16;
+			for (size_t g = 0; g < groups; g++)
+				_mm512_store_si512((void *)(dst + (c / 4 + g) * 64), a[g]);
+		}
+	}
+}
+
+AI __m512i bcast_group(const uint8_t *q, size_t g)
+{
+	int32_t w;
+	__builtin_memcpy(&w, q + 4 * g, 4);
+	return _mm512_set1_epi32(w);
+}
+
+/* Scores of nq >= 1 queries against n records through panels; the caller
+ * checked that the panels fit PANEL_BUF. */
+static void dot_tiled(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
+		      const uint8_t *rows, size_t n, int32_t *out)
+{
+	uint8_t pan[PANEL_BUF] __attribute__((aligned(64)));
+	const size_t rb = p->row_bytes, groups = rb / 4, pbytes = 16 * rb;
+	size_t npan = ((n + 15) / 16 + 1) & ~(size_t)1; /* even: 2 panels per block */
+	pack_panels(p, rows, n, pan, npan);
+	for (unsigned j0 = 0; j0 < nq; j0 += 8) {
+		const uint8_t *qq[8];
+		int32_t bias[8];
+		for (unsigned t = 0; t < 8; t++) { /* short tile: repeat the last query */
+			qq[t] = q[j0 + t < nq ? j0 + t : nq - 1];
+			bias[t] = query_bias(p, qq[t]);
+		}
+		for (size_t P = 0; P < npan; P += 2) {
+			const uint8_t *p0 = pan + P * pbytes, *p1 = p0 + pbytes;
+			__m512i acc[16];
+#pragma GCC unroll 16
+			for (int i = 0; i < 16; i++)
+				acc[i] = _mm512_setzero_si512();
+			for (size_t g = 0; g < groups; g++) {
+				__m512i v0 = _mm512_load_si512((const void *)(p0 + g * 64));
+				__m512i v1 = _mm512_load_si512((const void *)(p1 + g * 64));
+#pragma GCC unroll 8
+				for (int t = 0; t < 8; t++) {
+					__m512i b = bcast_group(qq[t], g);
+					acc[2 * t] = _mm512_dpbusd_epi32(acc[2 * t], v0, b);
+					acc[2 * t + 1] = _mm512_dpbusd_epi32(acc[2 * t + 1], v1, b);
+				}
+			}
+			for (unsigned t = 0; t < 8 && j0 + t < nq; t++)
+				for (size_t h = 0; h < 2; h++) {
+					size_t r0 = (P + h) * 16;
+					if (r0 >= n)
+						break;
+					size_t cnt = n - r0 < 16 ? n - r0 : 16;
+					__m512i sv = _mm512_sub_epi32(acc[2 * t + h], _mm512_set1_epi32(bias[t]));
+					_mm512_mask_storeu_epi32(out + (size_t)(j0 + t) * n + r0,
+								 (__mmask16)((1u << cnt) - 1), sv);
+				}
+		}
+	}
 }
 
 AI void scores_k(bh_kernel kern, const bh_kparams *p, const uint8_t *const *q, unsigned nq,
@@ -132,7 +261,10 @@ AI void scores_k(bh_kernel kern, const bh_kparams *p, const uint8_t *const *q, u
 void bh_scores_avx512(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 		      const uint8_t *rows, size_t n, int32_t *out)
 {
-	if (p->kernel == BH_KERNEL_DOT_I8)
+	size_t panels = ((n + 15) / 16 + 1) & ~(size_t)1;
+	if (p->kernel == BH_KERNEL_DOT_I8 && nq >= 4 && panels * 16 * p->row_bytes <= PANEL_BUF)
+		dot_tiled(p, q, nq, rows, n, out);
+	else if (p->kernel == BH_KERNEL_DOT_I8)
 		scores_k(BH_KERNEL_DOT_I8, p, q, nq, rows, n, out);
 	else
 		scores_k(BH_KERNEL_HAMMING, p, q, nq, rows, n, out);
