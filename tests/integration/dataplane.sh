@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# dataplane.sh BIOHUBD BIOHUB DP_CHECK [GALLERY] - end to end through biohubd
+# on net_af_packet over a veth pair between two network namespaces created
+# here (scripts/netns-up), no hugepages:
+#   health and stats answered; a wrong key gets nothing and is counted;
+#   every kind of bad input is a counted drop or an error frame
+#   (dp_check badinput); the daemon's writable memory holds a live control
+#   marker (scan finds it) but not the marker of a probe it processed
+#   (scan finds none); with GALLERY, real images from ../shared/data are
+#   searched with `biohub probe` and each finds its own subject first.
+# Exit 77 (skip) only when not root or network namespaces are unavailable.
+set -uo pipefail
+biohubd="$1" biohub="$2" dp_check="$3" gallery="${4:-}"
+src="$(cd "$(dirname "$0")/../.." && pwd)"
+[ "$(id -u)" = 0 ] || { echo "skip: needs root for network namespaces"; exit 77; }
+command -v ip >/dev/null || { echo "skip: no iproute2"; exit 77; }
+name="bhi$$"
+name="${name:0:10}"
+if ! ip netns add "${name}x" 2>/dev/null; then echo "skip: no netns support"; exit 77; fi
+ip netns del "${name}x"
+
+work="$(mktemp -d /tmp/bh-dp-test.XXXXXX)"
+dpid=""
+cleanup() {
+  [ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  bash "$src/scripts/netns-down" "$name"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$work/d.log" ] && tail -n 20 "$work/d.log"; exit 1; }
+
+bash "$src/scripts/netns-up" "$name" 10.77.9 || fail "netns-up"
+umask 077
+printf '7 %s border\n9 %s customs\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" > "$work/keys"
+printf '9 %s customs\n' "$(openssl rand -hex 32)" > "$work/wrong"
+control="CONTROL$(openssl rand -hex 12)"
+cat > "$work/d.conf" <<CONF
+port = net_af_packet0,iface=${name}d0
+ip = 10.77.9.1
+keys = $work/keys
+name = $control
+max_msg = 1048576
+reasm_timeout_ms = 1000
+${gallery:+gallery = $gallery}
+CONF
+ip netns exec "${name}d" "$biohubd" --config "$work/d.conf" >"$work/d.log" 2>&1 &
+dpid=$!
+srv=10.77.9.1:7700
+inc() { ip netns exec "${name}c" "$@"; }
+up=0
+for _ in $(seq 1 100); do
+  kill -0 "$dpid" 2>/dev/null || fail "biohubd exited"
+  if inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --health --timeout 200 \
+      >/dev/null 2>&1; then up=1; break; fi
+done
+[ $up = 1 ] || fail "biohubd never answered health"
+inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --health || fail "health"
+inc "$biohub" probe --agency 9 --key "$work/wrong" --server $srv --health --timeout 500 \
+  && fail "a wrong key got an answer"
+tags=$(inc "$biohub" stats --agency 9 --key "$work/keys" --server $srv --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["drop_tag"])') || fail "stats"
+[ "$tags" -ge 1 ] || fail "wrong key not counted as drop_tag ($tags)"
+
+inc "$dp_check" badinput $srv "$work/keys" 7 || fail "bad input"
+
+# Probe wipe: the control marker is live in the daemon (its config name),
+# the probe marker must be gone once the search has been answered.
+"$dp_check" scan "$dpid" "$control" >"$work/scan0" || fail "control marker not found: scanner broken"
+grep -q "hits" "$work/scan0" && tail -n 1 "$work/scan0"
+marker="PROBE$(openssl rand -hex 14)"
+img="${BH_TEST_FINGER:-$src/../shared/data/fingerprint/fvc2002/DB1_B/101_1.pgm}"
+if [ ! -f "$img" ]; then
+  # No shared data: a synthetic 64x64 PGM carries the marker just as well.
+  python3 -c 'import sys; sys.stdout.buffer.write(b"P5\n64 64\n255\n" + bytes((i*7)&255 for i in range(4096)))' > "$work/synth.pgm"
+  img="$work/synth.pgm"
+fi
+inc "$dp_check" marker-probe $srv "$work/keys" 7 "$img" "$marker" || fail "marker probe"
+sleep 0.2
+"$dp_check" scan "$dpid" "$marker" >"$work/scan1"
+rc=$?
+cat "$work/scan1"
+[ $rc = 3 ] || fail "probe marker still in biohubd memory (scan rc $rc)"
+
+if [ -n "$gallery" ]; then
+  bash "$src/tests/integration/dataplane-search.sh" "$biohub" "$work/keys" $srv "${name}c" \
+    || fail "searches"
+fi
+
+inc "$biohub" stats --agency 7 --key "$work/keys" --server $srv | head -n 40
+kill -TERM "$dpid"
+wait "$dpid"
+rc=$?
+dpid=""
+[ $rc = 0 ] || fail "biohubd exit code $rc"
+echo "dataplane: ok"
