@@ -1,0 +1,782 @@
+/*
+ * bh_mcc.c - MCC bit templates, validation and the LSS-R comparator.
+ * Format, parameters and score definition: bh_mcc.h.
+ */
+#include "bh_mcc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_err.h"
+#include "bh_mem.h"
+
+/* ---- parameters (Cappelli et al. 2010, Table 2; 500 ppi) ---------------- */
+#define R_CYL 70.0f
+#define NS BH_MCC_NS
+#define ND BH_MCC_ND
+#define DELTA_S (2.0f * R_CYL / NS)
+#define DELTA_D (2.0f * (float)M_PI / ND)
+#define SIGMA_S (28.0f / 3.0f)
+#define SIGMA_D (2.0f * (float)M_PI / 9.0f)
+#define MU_PSI 0.01f
+#define TAU_PSI 400.0f
+#define MIN_VC 0.75f
+#define MIN_M 2
+#define MIN_ME 0.60f
+#define OMEGA 50.0f
+/* LSS-R */
+#define MIN_NP 4
+#define MAX_NP 12
+#define MU_P 20.0f
+#define TAU_P 0.4f
+#define N_REL 5
+#define W_R 0.5f
+#define MU_1 5.0f
+#define TAU_1 (-1.6f)
+#define MU_2 ((float)M_PI / 12)
+#define TAU_2 (-30.0f)
+#define MU_3 ((float)M_PI / 12)
+#define TAU_3 (-30.0f)
+
+#define NBUCKET 1024
+
+static const float TWO_PI = 2.0f * (float)M_PI;
+
+/* ---- geometry of the disc ------------------------------------------------ */
+
+typedef struct disc {
+	int nc;               /* cells per section */
+	int8_t ci[NS * NS], cj[NS * NS];
+	int16_t map[NS][NS];  /* (i, j) -> cell index, -1 outside the disc */
+} disc;
+
+static void disc_init(disc *d)
+{
+	d->nc = 0;
+	for (int i = 0; i < NS; i++)
+		for (int j = 0; j < NS; j++) {
+			float u = (i - (NS - 1) / 2.0f) * DELTA_S, v = (j - (NS - 1) / 2.0f) * DELTA_S;
+			if (u * u + v * v <= R_CYL * R_CYL) {
+				d->ci[d->nc] = (int8_t)i;
+				d->cj[d->nc] = (int8_t)j;
+				d->map[i][j] = (int16_t)d->nc++;
+			} else {
+				d->map[i][j] = -1;
+			}
+		}
+}
+
+uint32_t bh_mcc_cells(void)
+{
+	disc d;
+	disc_init(&d);
+	return (uint32_t)d.nc;
+}
+
+uint32_t bh_mcc_words(void) { return (bh_mcc_cells() * ND + 63) / 64; }
+
+/* Angle difference normalised to [-pi, pi) (the paper's d_phi). */
+static inline float dphi(float a, float b)
+{
+	float d = a - b;
+	while (d < -(float)M_PI)
+		d += TWO_PI;
+	while (d >= (float)M_PI)
+		d -= TWO_PI;
+	return d;
+}
+
+static inline float sigmoid(float v, float mu, float tau) { return 1.0f / (1.0f + expf(-tau * (v - mu))); }
+
+/* ---- cylinder construction ----------------------------------------------- */
+
+typedef struct mpt {
+	float x, y, t;
+} mpt;
+
+/* Sums of contributions for every cell of minutia m's cylinder (sums has
+ * nc*ND entries, zeroed by the caller).  Neighbours are all other points. */
+static int cyl_sums(const disc *d, const mpt *p, uint32_t n, uint32_t m, float *sums)
+{
+	const float reach = R_CYL + 3 * SIGMA_S, cth = cosf(p[m].t), sth = sinf(p[m].t);
+	const float gs_norm = 1.0f / (SIGMA_S * sqrtf(TWO_PI)), rc = 3 * SIGMA_S / DELTA_S;
+	int near = 0;
+	for (uint32_t t = 0; t < n; t++) {
+		if (t == m)
+			continue;
+		float dx = p[t].x - p[m].x, dy = p[t].y - p[m].y;
+		if (dx * dx + dy * dy > reach * reach)
+			continue;
+		near++;
+		/* position in cell units (inverse rotation by theta_m) */
+		float fi = (dx * cth + dy * sth) / DELTA_S + (NS - 1) / 2.0f;
+		float fj = (-dx * sth + dy * cth) / DELTA_S + (NS - 1) / 2.0f;
+		/* directional mass per section */
+		float cd[ND], dth = dphi(p[m].t, p[t].t);
+		for (int k = 0; k < ND; k++) {
+			float ck = -(float)M_PI + (k + 0.5f) * DELTA_D;
+			float a = dphi(ck, dth);
+			float s2 = SIGMA_D * sqrtf(2.0f);
+			cd[k] = 0.5f * (erff((a + DELTA_D / 2) / s2) - erff((a - DELTA_D / 2) / s2));
+		}
+		int i0 = (int)floorf(fi - rc), i1 = (int)ceilf(fi + rc);
+		int j0 = (int)floorf(fj - rc), j1 = (int)ceilf(fj + rc);
+		for (int i = i0 < 0 ? 0 : i0; i <= i1 && i < NS; i++)
+			for (int j = j0 < 0 ? 0 : j0; j <= j1 && j < NS; j++) {
+				int c = d->map[i][j];
+				if (c < 0)
+					continue;
+				float ex = (i - fi) * DELTA_S, ey = (j - fj) * DELTA_S;
+				float dd = ex * ex + ey * ey;
+				if (dd > 9 * SIGMA_S * SIGMA_S)
+					continue;
+				float gs = gs_norm * expf(-dd / (2 * SIGMA_S * SIGMA_S));
+				for (int k = 0; k < ND; k++)
+					sums[k * d->nc + c] += gs * cd[k];
+			}
+	}
+	return near;
+}
+
+/* Convex hull of the minutiae (Andrew's monotone chain), counter-clockwise
+ * in y-down coordinates does not matter: only inside/distance tests use it. */
+typedef struct hull {
+	int n;
+	float x[2 * BH_MINUTIAE_MAX + 2], y[2 * BH_MINUTIAE_MAX + 2];
+} hull;
+
+static int cmp_pt(const void *a, const void *b)
+{
+	const mpt *p = a, *q = b;
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	return (p->y > q->y) - (p->y < q->y);
+}
+
+static float cross3(float ox, float oy, float ax, float ay, float bx, float by)
+{
+	return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox);
+}
+
+static void hull_build(hull *h, mpt *p, uint32_t n)
+{
+	qsort(p, n, sizeof *p, cmp_pt);
+	int k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		while (k >= 2 && cross3(h->x[k - 2], h->y[k - 2], h->x[k - 1], h->y[k - 1], p[i].x, p[i].y) <= 0)
+			k--;
+		h->x[k] = p[i].x;
+		h->y[k++] = p[i].y;
+	}
+	for (int i = (int)n - 2, lo = k + 1; i >= 0; i--) {
+		while (k >= lo && cross3(h->x[k - 2], h->y[k - 2], h->x[k - 1], h->y[k - 1], p[i].x, p[i].y) <= 0)
+			k--;
+		h->x[k] = p[i].x;
+		h->y[k++] = p[i].y;
+	}
+	h->n = k > 1 ? k - 1 : k;
+}
+
+/* Inside the hull, or within omega of its boundary. */
+static int hull_near(const hull *h, float x, float y, float omega)
+{
+	if (h->n < 3)
+		return 0;
+	int inside = 1;
+	float best = 1e30f;
+	for (int i = 0; i < h->n; i++) {
+		int j = (i + 1) % h->n;
+		float ex = h->x[j] - h->x[i], ey = h->y[j] - h->y[i];
+		if (cross3(h->x[i], h->y[i], h->x[j], h->y[j], x, y) < 0)
+			inside = 0;
+		float l2 = ex * ex + ey * ey, t = l2 > 0 ? ((x - h->x[i]) * ex + (y - h->y[i]) * ey) / l2 : 0;
+		t = t < 0 ? 0 : t > 1 ? 1 : t;
+		float dx = h->x[i] + t * ex - x, dy = h->y[i] + t * ey - y;
+		if (dx * dx + dy * dy < best)
+			best = dx * dx + dy * dy;
+	}
+	return inside || best <= omega * omega;
+}
+
+/* Cell validity: the cell centre lies in the minutiae's convex hull enlarged
+ * by OMEGA (the paper's rule: where minutiae could have been observed).
+ * Returns the valid count. */
+static int cyl_valid(const disc *d, const hull *h, const mpt *m, uint8_t *valid)
+{
+	float cth = cosf(m->t), sth = sinf(m->t);
+	int nv = 0;
+	for (int c = 0; c < d->nc; c++) {
+		float u = (d->ci[c] - (NS - 1) / 2.0f) * DELTA_S, v = (d->cj[c] - (NS - 1) / 2.0f) * DELTA_S;
+		float x = m->x + u * cth - v * sth, y = m->y + u * sth + v * cth;
+		int ok = hull_near(h, x, y, OMEGA);
+		valid[c] = (uint8_t)ok;
+		nv += ok;
+	}
+	return nv;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8); /* little-endian host (x86-64, aarch64) */
+	return v;
+}
+
+static uint16_t theta_q(float t)
+{
+	float a = fmodf(t, TWO_PI);
+	if (a < 0)
+		a += TWO_PI;
+	long q = lrintf(a * 65536.0f / TWO_PI);
+	return (uint16_t)(q & 0xffff);
+}
+
+int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len)
+{
+	*blob = NULL;
+	*len = 0;
+	if (!f || (f->n && !f->m) || !f->fg || f->w == 0 || f->h == 0 || f->w > 8192 || f->h > 8192)
+		return bh_fail(BH_EINVAL, "mcc: bad features");
+	disc d;
+	disc_init(&d);
+	const uint32_t W = (uint32_t)(d.nc * ND + 63) / 64, cells = (uint32_t)d.nc * ND;
+	uint32_t n = f->n;
+	mpt *p = malloc((n ? n : 1) * sizeof *p);
+	float *sums = malloc(cells * sizeof *sums);
+	uint8_t valid[NS * NS];
+	uint32_t nmax = n < BH_MCC_MAX_CYL ? n : BH_MCC_MAX_CYL;
+	size_t cap = BH_MCC_HEADER + (size_t)nmax * (8 + 16 * W);
+	uint8_t *b = calloc(cap, 1);
+	if (!p || !sums || !b) {
+		free(p);
+		free(sums);
+		free(b);
+		return bh_fail(BH_ENOMEM, "mcc build");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		/* quantise first, so the blob's minutiae are exactly what is used */
+		p[i].x = (float)lrintf(f->m[i].x * 4) / 4;
+		p[i].y = (float)lrintf(f->m[i].y * 4) / 4;
+		p[i].t = theta_q(f->m[i].theta) * TWO_PI / 65536.0f;
+	}
+	hull *hl = malloc(sizeof *hl);
+	mpt *sorted = malloc((n ? n : 1) * sizeof *sorted);
+	if (!hl || !sorted) {
+		free(hl);
+		free(sorted);
+		free(p);
+		free(sums);
+		free(b);
+		return bh_fail(BH_ENOMEM, "mcc build");
+	}
+	memcpy(sorted, p, n * sizeof *p);
+	hull_build(hl, sorted, n < BH_MINUTIAE_MAX ? n : BH_MINUTIAE_MAX);
+	uint32_t k = 0;
+	uint8_t *cyl0 = b + BH_MCC_HEADER + (size_t)nmax * 8;
+	for (uint32_t i = 0; i < n && k < nmax; i++) { /* f->m is sorted by quality */
+		if (cyl_valid(&d, hl, &p[i], valid) < MIN_VC * d.nc)
+			continue;
+		memset(sums, 0, cells * sizeof *sums);
+		if (cyl_sums(&d, p, n, i, sums) < MIN_M)
+			continue;
+		uint8_t *mr = b + BH_MCC_HEADER + (size_t)k * 8;
+		put16(mr, (uint32_t)lrintf(p[i].x * 4));
+		put16(mr + 2, (uint32_t)lrintf(p[i].y * 4));
+		put16(mr + 4, theta_q(p[i].t));
+		mr[6] = f->m[i].type;
+		mr[7] = f->m[i].quality > 100 ? 100 : f->m[i].quality;
+		uint8_t *cb = cyl0 + (size_t)k * 16 * W;
+		for (uint32_t w = 0; w < W; w++) {
+			uint64_t bits = 0, mask = 0;
+			for (uint32_t bit = 0; bit < 64; bit++) {
+				uint32_t c = w * 64 + bit;
+				if (c >= cells)
+					break;
+				uint64_t v = valid[c % (uint32_t)d.nc];
+				mask |= v << bit;
+				bits |= (uint64_t)(v && sums[c] > MU_PSI) << bit;
+			}
+			put64(cb + 8 * w, bits);
+			put64(cb + 8 * (W + w), mask);
+		}
+		k++;
+	}
+	/* compact: cylinders follow the k minutiae records */
+	if (k < nmax)
+		memmove(b + BH_MCC_HEADER + (size_t)k * 8, cyl0, (size_t)k * 16 * W);
+	memcpy(b, "BHMC", 4);
+	b[4] = BH_MCC_VERSION;
+	b[5] = NS;
+	b[6] = ND;
+	b[7] = (uint8_t)W;
+	put16(b + 8, k);
+	put16(b + 10, f->w);
+	put16(b + 12, f->h);
+	b[14] = (uint8_t)(f->quality < 0 ? 0 : f->quality > 100 ? 100 : f->quality);
+	*len = BH_MCC_HEADER + (size_t)k * (8 + 16 * W);
+	if (*len < cap)
+		bh_wipe(b + *len, cap - *len);
+	*blob = b; /* capacity >= len; the caller wipes len bytes, the tail is zero */
+	bh_wipe_free(p, (n ? n : 1) * sizeof *p);
+	bh_wipe_free(sums, cells * sizeof *sums);
+	bh_wipe(valid, sizeof valid);
+	bh_wipe_free(sorted, (n ? n : 1) * sizeof *sorted);
+	bh_wipe_free(hl, sizeof *hl);
+	return BH_OK;
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+int bh_mcc_check(const void *blob, size_t len)
+{
+	const uint8_t *b = blob;
+	if (!b || len < BH_MCC_HEADER)
+		return bh_fail(BH_EFORMAT, "mcc: template of %zu bytes", len);
+	if (memcmp(b, "BHMC", 4))
+		return bh_fail(BH_EFORMAT, "mcc: bad magic");
+	if (b[4] != BH_MCC_VERSION)
+		return bh_fail(BH_EVERSION, "mcc: version %u, this build reads %u", b[4], BH_MCC_VERSION);
+	uint32_t W = bh_mcc_words(), cells = bh_mcc_cells() * ND;
+	if (b[5] != NS || b[6] != ND || b[7] != W)
+		return bh_fail(BH_EFORMAT, "mcc: geometry %u/%u/%u, expected %u/%u/%u", b[5], b[6], b[7],
+			       NS, ND, W);
+	uint32_t n = get16(b + 8), w = get16(b + 10), h = get16(b + 12);
+	if (n > BH_MCC_MAX_CYL)
+		return bh_fail(BH_EFORMAT, "mcc: %u cylinders (max %u)", n, BH_MCC_MAX_CYL);
+	if (w == 0 || h == 0 || w > 8192 || h > 8192 || b[14] > 100 || b[15])
+		return bh_fail(BH_EFORMAT, "mcc: bad header fields");
+	size_t want = BH_MCC_HEADER + (size_t)n * (8 + 16 * W);
+	if (len != want)
+		return bh_fail(BH_EFORMAT, "mcc: %zu bytes for %u cylinders, expected %zu", len, n, want);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *m = b + BH_MCC_HEADER + 8 * i;
+		if (get16(m) >= w * 4 || get16(m + 2) >= h * 4 || (m[6] != 1 && m[6] != 2) || m[7] > 100)
+			return bh_fail(BH_EFORMAT, "mcc: minutia %u out of range", i);
+		const uint8_t *cb = b + BH_MCC_HEADER + 8 * n + (size_t)i * 16 * W;
+		for (uint32_t k = 0; k < W; k++) {
+			uint64_t bits = get64(cb + 8 * k), mask = get64(cb + 8 * (W + k));
+			uint64_t pad = (k + 1) * 64 > cells ? ~0ull << (cells - k * 64) : 0;
+			if ((bits & ~mask) || (mask & pad))
+				return bh_fail(BH_EFORMAT, "mcc: cylinder %u has bits outside its mask", i);
+		}
+	}
+	return BH_OK;
+}
+
+int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v)
+{
+	int rc = bh_mcc_check(blob, len);
+	if (rc != BH_OK)
+		return rc;
+	const uint8_t *b = blob;
+	v->n = get16(b + 8);
+	v->words = b[7];
+	v->quality = b[14];
+	v->blob = b;
+	return BH_OK;
+}
+
+/* ---- comparator ---------------------------------------------------------- */
+
+typedef struct pairsel {
+	uint16_t a, b;
+	float l;
+} pairsel;
+
+struct bh_mcc_ws {
+	size_t cap_lam, cap_pts, cap_rho;
+	float *lam;       /* nA*nB local similarities */
+	uint32_t *order;  /* nA*nB indices bucket-sorted */
+	mpt *pa, *pb;
+	uint8_t *used_a, *used_b;
+	pairsel *sel;
+	float *rho, *l0, *l1, *l2;
+	uint32_t count[NBUCKET + 1];
+};
+
+bh_mcc_ws *bh_mcc_ws_new(void) { return calloc(1, sizeof(bh_mcc_ws)); }
+
+void bh_mcc_ws_free(bh_mcc_ws *ws)
+{
+	if (!ws)
+		return;
+	bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
+	bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+	bh_wipe_free(ws->pa, ws->cap_pts * sizeof(mpt));
+	bh_wipe_free(ws->pb, ws->cap_pts * sizeof(mpt));
+	bh_wipe_free(ws->used_a, ws->cap_pts);
+	bh_wipe_free(ws->used_b, ws->cap_pts);
+	bh_wipe_free(ws->sel, ws->cap_pts * sizeof(pairsel));
+	bh_wipe_free(ws->l0, ws->cap_pts * sizeof(float));
+	bh_wipe_free(ws->l1, ws->cap_pts * sizeof(float));
+	bh_wipe_free(ws->l2, ws->cap_pts * sizeof(float));
+	bh_wipe_free(ws->rho, ws->cap_rho * sizeof(float));
+	free(ws);
+}
+
+static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
+{
+	size_t nl = (size_t)na * nb, np = na > nb ? na : nb, nr = np * np;
+	if (nl > ws->cap_lam) {
+		bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
+		bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+		ws->lam = malloc(nl * sizeof(float));
+		ws->order = malloc(nl * sizeof(uint32_t));
+		ws->cap_lam = ws->lam && ws->order ? nl : 0;
+		if (!ws->cap_lam)
+			return BH_ENOMEM;
+	}
+	if (np > ws->cap_pts) {
+		bh_wipe_free(ws->pa, ws->cap_pts * sizeof(mpt));
+		bh_wipe_free(ws->pb, ws->cap_pts * sizeof(mpt));
+		bh_wipe_free(ws->used_a, ws->cap_pts);
+		bh_wipe_free(ws->used_b, ws->cap_pts);
+		bh_wipe_free(ws->sel, ws->cap_pts * sizeof(pairsel));
+		bh_wipe_free(ws->l0, ws->cap_pts * sizeof(float));
+		bh_wipe_free(ws->l1, ws->cap_pts * sizeof(float));
+		bh_wipe_free(ws->l2, ws->cap_pts * sizeof(float));
+		ws->pa = malloc(np * sizeof(mpt));
+		ws->pb = malloc(np * sizeof(mpt));
+		ws->used_a = malloc(np);
+		ws->used_b = malloc(np);
+		ws->sel = malloc(np * sizeof(pairsel));
+		ws->l0 = malloc(np * sizeof(float));
+		ws->l1 = malloc(np * sizeof(float));
+		ws->l2 = malloc(np * sizeof(float));
+		ws->cap_pts = ws->pa && ws->pb && ws->used_a && ws->used_b && ws->sel && ws->l0 && ws->l1 &&
+					      ws->l2
+				      ? np
+				      : 0;
+		if (!ws->cap_pts)
+			return BH_ENOMEM;
+	}
+	if (nr > ws->cap_rho) {
+		bh_wipe_free(ws->rho, ws->cap_rho * sizeof(float));
+		ws->rho = malloc(nr * sizeof(float));
+		ws->cap_rho = ws->rho ? nr : 0;
+		if (!ws->cap_rho)
+			return BH_ENOMEM;
+	}
+	return BH_OK;
+}
+
+static void load_points(const bh_mcc_view *v, mpt *p)
+{
+	for (uint32_t i = 0; i < v->n; i++) {
+		const uint8_t *m = v->blob + BH_MCC_HEADER + 8 * i;
+		p[i].x = get16(m) / 4.0f;
+		p[i].y = get16(m + 2) / 4.0f;
+		p[i].t = get16(m + 4) * TWO_PI / 65536.0f;
+	}
+}
+
+static inline uint16_t view_theta(const bh_mcc_view *v, uint32_t i)
+{
+	return (uint16_t)get16(v->blob + BH_MCC_HEADER + 8 * i + 4);
+}
+
+/* sqrt of small integers, exact in float for the popcount range */
+static float sqrt_tab[64 * 64 + 1];
+static int sqrt_ready;
+
+static void sqrt_init(void)
+{
+	if (__atomic_load_n(&sqrt_ready, __ATOMIC_ACQUIRE))
+		return;
+	for (int i = 0; i <= 64 * 64; i++)
+		sqrt_tab[i] = sqrtf((float)i);
+	__atomic_store_n(&sqrt_ready, 1, __ATOMIC_RELEASE);
+}
+
+#if defined(__x86_64__)
+#define POPCNT_TARGET __attribute__((target("popcnt")))
+#else
+#define POPCNT_TARGET
+#endif
+
+/* Local similarity matrix (bh_mcc.h).  Directions further apart than pi/2
+ * give 0 without touching the cylinders. */
+POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b, float *lam)
+{
+	const uint32_t W = a->words;
+	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
+	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
+	for (uint32_t i = 0; i < a->n; i++) {
+		uint16_t ta = view_theta(a, i);
+		const uint8_t *xa = ca + (size_t)i * 16 * W;
+		for (uint32_t j = 0; j < b->n; j++) {
+			uint16_t d = (uint16_t)(ta - view_theta(b, j));
+			float l = 0;
+			if (d <= 16384 || d >= 49152) {
+				const uint8_t *xb = cb + (size_t)j * 16 * W;
+				uint32_t nv = 0, nx = 0, ny = 0, nd = 0;
+				for (uint32_t k = 0; k < W; k++) {
+					uint64_t v = get64(xa + 8 * (W + k)) & get64(xb + 8 * (W + k));
+					uint64_t x = get64(xa + 8 * k) & v, y = get64(xb + 8 * k) & v;
+					nv += (uint32_t)__builtin_popcountll(v);
+					nx += (uint32_t)__builtin_popcountll(x);
+					ny += (uint32_t)__builtin_popcountll(y);
+					nd += (uint32_t)__builtin_popcountll(x ^ y);
+				}
+				if (nv >= min_me && nx + ny > 0)
+					l = 1.0f - sqrt_tab[nd] / (sqrt_tab[nx] + sqrt_tab[ny]);
+			}
+			lam[(size_t)i * b->n + j] = l;
+		}
+	}
+}
+
+/* atan2 with |error| < 2e-5 rad, deterministic (no libm variance). */
+static float fast_atan2(float y, float x)
+{
+	float ax = fabsf(x), ay = fabsf(y);
+	float mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+	if (mx == 0)
+		return 0;
+	float z = mn / mx, z2 = z * z;
+	float r = z * (0.99997726f +
+		       z2 * (-0.33262347f + z2 * (0.19354346f + z2 * (-0.11643287f + z2 * (0.05265332f +
+										   z2 * -0.01172120f)))));
+	if (ay > ax)
+		r = (float)M_PI_2 - r;
+	if (x < 0)
+		r = (float)M_PI - r;
+	return y < 0 ? -r : r;
+}
+
+/* Compatibility of pair t with pair k (the paper's rho). */
+static float compat(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2)
+{
+	float dxa = a2->x - a1->x, dya = a2->y - a1->y, dxb = b2->x - b1->x, dyb = b2->y - b1->y;
+	float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
+	float d1 = fabsf(da - db);
+	if (d1 > 12.0f) /* Z1 < 2e-5 */
+		return 0;
+	float d2 = fabsf(dphi(dphi(a1->t, a2->t), dphi(b1->t, b2->t)));
+	if (d2 > MU_2 + 0.45f) /* Z2 < 2e-6 */
+		return 0;
+	/* radial angle: direction of m1 relative to the segment m1 -> m2 (y down) */
+	float ra = dphi(a1->t, fast_atan2(dya, dxa)), rb = dphi(b1->t, fast_atan2(dyb, dxb));
+	float d3 = fabsf(dphi(ra, rb));
+	if (d3 > MU_3 + 0.45f)
+		return 0;
+	return sigmoid(d1, MU_1, TAU_1) * sigmoid(d2, MU_2, TAU_2) * sigmoid(d3, MU_3, TAU_3);
+}
+
+/* LSS-R on a filled lam matrix (na x nb). */
+static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
+{
+	size_t nl = (size_t)na * nb;
+	uint32_t nr = na < nb ? na : nb;
+	if (nr < 2)
+		return 0;
+	/* bucket sort of the similarities, best first (stable: deterministic) */
+	memset(ws->count, 0, sizeof ws->count);
+	for (size_t i = 0; i < nl; i++) {
+		int bk = (int)(ws->lam[i] * (NBUCKET - 1));
+		ws->count[NBUCKET - 1 - bk + 1]++;
+	}
+	for (int k = 0; k < NBUCKET; k++)
+		ws->count[k + 1] += ws->count[k];
+	for (size_t i = 0; i < nl; i++) {
+		int bk = (int)(ws->lam[i] * (NBUCKET - 1));
+		ws->order[ws->count[NBUCKET - 1 - bk]++] = (uint32_t)i;
+	}
+	memset(ws->used_a, 0, na);
+	memset(ws->used_b, 0, nb);
+	uint32_t ns = 0;
+	for (size_t r = 0; r < nl && ns < nr; r++) {
+		uint32_t idx = ws->order[r];
+		float l = ws->lam[idx];
+		if (l <= 0)
+			break;
+		uint32_t i = idx / nb, j = idx % nb;
+		if (ws->used_a[i] || ws->used_b[j])
+			continue;
+		ws->used_a[i] = ws->used_b[j] = 1;
+		ws->sel[ns++] = (pairsel){(uint16_t)i, (uint16_t)j, l};
+	}
+	if (ns < 2)
+		return 0;
+	/* relaxation */
+	for (uint32_t t = 0; t < ns; t++) {
+		const pairsel *st = &ws->sel[t];
+		ws->l0[t] = ws->l1[t] = st->l;
+		for (uint32_t k = 0; k < ns; k++) {
+			const pairsel *sk = &ws->sel[k];
+			ws->rho[(size_t)t * ns + k] =
+				k == t ? 0 : compat(&ws->pa[st->a], &ws->pa[sk->a], &ws->pb[st->b], &ws->pb[sk->b]);
+		}
+	}
+	const float wn = (1 - W_R) / (float)(ns - 1);
+	float *cur = ws->l1, *nxt = ws->l2;
+	for (int it = 0; it < N_REL; it++) {
+		for (uint32_t t = 0; t < ns; t++) {
+			const float *rr = ws->rho + (size_t)t * ns;
+			float s = 0;
+			for (uint32_t k = 0; k < ns; k++)
+				s += rr[k] * cur[k];
+			nxt[t] = W_R * cur[t] + wn * s;
+		}
+		float *sw = cur;
+		cur = nxt;
+		nxt = sw;
+	}
+	/* the n_P pairs with the highest efficiency lambda_n / lambda_0 */
+	float z = sigmoid((float)nr, MU_P, TAU_P);
+	uint32_t np = MIN_NP + (uint32_t)lrintf(z * (MAX_NP - MIN_NP));
+	if (np > ns)
+		np = ns;
+	for (uint32_t t = 0; t < ns; t++)
+		nxt[t] = cur[t] / ws->l0[t]; /* l0 > 0 for selected pairs */
+	float sum = 0;
+	for (uint32_t p = 0; p < np; p++) {
+		uint32_t best = 0;
+		float be = -1;
+		for (uint32_t t = 0; t < ns; t++)
+			if (nxt[t] > be) {
+				be = nxt[t];
+				best = t;
+			}
+		sum += cur[best];
+		nxt[best] = -2;
+	}
+	return sum / (float)np;
+}
+
+static int32_t to_score(float s)
+{
+	long v = lrintf(s * BH_MCC_SCORE_MAX);
+	return (int32_t)(v < 0 ? 0 : v > BH_MCC_SCORE_MAX ? BH_MCC_SCORE_MAX : v);
+}
+
+int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
+{
+	if (!a || !b || !ws)
+		return BH_EINVAL;
+	if (a->n < 2 || b->n < 2)
+		return 0;
+	if (ws_reserve(ws, a->n, b->n) != BH_OK)
+		return BH_ENOMEM;
+	sqrt_init();
+	load_points(a, ws->pa);
+	load_points(b, ws->pb);
+	local_sims(a, b, ws->lam);
+	return to_score(lssr(ws, a->n, b->n));
+}
+
+int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen)
+{
+	bh_mcc_view va, vb;
+	int rc = bh_mcc_view_init(a, alen, &va);
+	if (rc == BH_OK)
+		rc = bh_mcc_view_init(b, blen, &vb);
+	if (rc != BH_OK)
+		return rc;
+	bh_mcc_ws *ws = bh_mcc_ws_new();
+	if (!ws)
+		return BH_ENOMEM;
+	int32_t s = bh_mcc_compare(&va, &vb, ws);
+	bh_mcc_ws_free(ws);
+	return s;
+}
+
+/* ---- naive float reference ----------------------------------------------- */
+
+struct bh_mcc_float {
+	uint32_t n, cells;
+	mpt *p;
+	float *val;    /* n * cells */
+	uint8_t *ok;   /* n * cells validity */
+};
+
+int bh_mcc_float_build(const bh_mcc_view *v, bh_mcc_float **out)
+{
+	disc d;
+	disc_init(&d);
+	bh_mcc_float *t = calloc(1, sizeof *t);
+	uint32_t cells = (uint32_t)d.nc * ND, n = v->n;
+	if (t) {
+		t->n = n;
+		t->cells = cells;
+		t->p = malloc((n ? n : 1) * sizeof *t->p);
+		t->val = calloc((size_t)(n ? n : 1) * cells, sizeof *t->val);
+		t->ok = calloc((size_t)(n ? n : 1) * cells, 1);
+	}
+	if (!t || !t->p || !t->val || !t->ok) {
+		bh_mcc_float_free(t);
+		return bh_fail(BH_ENOMEM, "mcc float");
+	}
+	load_points(v, t->p);
+	const uint8_t *cyl = v->blob + BH_MCC_HEADER + 8 * n;
+	for (uint32_t i = 0; i < n; i++) {
+		float *val = t->val + (size_t)i * cells;
+		cyl_sums(&d, t->p, n, i, val);
+		const uint8_t *mask = cyl + (size_t)i * 16 * v->words + 8 * v->words;
+		for (uint32_t c = 0; c < cells; c++) {
+			t->ok[(size_t)i * cells + c] = (uint8_t)(get64(mask + 8 * (c / 64)) >> (c % 64) & 1);
+			val[c] = t->ok[(size_t)i * cells + c] ? sigmoid(val[c], MU_PSI, TAU_PSI) : 0;
+		}
+	}
+	*out = t;
+	return BH_OK;
+}
+
+void bh_mcc_float_free(bh_mcc_float *t)
+{
+	if (!t)
+		return;
+	size_t n = t->n ? t->n : 1;
+	bh_wipe_free(t->p, n * sizeof *t->p);
+	bh_wipe_free(t->val, n * t->cells * sizeof *t->val);
+	bh_wipe_free(t->ok, n * t->cells);
+	free(t);
+}
+
+int32_t bh_mcc_float_compare(const bh_mcc_float *a, const bh_mcc_float *b, bh_mcc_ws *ws)
+{
+	if (a->n < 2 || b->n < 2)
+		return 0;
+	if (ws_reserve(ws, a->n, b->n) != BH_OK)
+		return BH_ENOMEM;
+	memcpy(ws->pa, a->p, a->n * sizeof *a->p);
+	memcpy(ws->pb, b->p, b->n * sizeof *b->p);
+	const uint32_t cells = a->cells, min_me = (uint32_t)(MIN_ME * cells);
+	for (uint32_t i = 0; i < a->n; i++)
+		for (uint32_t j = 0; j < b->n; j++) {
+			float l = 0;
+			if (fabsf(dphi(a->p[i].t, b->p[j].t)) <= (float)M_PI_2) {
+				const float *va = a->val + (size_t)i * cells, *vb = b->val + (size_t)j * cells;
+				const uint8_t *oa = a->ok + (size_t)i * cells, *ob = b->ok + (size_t)j * cells;
+				float sa = 0, sb = 0, sd = 0;
+				uint32_t nv = 0;
+				for (uint32_t c = 0; c < cells; c++) {
+					if (!(oa[c] && ob[c]))
+						continue;
+					nv++;
+					sa += va[c] * va[c];
+					sb += vb[c] * vb[c];
+					sd += (va[c] - vb[c]) * (va[c] - vb[c]);
+				}
+				if (nv >= min_me && sa + sb > 0)
+					l = 1.0f - sqrtf(sd) / (sqrtf(sa) + sqrtf(sb));
+			}
+			ws->lam[(size_t)i * b->n + j] = l;
+		}
+	return to_score(lssr(ws, a->n, b->n));
+}

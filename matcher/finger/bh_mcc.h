@@ -1,0 +1,117 @@
+/*
+ * bh_mcc.h - Minutia Cylinder-Code templates (bit-based, MCC-SO style) and
+ * the 1:1 comparator with LSS-R consolidation (after Cappelli, Ferrara,
+ * Maltoni, "Minutia Cylinder-Code", IEEE TPAMI 32(12), 2010).
+ *
+ * Cylinder of minutia m (coordinates and angles as in bh_minutiae.h, y down):
+ *   a disc of radius R around m, rotated by theta_m, split into NS x NS
+ *   square cells (only cells whose centre lies inside the disc are kept)
+ *   times ND direction sections.  Cell (i, j, k) sums, over the other minutiae
+ *   t near the cell centre, a spatial Gaussian (sigma_S) of the distance
+ *   times the mass of a Gaussian (sigma_D) of the direction difference
+ *   d(theta_m, theta_t) falling in section k; the cell bit is 1 when the sum
+ *   exceeds mu_psi.  A cell is *valid* when its centre lies on the
+ *   fingerprint foreground (the extractor's block mask), which replaces the
+ *   paper's enlarged convex hull by the segmentation actually measured.
+ *   A cylinder is kept if >= 75 % of its cells are valid and >= 2 other
+ *   minutiae lie within R + 3 sigma_S.
+ *   Parameters (500 ppi): R = 70, NS = 16, ND = 6, sigma_S = 28/3,
+ *   sigma_D = 2 pi / 9, mu_psi = 0.01 - the paper's.
+ *
+ * Local similarity of cylinders a, b (directions within pi/2, else 0):
+ *   v = mask_a & mask_b;  x = bits_a & v;  y = bits_b & v;
+ *   lambda = 1 - sqrt(|x ^ y|) / (sqrt(|x|) + sqrt(|y|))   (|.| = popcount)
+ *   and 0 when |v| < 60 % of the cells or |x| + |y| == 0.
+ * Global score (LSS-R): the n_R = min(nA, nB) best pairs (each minutia used
+ * once) are relaxed 5 times with the compatibility of distances, direction
+ * differences and radial angles; the n_P pairs with the highest efficiency
+ * are averaged.  The score is that average times 10000, rounded: an INTEGER
+ * in 0..10000, reproducible for the same pair of templates (IEEE single
+ * precision; ISO C11 mode, so GCC does not contract into FMA; the only libm
+ * calls are expf/sqrtf, atan2 is our own polynomial).
+ *
+ * Full template blob, version 1 (all integers little-endian).  This is the
+ * `full` blob of BH_FMT_FINGER_V1 (matcher/templates/bh_template.h):
+ *
+ *   off  size  field
+ *   0    4     magic "BHMC"
+ *   4    1     version = 1
+ *   5    1     NS = 16
+ *   6    1     ND = 6
+ *   7    1     W  = words (uint64) per bit plane = ceil(cells / 64) = 19
+ *   8    2     n  = number of cylinders (0..BH_MCC_MAX_CYL)
+ *   10   2     width  of the 500-ppi working image (1..8192)
+ *   12   2     height of the 500-ppi working image (1..8192)
+ *   14   1     quality of the impression, 0..100
+ *   15   1     reserved, 0
+ *   16   8*n   minutiae, one per cylinder:
+ *                u16 x*4, u16 y*4 (quarter pixels, < width*4 / height*4),
+ *                u16 theta * 65536 / (2 pi), u8 type (1 ending, 2 bif.),
+ *                u8 quality (0..100)
+ *   16+8n      n cylinders, each W words of cell bits then W words of the
+ *              validity mask (bit c of the plane = cell c, c = k*NC + disc
+ *              index, NC = cells per section); bits beyond the cell count
+ *              are 0 and cell bits are a subset of the mask.
+ *   total = 16 + 8 n + 16 W n bytes.
+ */
+#ifndef BH_MCC_H
+#define BH_MCC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bh_minutiae.h"
+
+#define BH_MCC_VERSION 1
+#define BH_MCC_NS 16
+#define BH_MCC_ND 6
+#define BH_MCC_MAX_CYL 2048 /* forensic palms; keeps a blob under 1 MiB */
+#define BH_MCC_HEADER 16
+#define BH_MCC_SCORE_MAX 10000
+
+/* Cells in the disc per section, and uint64 words per bit plane. */
+uint32_t bh_mcc_cells(void);
+uint32_t bh_mcc_words(void);
+
+/* Builds the full template blob of an extraction (malloc'd, caller wipes
+ * and frees).  Cylinders that fail the validity rule are left out.  If the
+ * features have more than BH_MCC_MAX_CYL usable minutiae, the best-quality
+ * ones are kept. */
+int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len);
+
+/* Validates a blob (sizes, version, fields, bit invariants).  BH_OK,
+ * BH_EVERSION or BH_EFORMAT with a detail. */
+int bh_mcc_check(const void *blob, size_t len);
+
+/* A parsed, validated template (points into the blob; no copy). */
+typedef struct bh_mcc_view {
+	uint32_t n;
+	uint32_t words;
+	int quality;
+	const uint8_t *blob;
+} bh_mcc_view;
+
+int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v);
+
+/* Scratch memory of the comparator, one per thread; grows as needed. */
+typedef struct bh_mcc_ws bh_mcc_ws;
+bh_mcc_ws *bh_mcc_ws_new(void);
+void bh_mcc_ws_free(bh_mcc_ws *ws);
+
+/* Score 0..BH_MCC_SCORE_MAX (>= 0), or a negative BH_E* (BH_ENOMEM). */
+int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws);
+
+/* Convenience: validates both blobs and compares them (allocates scratch). */
+int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen);
+
+/* ---- naive reference (benchmark anchor) ----------------------------------
+ * The textbook real-valued MCC: float cylinders (sigmoid cell values, the
+ * paper's Psi), per-pair masked Euclidean similarity over every cell, no
+ * bit tricks, same LSS-R; built from a bit template (its minutiae and cell
+ * validity), so both run on identical inputs.  Used by `biohub bench finger` as the in-run anchor. */
+typedef struct bh_mcc_float bh_mcc_float;
+int bh_mcc_float_build(const bh_mcc_view *v, bh_mcc_float **out);
+void bh_mcc_float_free(bh_mcc_float *t);
+int32_t bh_mcc_float_compare(const bh_mcc_float *a, const bh_mcc_float *b, bh_mcc_ws *ws);
+
+#endif
