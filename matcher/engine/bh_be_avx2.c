@@ -8,6 +8,7 @@
  * HAMMING: 64-bit popcnt on the XOR of each word; the scalar unit has several
  * popcnt ports and AVX2 has no vector popcount. */
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "bh_be_cpu.h"
@@ -96,5 +97,23 @@ void bh_scores_avx2(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 			dot_one(p, q[j], rows, n, out + j * n);
 		else
 			ham_one(p, q[j], rows, n, out + j * n);
+	}
+}
+
+void bh_filter_avx2(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits)
+{
+	/* sc >= floor  <=>  sc > floor - 1; INT32_MIN passes everything */
+	const __m256i f = _mm256_set1_epi32(floor == INT32_MIN ? 0 : floor - 1);
+	for (size_t w = 0; w < (n + 63) / 64; w++) {
+		uint64_t m = 0;
+		size_t i = w * 64, end = n < i + 64 ? n : i + 64;
+		for (; i + 8 <= end; i += 8) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(sc + i));
+			uint64_t k = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(v, f)));
+			m |= (floor == INT32_MIN ? 0xFFu : k) << (i - w * 64);
+		}
+		for (; i < end; i++)
+			m |= (uint64_t)(sc[i] >= floor) << (i - w * 64);
+		bits[w] = m;
 	}
 }

@@ -269,3 +269,19 @@ void bh_scores_avx512(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 	else
 		scores_k(BH_KERNEL_HAMMING, p, q, nq, rows, n, out);
 }
+
+void bh_filter_avx512(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits)
+{
+	const __m512i f = _mm512_set1_epi32(floor);
+	for (size_t w = 0; w < (n + 63) / 64; w++) {
+		uint64_t m = 0;
+		for (size_t i = w * 64; i < n && i < w * 64 + 64; i += 16) {
+			size_t left = n - i < 16 ? n - i : 16;
+			__mmask16 ld = (__mmask16)((1u << left) - 1);
+			__m512i v = _mm512_maskz_loadu_epi32(ld, sc + i);
+			uint64_t k = _mm512_mask_cmpge_epi32_mask(ld, v, f);
+			m |= k << (i - w * 64);
+		}
+		bits[w] = m;
+	}
+}

@@ -14,6 +14,7 @@
 
 struct bh_backend {
 	bh_score_fn fn;
+	bh_filter_fn filt;
 	bh_kparams p;
 	bh_shard s;
 	int loaded;
@@ -32,14 +33,23 @@ void bh_scores_scalar(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 			out[j * n + i] = bh_score_ref(p->kernel, p->dim, q[j], rows + i * p->stride);
 }
 
+void bh_filter_scalar(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits)
+{
+	for (size_t w = 0; w < (n + 63) / 64; w++)
+		bits[w] = 0;
+	for (size_t i = 0; i < n; i++)
+		bits[i / 64] |= (uint64_t)(sc[i] >= floor) << (i % 64);
+}
+
 /* ---- driver -------------------------------------------------------------- */
 
-static int cpu_open(bh_score_fn fn, bh_backend **out)
+static int cpu_open(bh_score_fn fn, bh_filter_fn filt, bh_backend **out)
 {
 	bh_backend *be = calloc(1, sizeof *be);
 	if (!be)
 		return bh_fail(BH_ENOMEM, "engine: backend state");
 	be->fn = fn;
+	be->filt = filt;
 	*out = be;
 	return BH_OK;
 }
@@ -58,16 +68,20 @@ static int cpu_load(bh_backend *be, const bh_shard *s)
 	return BH_OK;
 }
 
-/* Pushes the block's scores that can enter query j's heap. */
-static void push_block(bh_topk *t, const int32_t *sc, size_t cnt, const uint64_t *ids,
-		       size_t row0)
+/* Pushes the block's scores that can enter query j's heap.  The filter uses
+ * the floor at block start; the floor only rises, so the bits are a superset
+ * and each candidate is checked again against the current floor.
+ * >= : an equal score with a smaller id may still enter. */
+static void push_block(bh_filter_fn filt, bh_topk *t, const int32_t *sc, size_t cnt,
+		       const uint64_t *ids, size_t row0)
 {
-	int32_t fl = bh_topk_floor(t);
-	for (size_t i = 0; i < cnt; i++) {
-		/* >= : an equal score with a smaller id may still enter */
-		if (sc[i] >= fl) {
-			bh_topk_push(t, sc[i], ids ? ids[row0 + i] : row0 + i);
-			fl = bh_topk_floor(t);
+	uint64_t bits[BLOCK_MAX / 64];
+	filt(sc, cnt, bh_topk_floor(t), bits);
+	for (size_t w = 0; w < (cnt + 63) / 64; w++) {
+		for (uint64_t m = bits[w]; m; m &= m - 1) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+			if (sc[i] >= bh_topk_floor(t))
+				bh_topk_push(t, sc[i], ids ? ids[row0 + i] : row0 + i);
 		}
 	}
 }
@@ -96,7 +110,7 @@ static int cpu_search(bh_backend *be, const bh_queries *q, uint32_t k, bh_hit *o
 			size_t cnt = s->n - r0 < block ? s->n - r0 : block;
 			be->fn(&be->p, qp, m, (const uint8_t *)s->data + r0 * s->stride, cnt, sc);
 			for (unsigned j = 0; j < m; j++)
-				push_block(&t[j], sc + j * cnt, cnt, s->ids, r0);
+				push_block(be->filt, &t[j], sc + j * cnt, cnt, s->ids, r0);
 		}
 		for (unsigned j = 0; j < m; j++)
 			nout[q0 + j] = bh_topk_finish(&t[j]);
@@ -112,7 +126,7 @@ static void cpu_close(bh_backend *be)
 /* ---- ops tables ---------------------------------------------------------- */
 
 static int scalar_probe(void) { return BH_OK; }
-static int scalar_open(bh_backend **out) { return cpu_open(bh_scores_scalar, out); }
+static int scalar_open(bh_backend **out) { return cpu_open(bh_scores_scalar, bh_filter_scalar, out); }
 
 static int avx2_probe(void)
 {
@@ -122,7 +136,7 @@ static int avx2_open(bh_backend **out)
 {
 	if (avx2_probe())
 		return bh_fail(BH_ECPU, "engine: this CPU has no AVX2");
-	return cpu_open(bh_scores_avx2, out);
+	return cpu_open(bh_scores_avx2, bh_filter_avx2, out);
 }
 
 /* avx512 needs VNNI (int8 dot) and VPOPCNTDQ (Hamming): both or nothing,
@@ -136,7 +150,7 @@ static int avx512_open(bh_backend **out)
 {
 	if (avx512_probe())
 		return bh_fail(BH_ECPU, "engine: this CPU lacks AVX-512 VNNI/VPOPCNTDQ");
-	return cpu_open(bh_scores_avx512, out);
+	return cpu_open(bh_scores_avx512, bh_filter_avx512, out);
 }
 
 const bh_backend_ops bh_be_scalar_ops = {

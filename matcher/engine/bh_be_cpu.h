@@ -34,6 +34,16 @@ void bh_scores_avx2(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 void bh_scores_avx512(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 		      const uint8_t *rows, size_t n, int32_t *out);
 
+/* Candidate filter: bit i of bits[i / 64] is set iff sc[i] >= floor, for
+ * i < n (bits past n are zero).  The driver pushes only those, so the scan
+ * over scores costs a compare per 16 (or 8) scores instead of a branch per
+ * score. */
+typedef void (*bh_filter_fn)(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits);
+
+void bh_filter_scalar(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits);
+void bh_filter_avx2(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits);
+void bh_filter_avx512(const int32_t *sc, size_t n, int32_t floor, uint64_t *bits);
+
 extern const bh_backend_ops bh_be_scalar_ops;
 extern const bh_backend_ops bh_be_avx2_ops;
 extern const bh_backend_ops bh_be_avx512_ops;
