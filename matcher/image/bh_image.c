@@ -106,10 +106,8 @@ int bh_image_decode(const uint8_t *buf, size_t len, int want_channels,
 	case BH_IMG_PPM: rc = bh_pnm_decode(buf, len, lim, out); break;
 	case BH_IMG_PNG: rc = bh_png_decode(buf, len, lim, out); break;
 	case BH_IMG_JPEG: rc = bh_jpeg_decode(buf, len, lim, out); break;
-	case BH_IMG_WSQ:
-	case BH_IMG_JP2:
-		return bh_fail(BH_EUNSUPPORTED, "image: %s decoding not built in",
-			       bh_image_format_name(bh_image_sniff(buf, len)));
+	case BH_IMG_WSQ: rc = bh_wsq_decode(buf, len, lim, out); break;
+	case BH_IMG_JP2: rc = bh_jp2_decode(buf, len, lim, out); break;
 	default: return bh_fail(BH_EFORMAT, "image: unknown format");
 	}
 	if (rc == BH_OK)

@@ -1,0 +1,234 @@
+/* bh_iso19794.c - ISO/IEC 19794-2:2005 and INCITS 378-2004 finger minutiae
+ * records (see bh_iso19794.h). */
+#include "bh_iso19794.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_err.h"
+#include "bh_mem.h"
+
+typedef struct cur {
+	const uint8_t *p, *end;
+} cur;
+
+static int get(cur *c, size_t n, uint32_t *v)
+{
+	*v = 0;
+	if ((size_t)(c->end - c->p) < n)
+		return bh_fail(BH_EFORMAT, "fmr: truncated");
+	for (size_t i = 0; i < n; i++)
+		*v = *v << 8 | *c->p++;
+	return BH_OK;
+}
+
+void bh_fmr_free(bh_fmr *r)
+{
+	if (!r)
+		return;
+	for (uint32_t i = 0; i < r->nviews; i++) {
+		bh_wipe_free(r->views[i].m, r->views[i].n * sizeof *r->views[i].m);
+		bh_wipe_free(r->views[i].ext, r->views[i].ext_len);
+	}
+	free(r->views);
+	free(r);
+}
+
+static int parse_view(cur *c, bh_fmr_view *v, int last)
+{
+	uint32_t pos, vi, q, n, a, b, ang, mq, el;
+	int rc;
+	if ((rc = get(c, 1, &pos)) || (rc = get(c, 1, &vi)) || (rc = get(c, 1, &q)) || (rc = get(c, 1, &n)))
+		return rc;
+	v->position = (uint8_t)pos;
+	v->view = (uint8_t)(vi >> 4);
+	v->impression = (uint8_t)(vi & 15);
+	v->quality = (uint8_t)q;
+	if ((size_t)(c->end - c->p) < 6 * (size_t)n)
+		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the end", n);
+	if (n) {
+		v->m = calloc(n, sizeof *v->m);
+		if (!v->m)
+			return bh_fail(BH_ENOMEM, "fmr: minutiae");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		get(c, 2, &a);
+		get(c, 2, &b);
+		get(c, 1, &ang);
+		get(c, 1, &mq);
+		v->m[i] = (bh_fmr_minutia){(uint16_t)(a & 0x3fff), (uint16_t)(b & 0x3fff),
+					   (uint8_t)(a >> 14), (uint8_t)(b >> 14), (uint8_t)ang, (uint8_t)mq};
+		v->n = i + 1;
+	}
+	if ((rc = get(c, 2, &el)) != BH_OK)
+		return rc;
+	v->ext_len_field = (uint16_t)el;
+	/* The last view's extended data runs to the end of the record, whatever
+	 * its length field says (kept verbatim for a byte-exact round trip). */
+	if (last)
+		el = (uint32_t)(c->end - c->p);
+	if ((size_t)(c->end - c->p) < el)
+		return bh_fail(BH_EFORMAT, "fmr: extended data of %u bytes past the end", el);
+	if (el) {
+		v->ext = malloc(el);
+		if (!v->ext)
+			return bh_fail(BH_ENOMEM, "fmr: extended data");
+		memcpy(v->ext, c->p, el);
+		c->p += el;
+		v->ext_len = el;
+	}
+	return BH_OK;
+}
+
+static int parse_header(cur *c, bh_fmr *r, size_t len)
+{
+	uint32_t rlen, x;
+	int rc;
+	if (len < 8 || memcmp(c->p, "FMR\0", 4) != 0)
+		return bh_fail(BH_EFORMAT, "fmr: not a finger minutiae record");
+	if (memcmp(c->p + 4, " 20\0", 4) != 0)
+		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\")", (const char *)c->p + 4);
+	c->p += 8;
+	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
+	 * 2-byte one (0 announces a 4-byte length). */
+	if (len >= 12 && ((uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3]) == len) {
+		r->std = BH_FMR_ISO2005;
+		get(c, 4, &rlen);
+	} else {
+		r->std = BH_FMR_INCITS2004;
+		if ((rc = get(c, 2, &rlen)) != BH_OK)
+			return rc;
+		if (rlen == 0 && (rc = get(c, 4, &rlen)) != BH_OK)
+			return rc;
+		if ((rc = get(c, 4, &r->product_id)) != BH_OK)
+			return rc;
+	}
+	if (rlen != len)
+		return bh_fail(BH_EFORMAT, "fmr: record length %u, buffer %zu", rlen, len);
+	if ((rc = get(c, 2, &x)) != BH_OK)
+		return rc;
+	r->device = (uint16_t)x;
+	uint16_t *f[4] = {&r->w, &r->h, &r->xres, &r->yres};
+	for (int i = 0; i < 4; i++) {
+		if ((rc = get(c, 2, &x)) != BH_OK)
+			return rc;
+		*f[i] = (uint16_t)x;
+	}
+	if ((rc = get(c, 1, &r->nviews)) != BH_OK || (rc = get(c, 1, &x)) != BH_OK)
+		return rc;
+	r->reserved = (uint8_t)x;
+	return BH_OK;
+}
+
+int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
+{
+	if (!out || !buf)
+		return bh_fail(BH_EINVAL, "fmr: bad arguments");
+	*out = NULL;
+	bh_fmr *r = calloc(1, sizeof *r);
+	if (!r)
+		return bh_fail(BH_ENOMEM, "fmr: record");
+	cur c = {buf, buf + len};
+	int rc = parse_header(&c, r, len);
+	uint32_t nv = r->nviews;
+	r->nviews = 0;
+	if (rc == BH_OK && nv) {
+		r->views = calloc(nv, sizeof *r->views);
+		if (!r->views)
+			rc = bh_fail(BH_ENOMEM, "fmr: views");
+	}
+	for (uint32_t i = 0; rc == BH_OK && i < nv; i++) {
+		r->nviews = i + 1;
+		rc = parse_view(&c, &r->views[i], i + 1 == nv);
+	}
+	if (rc == BH_OK && c.p != c.end)
+		rc = bh_fail(BH_EFORMAT, "fmr: %zu bytes after the last view", (size_t)(c.end - c.p));
+	if (rc != BH_OK) {
+		bh_fmr_free(r);
+		return rc;
+	}
+	*out = r;
+	return BH_OK;
+}
+
+static size_t record_size(const bh_fmr *r, size_t *hdr)
+{
+	size_t body = 0;
+	for (uint32_t i = 0; i < r->nviews; i++)
+		body += 4 + 6 * (size_t)r->views[i].n + 2 + r->views[i].ext_len;
+	if (r->std == BH_FMR_ISO2005) {
+		*hdr = 24;
+	} else {
+		*hdr = 26;
+		if (body + 26 > 0xffff)
+			*hdr = 30;
+	}
+	return *hdr + body;
+}
+
+static uint8_t *put(uint8_t *p, uint32_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	if (!r || r->nviews > 255)
+		return bh_fail(BH_EINVAL, "fmr: bad record");
+	for (uint32_t i = 0; i < r->nviews; i++)
+		if (r->views[i].n > 255 || r->views[i].ext_len > 0xffff ||
+		    (i + 1 < r->nviews && r->views[i].ext_len != r->views[i].ext_len_field))
+			return bh_fail(BH_EINVAL, "fmr: view %u too large or inconsistent", i);
+	size_t hdr, n = record_size(r, &hdr);
+	if (n > 0xffffffffu)
+		return bh_fail(BH_ETOOBIG, "fmr: record too large");
+	uint8_t *b = malloc(n), *p = b;
+	if (!b)
+		return bh_fail(BH_ENOMEM, "fmr: output");
+	memcpy(p, "FMR\0 20\0", 8);
+	p += 8;
+	if (r->std == BH_FMR_ISO2005) {
+		p = put(p, (uint32_t)n, 4);
+	} else {
+		if (hdr == 30) {
+			p = put(p, 0, 2);
+			p = put(p, (uint32_t)n, 4);
+		} else {
+			p = put(p, (uint32_t)n, 2);
+		}
+		p = put(p, r->product_id, 4);
+	}
+	p = put(p, r->device, 2);
+	p = put(p, r->w, 2);
+	p = put(p, r->h, 2);
+	p = put(p, r->xres, 2);
+	p = put(p, r->yres, 2);
+	p = put(p, r->nviews, 1);
+	p = put(p, r->reserved, 1);
+	for (uint32_t i = 0; i < r->nviews; i++) {
+		const bh_fmr_view *v = &r->views[i];
+		p = put(p, v->position, 1);
+		p = put(p, (uint32_t)(v->view & 15) << 4 | (v->impression & 15), 1);
+		p = put(p, v->quality, 1);
+		p = put(p, v->n, 1);
+		for (uint32_t k = 0; k < v->n; k++) {
+			const bh_fmr_minutia *m = &v->m[k];
+			p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);
+			p = put(p, (uint32_t)(m->rsv & 3) << 14 | (m->y & 0x3fff), 2);
+			p = put(p, m->angle, 1);
+			p = put(p, m->quality, 1);
+		}
+		p = put(p, v->ext_len_field, 2);
+		if (v->ext_len) {
+			memcpy(p, v->ext, v->ext_len);
+			p += v->ext_len;
+		}
+	}
+	*buf = b;
+	*len = n;
+	return BH_OK;
+}

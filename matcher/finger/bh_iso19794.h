@@ -1,0 +1,97 @@
+/*
+ * bh_iso19794.h - finger minutiae records: ISO/IEC 19794-2:2005 and
+ * ANSI INCITS 378-2004 (the "FMR" record), import and export.
+ *
+ * Record layout (big endian):
+ *   header  "FMR\0", version " 20\0", then
+ *     ISO 2005:  length u32, device u16 (4 bits certification + 12 bits
+ *                type), width u16, height u16, x res u16, y res u16
+ *                (pixels/cm), views u8, reserved u8            = 24 bytes
+ *     INCITS 378-2004: length u16 (or 0 then u32), CBEFF product id u32,
+ *                device u16, width, height, x res, y res, views u8,
+ *                reserved u8                                   = 26 (30)
+ *   per view  position u8, view (high 4 bits) | impression (low 4) u8,
+ *             quality u8 (0..100), minutiae count u8, then per minutia
+ *             6 bytes: type (2 bits: 01 ending, 10 bifurcation, 00 other)
+ *             | x (14 bits), reserved (2 bits) | y (14 bits), angle u8,
+ *             quality u8; then extended data length u16 and that many bytes
+ *             (kept verbatim).
+ *   Coordinates are pixels of the record's image, origin top left, y down.
+ *   Angle: counter-clockwise from the x axis (as seen), in units of
+ *   360/256 degrees (ISO) or 2 degrees (INCITS).
+ *
+ * Round trip: bh_fmr_write(bh_fmr_parse(r)) reproduces r byte for byte,
+ * including the reserved bits and the extended data, as long as the record
+ * is canonical (INCITS records use the short length form when they fit).
+ * Normalisation: the record length in the header is authoritative; the
+ * LAST view's extended data is taken as all remaining bytes of the record
+ * and its length field is kept verbatim.  (The NIST samples disagree with
+ * themselves there: fmr.iso2005 declares 42 bytes with 41 left,
+ * fmr.ansi2004 719 with 721 left.)  Earlier views must be exact.
+ */
+#ifndef BH_ISO19794_H
+#define BH_ISO19794_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The matcher's minutia (matcher/finger/bh_minutiae.h); the conversion
+ * functions below live in bh_fmt_fp.c. */
+typedef struct bh_minutia bh_minutia;
+
+typedef enum bh_fmr_std {
+	BH_FMR_ISO2005 = 1,
+	BH_FMR_INCITS2004 = 2,
+} bh_fmr_std;
+
+typedef struct bh_fmr_minutia {
+	uint16_t x, y;     /* pixels, 14 bits */
+	uint8_t type;      /* 0 other, 1 ending, 2 bifurcation, 3 reserved */
+	uint8_t rsv;       /* the 2 reserved bits of the y field */
+	uint8_t angle;     /* record units (see above) */
+	uint8_t quality;
+} bh_fmr_minutia;
+
+typedef struct bh_fmr_view {
+	uint8_t position, view, impression, quality;
+	uint32_t n;
+	bh_fmr_minutia *m;
+	uint32_t ext_len;
+	uint8_t *ext;      /* extended data, verbatim */
+	uint16_t ext_len_field; /* the length field as read (== ext_len except
+				 * possibly in the last view, see above) */
+} bh_fmr_view;
+
+typedef struct bh_fmr {
+	bh_fmr_std std;
+	uint32_t product_id; /* INCITS only */
+	uint16_t device;
+	uint16_t w, h, xres, yres; /* resolution in pixels per cm */
+	uint8_t reserved;
+	uint32_t nviews;
+	bh_fmr_view *views;
+} bh_fmr;
+
+/* Parses a record (either standard, detected from the header).  Errors:
+ * BH_EFORMAT (any length or count inconsistent with the buffer),
+ * BH_EUNSUPPORTED (other versions, e.g. INCITS 378-2007 "030"), BH_ENOMEM. */
+int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out);
+
+/* Serialises a record; *buf is malloc'd (free with free()). */
+int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len);
+
+void bh_fmr_free(bh_fmr *r);
+
+/* Minutiae of one view in the matcher's convention (bh_minutiae.h): the
+ * record resolution (xres/yres, pixels/cm; 0 = 500 ppi) is rescaled to 500
+ * ppi; angles become radians measured from +x towards +y (y down).  The ISO
+ * ending direction is taken to point along the ridge into its body, the
+ * matcher's out of the end, so pi is added.  Returns the number written. */
+uint32_t bh_fmr_view_to_fp(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *out, uint32_t max);
+
+/* The inverse: builds a one-view ISO 2005 record of a w x h (500 ppi)
+ * impression from matcher minutiae (at most 255 kept). */
+int bh_fmr_from_fp(const bh_minutia *m, uint32_t n, uint16_t w, uint16_t h, uint8_t position,
+		   uint8_t quality, bh_fmr **out);
+
+#endif

@@ -1,0 +1,469 @@
+/* test_formats.c - WSQ, JPEG 2000, ANSI/NIST-ITL and ISO/IEC 19794-2 /
+ * INCITS 378 readers on the NIST sample records in ../shared/data, and on
+ * corrupted copies (truncations at many points, flipped bytes, absurd
+ * lengths): every corruption is an error or a well-formed result, never a
+ * crash or a partial image. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bh_an2k.h"
+#include "bh_err.h"
+#include "bh_image.h"
+#include "bh_iso19794.h"
+
+#define NIST BH_SHARED_DATA_DIR "/fingerprint/nist/"
+
+static uint8_t *load(const char *name, size_t *len)
+{
+	uint8_t *b = NULL;
+	if (bh_read_file(name, 0, &b, len) != BH_OK)
+		return NULL;
+	return b;
+}
+
+/* Deterministic pseudo-random numbers for the corruption loops. */
+static uint32_t rng(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s >> 8;
+}
+
+static uint64_t img_sum(const bh_image *im)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i < (size_t)im->w * im->h * im->channels; i++)
+		s += im->px[i];
+	return s;
+}
+
+/* ---- WSQ -------------------------------------------------------------- */
+
+static void test_wsq_real(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *b = load(NIST "img.wsq", &len);
+	if (!b)
+		skip();
+	bh_image im;
+	assert_int_equal(bh_image_decode(b, len, 0, NULL, &im), BH_OK);
+	assert_int_equal(im.w, 256);
+	assert_int_equal(im.h, 256);
+	assert_int_equal(im.channels, 1);
+	assert_int_equal(im.ppi, 500); /* from the NIST_COM comment */
+	/* The sample is dark discs on white: the biggest disc covers
+	 * (165, 97), the corners are white. */
+	assert_true(im.px[97 * 256 + 165] < 40);
+	assert_true(im.px[5 * 256 + 5] > 215);
+	assert_true(im.px[250 * 256 + 250] > 215);
+	uint64_t mean = img_sum(&im) / (256 * 256);
+	assert_true(mean > 150 && mean < 230);
+	bh_image_free(&im);
+	free(b);
+}
+
+static void test_wsq_corrupt(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *b = load(NIST "img.wsq", &len);
+	if (!b)
+		skip();
+	bh_image im;
+	/* every truncation is an error */
+	for (size_t cut = 0; cut < len; cut += (cut < 600 ? 1 : 7)) {
+		int rc = bh_wsq_decode(b, cut, NULL, &im);
+		assert_int_not_equal(rc, BH_OK);
+		assert_null(im.px);
+	}
+	/* flipped bytes: an error or a full image, never a crash */
+	uint8_t *c = malloc(len);
+	uint32_t s = 1;
+	for (int it = 0; it < 400; it++) {
+		memcpy(c, b, len);
+		for (int k = 0; k < 1 + it % 4; k++)
+			c[rng(&s) % len] ^= (uint8_t)(1u << (rng(&s) % 8));
+		int rc = bh_wsq_decode(c, len, NULL, &im);
+		if (rc == BH_OK) {
+			assert_non_null(im.px);
+			bh_image_free(&im);
+		} else {
+			assert_null(im.px);
+		}
+	}
+	/* absurd sizes in the frame header: 65535 x 65535 exceeds the limits */
+	memcpy(c, b, len);
+	uint8_t *sof = memmem(c, len, "\xff\xa2\x00\x11", 4);
+	assert_non_null(sof);
+	memset(sof + 6, 0xff, 4);
+	assert_int_equal(bh_wsq_decode(c, len, NULL, &im), BH_ETOOBIG);
+	/* a small limit is honoured too */
+	bh_image_limits small = {100, 100, 10000};
+	assert_int_equal(bh_wsq_decode(b, len, &small, &im), BH_ETOOBIG);
+	/* a segment length past the end */
+	memcpy(c, b, len);
+	uint8_t *dqt = memmem(c, len, "\xff\xa5", 2);
+	assert_non_null(dqt);
+	dqt[2] = 0xff;
+	dqt[3] = 0xff;
+	assert_int_equal(bh_wsq_decode(c, len, NULL, &im), BH_EFORMAT);
+	/* wrong magic */
+	memcpy(c, b, len);
+	c[1] = 0xd8;
+	assert_int_equal(bh_wsq_decode(c, len, NULL, &im), BH_EFORMAT);
+	free(c);
+	free(b);
+}
+
+/* ---- ANSI/NIST-ITL ---------------------------------------------------- */
+
+static bh_an2k *parse_file(const char *path, uint8_t **buf, size_t *len)
+{
+	*buf = load(path, len);
+	if (!*buf)
+		return NULL;
+	bh_an2k *a = NULL;
+	assert_int_equal(bh_an2k_parse(*buf, *len, &a), BH_OK);
+	return a;
+}
+
+static void test_an2k_type3(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(NIST "type3.an2k", &b, &len);
+	if (!a)
+		skip();
+	assert_string_equal(a->version, "0400");
+	assert_int_equal(a->nrecords, 3);
+	assert_int_equal(a->nimages, 1);
+	assert_int_equal(a->images[0].record_type, 3);
+	assert_int_equal(a->images[0].position, 2);
+	assert_int_equal(a->images[0].comp, BH_AN2K_COMP_NONE);
+	bh_image im;
+	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
+	assert_int_equal(im.w, 402);
+	assert_int_equal(im.h, 376);
+	bh_image_free(&im);
+	bh_an2k_free(a);
+	free(b);
+}
+
+static void test_an2k_type4_slaps(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(NIST "type4-slaps.an2k", &b, &len);
+	if (!a)
+		skip();
+	static const int pos[4] = {14, 12, 11, 13};
+	static const uint32_t w[4] = {1608, 412, 392, 1572};
+	assert_int_equal(a->nimages, 4);
+	for (int i = 0; i < 4; i++) {
+		const bh_an2k_image *ai = &a->images[i];
+		assert_int_equal(ai->record_type, 4);
+		assert_int_equal(ai->position, pos[i]);
+		assert_int_equal(ai->comp, BH_AN2K_COMP_WSQ);
+		assert_int_equal(ai->w, w[i]);
+		assert_int_equal(ai->h, 1000);
+		bh_image im;
+		assert_int_equal(bh_an2k_image_decode(ai, NULL, &im), BH_OK);
+		assert_int_equal(im.ppi, 500); /* the record wins over the comment's 255 */
+		/* a slap card: mostly white paper with dark ridges */
+		uint64_t mean = img_sum(&im) / ((uint64_t)im.w * im.h);
+		assert_true(mean > 120 && mean < 250);
+		bh_image_free(&im);
+	}
+	bh_an2k_free(a);
+	free(b);
+}
+
+static void test_an2k_type9(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(NIST "type9.an2k", &b, &len);
+	if (!a)
+		skip();
+	assert_int_equal(a->nimages, 0);
+	assert_int_equal(a->nminsets, 1);
+	const bh_an2k_minset *s = &a->minsets[0];
+	assert_int_equal(s->fmt, BH_AN2K_MIN_STD);
+	assert_int_equal(s->n, 28);
+	assert_int_equal(s->m[0].x, 132);
+	assert_int_equal(s->m[0].y, 715);
+	assert_int_equal(s->m[0].theta, 248);
+	assert_int_equal(s->m[0].type, 'A');
+	bh_an2k_free(a);
+	free(b);
+}
+
+static void test_an2k_type9_13_15_efs(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(NIST "type9-13.an2k", &b, &len);
+	if (!a)
+		skip();
+	assert_int_equal(a->nimages, 1);
+	assert_int_equal(a->images[0].record_type, 13);
+	assert_int_equal(a->images[0].ppi, 500);
+	bh_image im;
+	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
+	assert_int_equal(im.w, 191);
+	assert_int_equal(im.h, 357);
+	bh_image_free(&im);
+	assert_int_equal(a->nminsets, 1);
+	assert_int_equal(a->minsets[0].n, 28);
+	bh_an2k_free(a);
+	free(b);
+
+	a = parse_file(NIST "type9-15.an2k", &b, &len);
+	assert_non_null(a);
+	assert_int_equal(a->nimages, 2);
+	assert_int_equal(a->images[0].record_type, 15);
+	assert_int_equal(a->images[0].position, 24);
+	assert_int_equal(a->images[0].comp, BH_AN2K_COMP_WSQ);
+	assert_int_equal(a->images[0].ppi, 500);
+	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
+	assert_int_equal(im.w, 900);
+	assert_int_equal(im.h, 2500);
+	bh_image_free(&im);
+	assert_int_equal(a->images[1].comp, BH_AN2K_COMP_JP2L);
+	assert_int_equal(a->images[1].ppi, 1000);
+	assert_int_equal(a->images[1].w, 2750);
+	bh_an2k_free(a);
+	free(b);
+
+	a = parse_file(NIST "type9-efs.an2k", &b, &len);
+	assert_non_null(a);
+	assert_int_equal(a->nminsets, 8);
+	static const uint32_t n[8] = {60, 35, 68, 37, 54, 48, 53, 59};
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(a->minsets[i].fmt, BH_AN2K_MIN_EFS);
+		assert_int_equal(a->minsets[i].n, n[i]);
+	}
+	assert_int_equal(a->minsets[0].m[0].x, 1908);
+	assert_int_equal(a->minsets[0].m[0].type, 'E');
+	bh_an2k_free(a);
+	free(b);
+}
+
+static void an2k_corrupt_one(const char *path, int decode_images)
+{
+	size_t len;
+	uint8_t *b = load(path, &len);
+	if (!b)
+		return;
+	bh_an2k *a;
+	/* truncations: always an error, nothing returned */
+	size_t step = len / 300 + 1;
+	for (size_t cut = 0; cut < len; cut += (cut < 400 ? 1 : step)) {
+		uint8_t *t = malloc(cut ? cut : 1); /* exact-size copy: ASan sees over-reads */
+		memcpy(t, b, cut);
+		assert_int_not_equal(bh_an2k_parse(t, cut, &a), BH_OK);
+		assert_null(a);
+		free(t);
+	}
+	/* flipped bytes in the first 2 KiB (headers and tags) and anywhere */
+	uint8_t *c = malloc(len);
+	uint32_t s = 7;
+	for (int it = 0; it < 200; it++) {
+		memcpy(c, b, len);
+		size_t span = it % 2 ? len : (len < 2048 ? len : 2048);
+		c[rng(&s) % span] ^= (uint8_t)(1u << (rng(&s) % 8));
+		if (bh_an2k_parse(c, len, &a) == BH_OK) {
+			for (uint32_t i = 0; decode_images && i < a->nimages; i++) {
+				bh_image im;
+				if (a->images[i].comp == BH_AN2K_COMP_JP2L)
+					continue; /* big; covered by the JPEG 2000 test */
+				if (bh_an2k_image_decode(&a->images[i], NULL, &im) == BH_OK)
+					bh_image_free(&im);
+				else
+					assert_null(im.px);
+			}
+			bh_an2k_free(a);
+		} else {
+			assert_null(a);
+		}
+	}
+	/* an absurd record length in field 1.001 */
+	memcpy(c, b, len);
+	memcpy(c + 6, "999999", 3);
+	assert_int_equal(bh_an2k_parse(c, len, &a), BH_EFORMAT);
+	free(c);
+	free(b);
+}
+
+static void test_an2k_corrupt(void **state)
+{
+	(void)state;
+	size_t plen;
+	uint8_t *probe = load(NIST "type9.an2k", &plen);
+	if (!probe)
+		skip();
+	free(probe);
+	an2k_corrupt_one(NIST "type3.an2k", 1);
+	an2k_corrupt_one(NIST "type4-slaps.an2k", 0);
+	an2k_corrupt_one(NIST "type9.an2k", 1);
+	an2k_corrupt_one(NIST "type9-13.an2k", 1);
+	an2k_corrupt_one(NIST "type9-efs.an2k", 1);
+	/* binary record with a length past the end */
+	size_t len;
+	uint8_t *b = load(NIST "type4-slaps.an2k", &len);
+	bh_an2k *a;
+	size_t off = 190 + 57; /* type-1 (190 bytes) + type-2 (57 bytes) */
+	b[off] = 0x7f;
+	assert_int_equal(bh_an2k_parse(b, len, &a), BH_EFORMAT);
+	free(b);
+	/* not an ANSI/NIST file at all */
+	assert_int_equal(bh_an2k_parse((const uint8_t *)"FMR\0 20\0", 8, &a), BH_EFORMAT);
+}
+
+/* ---- ISO/IEC 19794-2 and INCITS 378 -------------------------------- */
+
+static void roundtrip(const char *path, bh_fmr_std std, uint32_t views)
+{
+	size_t len;
+	uint8_t *b = load(path, &len);
+	if (!b)
+		skip();
+	bh_fmr *r;
+	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
+	assert_int_equal(r->std, std);
+	assert_int_equal(r->nviews, views);
+	uint8_t *o;
+	size_t olen;
+	assert_int_equal(bh_fmr_write(r, &o, &olen), BH_OK);
+	assert_int_equal(olen, len);
+	assert_memory_equal(o, b, len);
+	free(o);
+	bh_fmr_free(r);
+	/* truncations and extensions are errors */
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *t = malloc(cut ? cut : 1);
+		memcpy(t, b, cut);
+		assert_int_not_equal(bh_fmr_parse(t, cut, &r), BH_OK);
+		assert_null(r);
+		free(t);
+	}
+	/* flips: error or a record that writes back to the same bytes */
+	uint8_t *c = malloc(len);
+	uint32_t s = 3;
+	for (int it = 0; it < 300; it++) {
+		memcpy(c, b, len);
+		c[rng(&s) % len] ^= (uint8_t)(1u << (rng(&s) % 8));
+		if (bh_fmr_parse(c, len, &r) == BH_OK) {
+			assert_int_equal(bh_fmr_write(r, &o, &olen), BH_OK);
+			assert_int_equal(olen, len);
+			assert_memory_equal(o, c, len);
+			free(o);
+			bh_fmr_free(r);
+		}
+	}
+	free(c);
+	free(b);
+}
+
+static void test_iso2005_roundtrip(void **state)
+{
+	(void)state;
+	roundtrip(NIST "fmr.iso2005", BH_FMR_ISO2005, 2);
+	size_t len;
+	uint8_t *b = load(NIST "fmr.iso2005", &len);
+	bh_fmr *r;
+	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
+	const bh_fmr_view *v = &r->views[0];
+	assert_int_equal(r->w, 512);
+	assert_int_equal(r->xres, 197);
+	assert_int_equal(v->position, 7);
+	assert_int_equal(v->quality, 90);
+	assert_int_equal(v->n, 27);
+	assert_int_equal(v->m[0].type, 1);
+	assert_int_equal(v->m[0].x, 100);
+	assert_int_equal(v->m[0].y, 14);
+	assert_int_equal(v->m[0].angle, 80);
+	assert_int_equal(v->m[0].quality, 90);
+	bh_fmr_free(r);
+	free(b);
+}
+
+static void test_incits_roundtrip(void **state)
+{
+	(void)state;
+	roundtrip(NIST "fmr.ansi2004", BH_FMR_INCITS2004, 3);
+	size_t len;
+	uint8_t *b = load(NIST "fmr.ansi2007", &len);
+	bh_fmr *r;
+	assert_int_equal(bh_fmr_parse(b, len, &r), BH_EUNSUPPORTED);
+	assert_null(r);
+	free(b);
+	/* the same first minutia in ISO (1.40625 deg units) and INCITS (2 deg) */
+	b = load(NIST "fmr.ansi2004", &len);
+	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
+	assert_int_equal(r->views[0].m[0].x, 100);
+	assert_int_equal(r->views[0].m[0].angle, 56); /* 112 deg; ISO 80 = 112.5 deg */
+	bh_fmr_free(r);
+	free(b);
+}
+
+/* ---- JPEG 2000 ------------------------------------------------------ */
+
+static void test_jp2_from_an2k(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(NIST "type9-15.an2k", &b, &len);
+	if (!a)
+		skip();
+	const bh_an2k_image *ai = &a->images[1];
+	assert_int_equal(bh_image_sniff(ai->data, ai->len), BH_IMG_JP2);
+	bh_image im;
+	/* limits are checked from the header, before decoding */
+	bh_image_limits small = {1000, 1000, 1000000};
+	assert_int_equal(bh_jp2_decode(ai->data, ai->len, &small, &im), BH_ETOOBIG);
+	assert_null(im.px);
+	/* truncated codestreams are errors (a few cuts: each decode is large) */
+	static const double cuts[] = {0.0, 0.001, 0.01, 0.5, 0.97};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		size_t n = (size_t)(ai->len * cuts[i]);
+		assert_int_not_equal(bh_jp2_decode(ai->data, n, NULL, &im), BH_OK);
+		assert_null(im.px);
+	}
+	assert_int_equal(bh_an2k_image_decode(ai, NULL, &im), BH_OK);
+	assert_int_equal(im.w, 2750);
+	assert_int_equal(im.h, 2750);
+	assert_int_equal(im.channels, 1);
+	assert_int_equal(im.ppi, 1000);
+	bh_image_free(&im);
+	bh_an2k_free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wsq_real),
+		cmocka_unit_test(test_wsq_corrupt),
+		cmocka_unit_test(test_an2k_type3),
+		cmocka_unit_test(test_an2k_type4_slaps),
+		cmocka_unit_test(test_an2k_type9),
+		cmocka_unit_test(test_an2k_type9_13_15_efs),
+		cmocka_unit_test(test_an2k_corrupt),
+		cmocka_unit_test(test_iso2005_roundtrip),
+		cmocka_unit_test(test_incits_roundtrip),
+		cmocka_unit_test(test_jp2_from_an2k),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
