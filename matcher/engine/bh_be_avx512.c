@@ -15,11 +15,12 @@
  * accumulated in sixteen vectors (one query x 16 records, or two queries x 8
  * records so each record load serves two queries) and reduced together by one
  * transpose-and-add tree.
- * Batches (DOT_I8, 4+ queries): the block of records is first repacked into
- * "panels" (16 records x one 4-byte group per vector, already biased by
- * 0x80), then every vpdpbusd takes a panel vector and one broadcast 4-byte
- * group of a query: 16 (query, record) partial sums per instruction with no
- * horizontal reduction at all, 8 queries x 32 records per register block.
+ * Batches (4+ queries): the block of records is first repacked into
+ * "panels" (16 records x one 4-byte group per vector, DOT_I8 already biased
+ * by 0x80), then every vpdpbusd (or vpxord + vpopcntd for HAMMING) takes a
+ * panel vector and one broadcast 4-byte group of a query: 16 (query, record)
+ * partial sums per instruction with no horizontal reduction at all, 8 queries
+ * x 32 records per register block.
  * The repacking is paid once per block and shared by the whole tile. */
 #include <immintrin.h>
 
@@ -148,13 +149,14 @@ AI void transpose16(__m512i a[16])
 }
 
 /* Panel P (records 16P..16P+15) occupies 16 * row_bytes bytes: vector g holds
- * 4-byte group g of each of its 16 records, XOR 0x80.  Records past n are
+ * 4-byte group g of each of its 16 records (XOR 0x80 for DOT_I8).  Records past n are
  * zero rows (their scores are computed and never stored). */
 static void pack_panels(const bh_kparams *p, const uint8_t *rows, size_t n, uint8_t *pan,
 			size_t npan)
 {
 	const size_t rb = p->row_bytes;
-	const __m512i flip = _mm512_set1_epi8((char)0x80);
+	/* DOT: the unsigned operand of vpdpbusd; HAMMING: bits as they are */
+	const __m512i flip = _mm512_set1_epi8(p->kernel == BH_KERNEL_DOT_I8 ? (char)0x80 : 0);
 	for (size_t P = 0; P < npan; P++) {
 		uint8_t *dst = pan + P * 16 * rb;
 		for (size_t c = 0; c < rb; c += 64) {
@@ -182,10 +184,29 @@ AI __m512i bcast_group(const uint8_t *q, size_t g)
 	return _mm512_set1_epi32(w);
 }
 
+/* One 4-byte group of 8 queries against two panels (32 records). */
+AI void tiled_step(bh_kernel kern, __m512i acc[16], __m512i v0, __m512i v1,
+		   const uint8_t *const qq[8], size_t g)
+{
+#pragma GCC unroll 8
+	for (int t = 0; t < 8; t++) {
+		__m512i b = bcast_group(qq[t], g);
+		if (kern == BH_KERNEL_DOT_I8) {
+			acc[2 * t] = _mm512_dpbusd_epi32(acc[2 * t], v0, b);
+			acc[2 * t + 1] = _mm512_dpbusd_epi32(acc[2 * t + 1], v1, b);
+		} else {
+			acc[2 * t] = _mm512_add_epi32(acc[2 * t],
+						      _mm512_popcnt_epi32(_mm512_xor_si512(v0, b)));
+			acc[2 * t + 1] = _mm512_add_epi32(
+				acc[2 * t + 1], _mm512_popcnt_epi32(_mm512_xor_si512(v1, b)));
+		}
+	}
+}
+
 /* Scores of nq >= 1 queries against n records through panels; the caller
  * checked that the panels fit PANEL_BUF. */
-static void dot_tiled(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
-		      const uint8_t *rows, size_t n, int32_t *out)
+AI void tiled_k(bh_kernel kern, const bh_kparams *p, const uint8_t *const *q, unsigned nq,
+		const uint8_t *rows, size_t n, int32_t *out)
 {
 	uint8_t pan[PANEL_BUF] __attribute__((aligned(64)));
 	const size_t rb = p->row_bytes, groups = rb / 4, pbytes = 16 * rb;
@@ -204,23 +225,19 @@ static void dot_tiled(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 #pragma GCC unroll 16
 			for (int i = 0; i < 16; i++)
 				acc[i] = _mm512_setzero_si512();
-			for (size_t g = 0; g < groups; g++) {
-				__m512i v0 = _mm512_load_si512((const void *)(p0 + g * 64));
-				__m512i v1 = _mm512_load_si512((const void *)(p1 + g * 64));
-#pragma GCC unroll 8
-				for (int t = 0; t < 8; t++) {
-					__m512i b = bcast_group(qq[t], g);
-					acc[2 * t] = _mm512_dpbusd_epi32(acc[2 * t], v0, b);
-					acc[2 * t + 1] = _mm512_dpbusd_epi32(acc[2 * t + 1], v1, b);
-				}
-			}
+			for (size_t g = 0; g < groups; g++)
+				tiled_step(kern, acc, _mm512_load_si512((const void *)(p0 + g * 64)),
+					   _mm512_load_si512((const void *)(p1 + g * 64)), qq, g);
 			for (unsigned t = 0; t < 8 && j0 + t < nq; t++)
 				for (size_t h = 0; h < 2; h++) {
 					size_t r0 = (P + h) * 16;
 					if (r0 >= n)
 						break;
 					size_t cnt = n - r0 < 16 ? n - r0 : 16;
-					__m512i sv = _mm512_sub_epi32(acc[2 * t + h], _mm512_set1_epi32(bias[t]));
+					/* DOT: take the bias back; HAMMING: dim - distance */
+					__m512i sv = kern == BH_KERNEL_DOT_I8
+							     ? _mm512_sub_epi32(acc[2 * t + h], _mm512_set1_epi32(bias[t]))
+							     : _mm512_sub_epi32(_mm512_set1_epi32((int)p->dim), acc[2 * t + h]);
 					_mm512_mask_storeu_epi32(out + (size_t)(j0 + t) * n + r0,
 								 (__mmask16)((1u << cnt) - 1), sv);
 				}
@@ -262,8 +279,11 @@ void bh_scores_avx512(const bh_kparams *p, const uint8_t *const *q, unsigned nq,
 		      const uint8_t *rows, size_t n, int32_t *out)
 {
 	size_t panels = ((n + 15) / 16 + 1) & ~(size_t)1;
-	if (p->kernel == BH_KERNEL_DOT_I8 && nq >= 4 && panels * 16 * p->row_bytes <= PANEL_BUF)
-		dot_tiled(p, q, nq, rows, n, out);
+	int tiled = nq >= 4 && panels * 16 * p->row_bytes <= PANEL_BUF;
+	if (tiled && p->kernel == BH_KERNEL_DOT_I8)
+		tiled_k(BH_KERNEL_DOT_I8, p, q, nq, rows, n, out);
+	else if (tiled)
+		tiled_k(BH_KERNEL_HAMMING, p, q, nq, rows, n, out);
 	else if (p->kernel == BH_KERNEL_DOT_I8)
 		scores_k(BH_KERNEL_DOT_I8, p, q, nq, rows, n, out);
 	else
