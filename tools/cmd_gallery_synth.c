@@ -192,7 +192,9 @@ static int synth_run(bh_gallery *g, const synth_opts *o, int64_t n, int64_t *don
 			t[nt++] = (bh_template_rec){BH_MOD_PALM, 0, BH_FMT_PALM_V1, -1, palm, sizeof palm,
 						    NULL, 0};
 		}
-		snprintf(ref, sizeof ref, "%s%" PRId64, prefix, i);
+		/* zero-padded: references sort in insertion order, so the unique
+		 * index grows at its right edge instead of all over */
+		snprintf(ref, sizeof ref, "%s%09" PRId64, prefix, i);
 		rc = bh_gallery_enroll(g, &si, t, nt, NULL);
 		if (rc == BH_OK)
 			*templates += (int64_t)nt;
@@ -220,7 +222,8 @@ int gallery_synth(int argc, char **argv)
 	int64_t n = o.faces > o.fingers ? o.faces : o.fingers;
 	n = o.palms > n ? o.palms : n;
 	bh_gallery *g;
-	if (gallery_open_cli(o.gallery, BH_GALLERY_CREATE | BH_GALLERY_FAST_SYNC, &g))
+	if (gallery_open_cli(o.gallery, BH_GALLERY_CREATE | BH_GALLERY_FAST_SYNC | BH_GALLERY_EXCLUSIVE,
+			     &g))
 		return 1;
 	int64_t done = 0, templates = 0;
 	uint64_t t0 = bh_now_ns();

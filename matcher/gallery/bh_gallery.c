@@ -338,7 +338,12 @@ static int configure(bh_gallery *g, int writable)
 {
 	sqlite3_busy_timeout(g->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(g->db, 1);
-	int rc = exec(g->db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", "configure");
+	/* 32 MiB page cache: index pages of a large gallery stay resident while
+	 * enrolling. */
+	int rc = exec(g->db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+			     " PRAGMA cache_size = -32768;", "configure");
+	if (rc == BH_OK && writable && (g->flags & BH_GALLERY_EXCLUSIVE))
+		rc = exec(g->db, "PRAGMA locking_mode = EXCLUSIVE", "configure");
 	if (rc == BH_OK && writable) {
 		rc = exec(g->db, "PRAGMA journal_mode = WAL", "set WAL mode");
 		if (rc == BH_OK)

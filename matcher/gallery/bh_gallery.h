@@ -33,6 +33,9 @@ enum {
 	 * (SIGKILL) but the last commits may be lost on power failure.  For
 	 * `gallery synth` only; see bh_gallery.c. */
 	BH_GALLERY_FAST_SYNC = 1u << 2,
+	/* locking_mode=EXCLUSIVE: no other process can use the file while the
+	 * handle is open; saves the per-transaction file locks (synth). */
+	BH_GALLERY_EXCLUSIVE = 1u << 3,
 };
 
 #define BH_GALLERY_APP_ID 0x42484742 /* "BHGB" */
