@@ -449,7 +449,13 @@ static void on_frame(bhd *d, uint8_t *p, size_t len, const dp_peer *peer)
 		bh_wipe(p, len); /* the mbuf held (sealed) probe bytes */
 	bhp_msg m = {0};
 	uint64_t now = bh_now_ns();
-	if (h.frag_count == 1) {
+	if (h.frag_count == 1 && h.type != BHP_T_SEARCH) {
+		/* Control messages are answered straight from the scratch buffer. */
+		if (h.type == BHP_T_HEALTH)
+			answer_health(d, a, peer, h.request_id);
+		else
+			answer_stats(d, a, peer, h.request_id);
+	} else if (h.frag_count == 1) {
 		m = (bhp_msg){.agency = h.agency, .type = h.type, .request_id = h.request_id,
 			      .peer = dp_peer_tag(peer), .first_ns = now, .len = h.msg_len};
 		m.buf = malloc(h.msg_len ? h.msg_len : 1);
