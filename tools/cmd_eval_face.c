@@ -150,7 +150,7 @@ static double rank_agreement(const pair *p, int np)
 int cmd_eval_face(int argc, char **argv)
 {
 	const char *pairs_file = NULL, *model_dir = NULL;
-	int json = 0;
+	int json = 0, dump = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
 			pairs_file = argv[++i];
@@ -158,8 +158,11 @@ int cmd_eval_face(int argc, char **argv)
 			model_dir = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--dump"))
+			dump = 1; /* per pair: same ok int8_score float_distance */
 		else {
-			fprintf(stderr, "usage: biohub eval face --pairs FILE [--json] [--model-dir DIR]\n");
+			fprintf(stderr, "usage: biohub eval face --pairs FILE [--json] [--dump] "
+					"[--model-dir DIR]\n");
 			return 2;
 		}
 	}
@@ -228,6 +231,8 @@ int cmd_eval_face(int argc, char **argv)
 		}
 		correct += dec == p->same;
 		correct_f += dec_f == p->same;
+		if (dump)
+			fprintf(stderr, "%d %d %d %.6f\n", p->same, p->ok, p->score, p->dist);
 	}
 	double acc = np ? 100.0 * correct / np : NAN, acc_f = np ? 100.0 * correct_f / np : NAN;
 	double tar = tar_at_far(pairs, np, 0.01);

@@ -8,9 +8,12 @@
  *      first, so work after decoding is bounded whatever the input size.
  *   2. detection: the image is zero-padded to a square (bottom/right) and
  *      resized (bilinear) to S = 32*ceil(side/32) clamped to [128, 416];
- *      tiny face detector, objectness > BH_FACE_DET_SCORE, NMS at IoU 0.4.
+ *      tiny face detector, objectness > BH_FACE_DET_SCORE, NMS at IoU 0.4
+ *      (if nothing reaches it, the best box > BH_FACE_DET_MIN).
  *   3. landmarks: the detection box (clipped, floored) is padded to a centred
- *      square, resized to 112x112, and run through the 68-point net.
+ *      square, resized to 112x112, and run through the 68-point net; a
+ *      second pass runs on the landmarks' bounding box grown by
+ *      BH_FACE_REFINE_PAD on each side.
  *   4. alignment: least-squares similarity transform from dlib's mean face
  *      shape (points 17..67 without the eyebrows and the lower lip, padding
  *      0.25, like dlib's get_face_chip_details) to the landmarks; the 150x150
@@ -20,9 +23,11 @@
  *      (bh_template.h, BH_FMT_FACE_V1); score = int32 dot product.
  *
  * Threshold: dlib's published decision rule for this network is Euclidean
- * distance < 0.6 between raw descriptors.  BH_FACE_THRESHOLD is that rule on
- * the int8 dot scale (see docs/FACE.md for the conversion); it is fixed and
- * shipped, not tuned per data set.
+ * distance < 0.6 between raw descriptors.  With descriptors of norm n,
+ * |a-b|^2 = 2 n^2 (1 - cos), so the rule is cos > 1 - 0.18 / n^2; with the
+ * network's typical n = 1.425 (mean over 500 LFW images) that is cos > 0.9114,
+ * i.e. an int8 dot of 127^2 * 0.9114 = 14700.  Fixed and shipped, not tuned
+ * per data set (docs/FACE.md).
  *
  * Probe rule: every buffer holding pixels, activations or descriptors is
  * wiped before it is freed.
@@ -38,11 +43,13 @@
 
 #define BH_FACE_WORK_MAX 1024   /* longest side processed after pre-scaling */
 #define BH_FACE_MIN_SIDE 32     /* smaller images cannot hold a face */
-#define BH_FACE_DET_SCORE 0.5f
+#define BH_FACE_DET_SCORE 0.5f  /* a face */
+#define BH_FACE_DET_MIN 0.2f    /* best box accepted when no face scores 0.5 */
+#define BH_FACE_REFINE_PAD 0.2f /* second landmark pass, see bh_face.c */
 #define BH_FACE_MAX_FACES 32
 
 /* Shipped decision threshold on the int8 dot score (see header comment). */
-#define BH_FACE_THRESHOLD 9300
+#define BH_FACE_THRESHOLD 14700
 
 typedef struct bh_face_model bh_face_model;
 

@@ -3,10 +3,16 @@
 
 #include <cblas.h>
 #include <float.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bh_err.h"
 #include "bh_mem.h"
+
+/* Hot element-wise loops get AVX-512 / AVX2 clones picked at load time
+ * (ifunc); the file itself is built with -O3 (matcher/face/meson.build). */
+#define BH_VEC __attribute__((target_clones("avx512f", "avx2", "default")))
 
 static void geom(const bh_t3 *in, int k, int s, int same, bh_geom *g)
 {
@@ -49,7 +55,7 @@ void bh_t3_free(bh_t3 *t)
 
 /* Rows of the im2col matrix: one per output pixel, k*k*cin values in
  * (ky, kx, ci) order, matching the filter layout. */
-static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
+BH_VEC static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
 {
 	const int k = g->k, c = in->c;
 	for (int oy = 0; oy < g->oh; oy++)
@@ -70,6 +76,52 @@ static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
 		}
 }
 
+/* im2col scratch: one grow-only buffer per thread, wiped after every use
+ * (it holds activations) and wiped + freed when the thread exits.  Saves a
+ * multi-megabyte allocate/zero/fault/free cycle per layer. */
+static pthread_key_t col_key;
+static pthread_once_t col_once = PTHREAD_ONCE_INIT;
+static _Thread_local float *col_buf;
+static _Thread_local size_t col_cap;
+
+typedef struct col_cache {
+	float *p;
+	size_t cap;
+} col_cache;
+
+static void col_release(void *v)
+{
+	col_cache *c = v;
+	bh_wipe(c->p, c->cap);
+	free(c->p);
+	free(c);
+}
+
+static void col_key_init(void) { (void)pthread_key_create(&col_key, col_release); }
+
+static float *col_get(size_t bytes)
+{
+	if (bytes <= col_cap)
+		return col_buf;
+	pthread_once(&col_once, col_key_init);
+	col_cache *c = pthread_getspecific(col_key);
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (!c || pthread_setspecific(col_key, c)) {
+			free(c);
+			return NULL;
+		}
+	}
+	size_t cap = bh_round_up(bytes, 1u << 20);
+	float *p = aligned_alloc(BH_ALIGN, cap);
+	if (!p)
+		return NULL;
+	free(c->p); /* wiped after its last use */
+	c->p = col_buf = p;
+	c->cap = col_cap = cap;
+	return p;
+}
+
 static void add_bias(bh_t3 *t, const float *bias)
 {
 	if (bias)
@@ -88,7 +140,7 @@ int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 			    filt, cout, 0.0f, out->d, cout);
 	} else {
 		size_t n = (size_t)p * kk * sizeof(float);
-		float *col = bh_aligned_zalloc(n);
+		float *col = col_get(n);
 		if (!col) {
 			bh_t3_free(out);
 			return bh_fail(BH_ENOMEM, "face: im2col %zu bytes", n);
@@ -96,13 +148,13 @@ int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 		im2col(in, g, col);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, cout, kk, 1.0f, col, kk,
 			    filt, cout, 0.0f, out->d, cout);
-		bh_wipe_aligned_free(col, n);
+		bh_wipe(col, n);
 	}
 	add_bias(out, bias);
 	return BH_OK;
 }
 
-int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out)
+BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out)
 {
 	int rc = bh_t3_alloc(out, g->oh, g->ow, in->c);
 	if (rc)
@@ -146,7 +198,7 @@ int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, int cout, cons
 	return rc;
 }
 
-static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
+BH_VEC static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
 {
 	int rc = bh_t3_alloc(out, g->oh, g->ow, in->c);
 	if (rc)
@@ -183,7 +235,7 @@ static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
 int bh_maxpool(const bh_t3 *in, const bh_geom *g, bh_t3 *out) { return pool(in, g, out, 1); }
 int bh_avgpool(const bh_t3 *in, const bh_geom *g, bh_t3 *out) { return pool(in, g, out, 0); }
 
-void bh_t3_affine(bh_t3 *t, const float *mul, const float *add)
+BH_VEC void bh_t3_affine(bh_t3 *t, const float *mul, const float *add)
 {
 	const size_t px = (size_t)t->h * t->w;
 	const int c = t->c;
@@ -198,21 +250,21 @@ void bh_t3_affine(bh_t3 *t, const float *mul, const float *add)
 	}
 }
 
-void bh_t3_relu(bh_t3 *t)
+BH_VEC void bh_t3_relu(bh_t3 *t)
 {
 	const size_t n = (size_t)t->h * t->w * t->c;
 	for (size_t i = 0; i < n; i++)
 		t->d[i] = t->d[i] > 0.0f ? t->d[i] : 0.0f;
 }
 
-void bh_t3_leaky(bh_t3 *t)
+BH_VEC void bh_t3_leaky(bh_t3 *t)
 {
 	const size_t n = (size_t)t->h * t->w * t->c;
 	for (size_t i = 0; i < n; i++)
 		t->d[i] = t->d[i] > 0.0f ? t->d[i] : 0.1f * t->d[i];
 }
 
-void bh_t3_add(bh_t3 *a, const bh_t3 *b)
+BH_VEC void bh_t3_add(bh_t3 *a, const bh_t3 *b)
 {
 	const size_t n = (size_t)a->h * a->w * a->c;
 	for (size_t i = 0; i < n; i++)

@@ -5,7 +5,10 @@
 
 #include "bh_mem.h"
 
+extern const bh_modality_ops bh_face_ops; /* matcher/face/bh_face.c */
+
 static const bh_modality_ops *const table[] = {
+	&bh_face_ops,
 	NULL,
 };
 
