@@ -710,7 +710,7 @@ static void print_summary(const bhd *d)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohubd --config FILE\n");
+	fprintf(stderr, "usage: biohubd --config FILE | --features\n");
 	return 2;
 }
 
@@ -719,14 +719,23 @@ int main(int argc, char **argv)
 	static bhd d; /* large (scratch, agencies): static, not on the stack */
 	const char *cfg_path = NULL;
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"features", no_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (o == 'c')
+		if (o == 'c') {
 			cfg_path = optarg;
-		else
+		} else if (o == 'f') {
+#ifdef BHD_HAVE_SEARCH
+			printf("bhp/1 health stats search\n");
+#else
+			printf("bhp/1 health stats\n");
+#endif
+			return 0;
+		} else {
 			return usage();
+		}
 	}
 	if (!cfg_path || optind != argc)
 		return usage();
