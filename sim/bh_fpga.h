@@ -44,7 +44,7 @@ typedef struct bh_fpga_stats {
 	uint64_t job_cycles;   /* sum of the cycles the core reported per job */
 	uint64_t records;      /* records streamed (RegRec) */
 	uint64_t sim_cycles;   /* cycles simulated, incl. register accesses */
-	uint64_t sim_ns;       /* wall time spent clocking the model */
+	uint64_t sim_ns;       /* thread CPU time spent clocking the model */
 	uint64_t stall_cycles; /* stream cycles without a beat */
 } bh_fpga_stats;
 

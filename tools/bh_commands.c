@@ -15,11 +15,13 @@ int cmd_bench_dataplane(int argc, char **argv);
 int cmd_eval_face(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
+int cmd_bench_fpga(int argc, char **argv);
 
 const bh_cmd bh_bench_commands[] = {
 	{"dataplane", cmd_bench_dataplane, "biohubd rx->auth->reply pps vs dpdk-testpmd on the same vdev"},
 	{"engine", cmd_bench_engine, "1:N engine queries/s per backend vs FAISS and the memory roofline"},
 	{"face", cmd_bench_face, "face pipeline ms per stage and face searches/s"},
+	{"fpga", cmd_bench_fpga, "simulated matching core: modelled records/s vs avx2 on one core"},
 	{NULL, NULL, NULL},
 };
 

@@ -15,7 +15,7 @@
 // it.  Lane query memories are scrubbed at the end of every job, failed or
 // not: queries are probe data.  Formats: docs/HARDWARE.md.
 module bh_core #(
-  parameter int unsigned Lanes    = 16,
+  parameter int unsigned Lanes    = 32,
   parameter int unsigned KMAX     = 32,
   parameter int unsigned MaxBeats = 8,   // longest record: MaxBeats * 64 bytes
   parameter int unsigned Burst    = 16,  // device memory burst, beats

@@ -233,7 +233,7 @@ int main(void)
 	 * 128 x int8), more queries than lanes, K > KMAX (multi-pass). */
 	case_run("finger code", BH_KERNEL_HAMMING, 256, 3000, 5, 10, FILL_RANDOM);
 	case_run("palm code", BH_KERNEL_HAMMING, 2048, 500, 3, 20, FILL_RANDOM);
-	case_run("face int8, 2 descriptors", BH_KERNEL_DOT_I8, 128, 1500, 19, 10, FILL_RANDOM);
+	case_run("face int8, 2 descriptors", BH_KERNEL_DOT_I8, 128, 1500, 35, 10, FILL_RANDOM);
 	case_run("face int8, K 100 > KMAX", BH_KERNEL_DOT_I8, 128, 700, 2, 100, FILL_RANDOM);
 	/* Edge cases of the engine tests. */
 	case_run("K > N", BH_KERNEL_DOT_I8, 32, 50, 2, 64, FILL_RANDOM);
