@@ -214,9 +214,92 @@ static int run_testpmd(const bench_env *e, double *pps)
 	return BH_OK;
 }
 
+/* ---- part 2: end-to-end searches through biohubd on af_packet ---- */
+
+typedef struct search_fig {
+	const char *modality;
+	double per_s, p50_ms, p99_ms;
+	unsigned ok, sent;
+	int done;
+} search_fig;
+
+static int sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd), fmt, a, b);
+	return system(cmd);
+}
+
+/* Runs `biohub probe --load` for one modality inside the client netns. */
+static void load_one(const bench_env *e, search_fig *f, const char *images, unsigned n)
+{
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec bhbenchc '%s' probe --agency 1 --key '%s/keys' --server "
+		 "10.77.8.1:7700 --modality %s --load %u --window 2 --json --timeout 60000 %s "
+		 "2>>'%s/load.err'",
+		 e->biohub, e->dir, f->modality, n, images, e->dir);
+	char *out = run_capture(cmd);
+	if (out && json_num(out, "sent") > 0) {
+		f->sent = (unsigned)json_num(out, "sent");
+		f->ok = (unsigned)json_num(out, "ok");
+		f->per_s = json_num(out, "searches_per_s");
+		f->p50_ms = json_num(out, "p50_us") / 1e3;
+		f->p99_ms = json_num(out, "p99_us") / 1e3;
+		f->done = 1;
+	}
+	free(out);
+}
+
+static int run_searches(const bench_env *e, const char *gallery, unsigned n, search_fig *fig)
+{
+	if (geteuid() != 0)
+		return bh_fail(BH_EINVAL, "--gallery needs root (network namespaces)");
+	char conf[128];
+	snprintf(conf, sizeof(conf), "%s/search.conf", e->dir);
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return bh_fail(BH_EIO, "%s", conf);
+	fprintf(f, "port = net_af_packet0,iface=bhbenchd0\nip = 10.77.8.1\nkeys = %s/keys\n"
+		   "gallery = %s\nworkers = 1\nname = bench-search\n", e->dir, gallery);
+	fclose(f);
+	sh("bash '%s/scripts/netns-down' bhbench; bash '%s/scripts/netns-up' bhbench 10.77.8",
+	   e->src, e->src);
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec bhbenchd '%s' --config '%s' >/dev/null 2>'%s/search-biohubd.log' & echo $!",
+		 e->biohubd, conf, e->dir);
+	char *pid_s = run_capture(cmd);
+	long pid = pid_s ? strtol(pid_s, NULL, 10) : 0;
+	free(pid_s);
+	int up = 0;
+	for (int i = 0; pid > 0 && i < 100 && !up; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "ip netns exec bhbenchc '%s' probe --agency 1 --key '%s/keys' --server "
+			 "10.77.8.1:7700 --health --timeout 200 >/dev/null 2>&1",
+			 e->biohub, e->dir);
+		up = system(cmd) == 0;
+	}
+	if (up) {
+		const char *data = BH_SHARED_DATA_DIR;
+		char imgs[PATH_MAX * 2];
+		snprintf(imgs, sizeof(imgs), "%s/face/lfw_dev/*/*_0002.jpg", data);
+		load_one(e, &fig[0], imgs, n);
+		snprintf(imgs, sizeof(imgs), "%s/fingerprint/fvc2002/DB1_B/1*_2.pgm", data);
+		load_one(e, &fig[1], imgs, n);
+	}
+	if (pid > 0)
+		kill((pid_t)pid, SIGTERM);
+	usleep(500000);
+	sh("bash '%s/scripts/netns-down' bhbench%s", e->src, "");
+	return up ? BH_OK : bh_fail(BH_EIO, "biohubd with the gallery did not come up "
+					    "(see %s/search-biohubd.log)", e->dir);
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohub bench dataplane [--json] [--seconds S]\n");
+	fprintf(stderr, "usage: biohub bench dataplane [--json] [--seconds S] [--gallery G "
+			"[--searches N]]\n");
 	return 2;
 }
 
@@ -224,8 +307,13 @@ int cmd_bench_dataplane(int argc, char **argv)
 {
 	bench_env e = {.seconds = 3};
 	int json = 0, ch;
+	const char *gallery = NULL;
+	unsigned searches = 40;
+	search_fig fig[2] = {{.modality = "face"}, {.modality = "finger"}};
 	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
 					   {"seconds", required_argument, NULL, 's'},
+					   {"gallery", required_argument, NULL, 'g'},
+					   {"searches", required_argument, NULL, 'n'},
 					   {NULL, 0, NULL, 0}};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -233,6 +321,10 @@ int cmd_bench_dataplane(int argc, char **argv)
 			json = 1;
 		else if (ch == 's')
 			e.seconds = (unsigned)strtoul(optarg, NULL, 10);
+		else if (ch == 'g')
+			gallery = optarg;
+		else if (ch == 'n')
+			searches = (unsigned)strtoul(optarg, NULL, 10);
 		else
 			return usage();
 	}
@@ -249,6 +341,8 @@ int cmd_bench_dataplane(int argc, char **argv)
 		rc = run_ours(&e, &pps);
 	if (rc == BH_OK)
 		rc = run_testpmd(&e, &tpps);
+	if (rc == BH_OK && gallery)
+		rc = run_searches(&e, gallery, searches, fig);
 	if (rc) {
 		fprintf(stderr, "(inputs and logs kept in %s)\n", e.dir);
 		return bh_cli_error("bench dataplane", rc);
@@ -269,6 +363,17 @@ int cmd_bench_dataplane(int argc, char **argv)
 		bh_json_num(&j, "pps", pps);
 		bh_json_num(&j, "testpmd_pps", tpps);
 		bh_json_num(&j, "ratio_vs_testpmd", ratio);
+		for (int i = 0; i < 2; i++) {
+			if (!fig[i].done)
+				continue;
+			bh_json_obj(&j, fig[i].modality);
+			bh_json_uint(&j, "sent", fig[i].sent);
+			bh_json_uint(&j, "results", fig[i].ok);
+			bh_json_num(&j, "searches_per_s", fig[i].per_s);
+			bh_json_num(&j, "p50_ms", fig[i].p50_ms);
+			bh_json_num(&j, "p99_ms", fig[i].p99_ms);
+			bh_json_end(&j);
+		}
 		bh_json_end(&j);
 		bh_json_newline(&j);
 	} else {
@@ -277,6 +382,12 @@ int cmd_bench_dataplane(int argc, char **argv)
 		printf("  biohubd rx->parse->authenticate->reply  %12.0f pps\n", pps);
 		printf("  dpdk-testpmd io forwarding (anchor)     %12.0f pps\n", tpps);
 		printf("  ratio_vs_testpmd                        %12.3f\n", ratio);
+		for (int i = 0; i < 2; i++)
+			if (fig[i].done)
+				printf("  %-6s searches through biohubd (af_packet): %u/%u results, "
+				       "%.2f searches/s, p50 %.1f ms, p99 %.1f ms\n",
+				       fig[i].modality, fig[i].ok, fig[i].sent, fig[i].per_s,
+				       fig[i].p50_ms, fig[i].p99_ms);
 	}
 	return 0;
 }
