@@ -8,6 +8,9 @@
 
 static int cmd_bench(int argc, char **argv);
 static int cmd_eval(int argc, char **argv);
+int cmd_eval_finger(int argc, char **argv);
+int cmd_bench_extract(int argc, char **argv);
+int cmd_bench_finger(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
@@ -18,6 +21,8 @@ int cmd_bench_engine(int argc, char **argv);
 int cmd_bench_fpga(int argc, char **argv);
 
 const bh_cmd bh_bench_commands[] = {
+	{"extract", cmd_bench_extract, "fingerprint minutiae/template extraction ms per image (NBIS literature anchor)"},
+	{"finger", cmd_bench_finger, "MCC comparisons/s vs naive float MCC; finger searches/s on a 1M-code gallery"},
 	{"dataplane", cmd_bench_dataplane, "biohubd rx->auth->reply pps vs dpdk-testpmd on the same vdev"},
 	{"engine", cmd_bench_engine, "1:N engine queries/s per backend vs FAISS and the memory roofline"},
 	{"face", cmd_bench_face, "face pipeline ms per stage and face searches/s"},
@@ -26,6 +31,7 @@ const bh_cmd bh_bench_commands[] = {
 };
 
 const bh_cmd bh_eval_commands[] = {
+	{"finger", cmd_eval_finger, "fingerprint EER/FMR100/FMR1000 on an FVC-style folder"},
 	{"face", cmd_eval_face, "face verification accuracy on a pairs file"},
 	{NULL, NULL, NULL},
 };

@@ -7,7 +7,10 @@
 
 extern const bh_modality_ops bh_face_ops; /* matcher/face/bh_face.c */
 
+extern const bh_modality_ops bh_finger_ops; /* matcher/finger */
+
 static const bh_modality_ops *const table[] = {
+	&bh_finger_ops,
 	&bh_face_ops,
 	NULL,
 };

@@ -1,0 +1,41 @@
+/*
+ * bh_finger.h - the finger modality (bh_finger_ops, see bh_modality.h) and
+ * its building blocks, shared by the search service, enrolment, `biohub eval
+ * finger` and `biohub bench finger`.
+ *
+ *   template: code = bh_fcode (256 bits, HAMMING), full = MCC (bh_mcc.h),
+ *             format BH_FMT_FINGER_V1, quality = extractor quality 0..100;
+ *   search:   engine top-BH_FINGER_RERANK_DEPTH by code, then MCC re-ranking;
+ *   decision: MCC score >= BH_FINGER_THRESHOLD (fixed, shipped; see
+ *             docs/FINGER.md for how it was chosen and what FMR it gives).
+ */
+#ifndef BH_FINGER_H
+#define BH_FINGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bh_engine.h"
+#include "bh_image.h"
+#include "bh_modality.h"
+
+/* Candidates passed from the first stage to MCC re-ranking. */
+#define BH_FINGER_RERANK_DEPTH 512
+/* Decision threshold on the MCC score (0..10000). */
+#define BH_FINGER_THRESHOLD 400
+/* An impression with fewer usable cylinders is refused (BH_ENOFEATURE). */
+#define BH_FINGER_MIN_CYLINDERS 4
+
+extern const bh_modality_ops bh_finger_ops;
+
+/* image -> template (code + MCC full).  ppi_override 0 = use img->ppi (or
+ * 500 if unknown).  Grey or RGB input. */
+int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl *out);
+
+/* MCC re-ranking of hits[0..n) with full templates obtained from fetch()
+ * (malloc'd blob, freed here; len 0 = none: score 0), then re-sorted by the
+ * engine's order.  Used by the gallery re-ranker and by the benchmarks. */
+int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
+			  int (*fetch)(void *ctx, uint64_t id, void **blob, size_t *len), void *ctx);
+
+#endif
