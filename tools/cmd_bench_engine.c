@@ -89,15 +89,27 @@ static int time_qps(run_fn fn, void *ctx, size_t nq, double secs, unsigned threa
 
 /* ---- roofline: streaming read of the gallery bytes ------------------------- */
 
+typedef struct stream_pool stream_pool;
+
 typedef struct stream_part {
+	stream_pool *pool;
 	const uint64_t *p;
 	size_t words;
 	uint64_t sum;
+	pthread_t th;
 } stream_part;
 
-static void *stream_main(void *arg)
+/* Persistent threads, like the engine's pool, so that a timed pass costs a
+ * wake-up and not a thread creation. */
+struct stream_pool {
+	unsigned threads;
+	int stop;
+	pthread_barrier_t go, done;
+	stream_part part[64];
+};
+
+static void stream_sum(stream_part *s)
 {
-	stream_part *s = arg;
 	uint64_t a = 0, b = 0, c = 0, d = 0;
 	size_t i = 0;
 	for (; i + 4 <= s->words; i += 4) {
@@ -109,14 +121,46 @@ static void *stream_main(void *arg)
 	for (; i < s->words; i++)
 		a += s->p[i];
 	s->sum = a + b + c + d;
-	return NULL;
 }
 
-typedef struct stream_ctx {
-	const uint8_t *data;
-	size_t bytes;
-	unsigned threads;
-} stream_ctx;
+static void *stream_main(void *arg)
+{
+	stream_part *s = arg;
+	for (;;) {
+		pthread_barrier_wait(&s->pool->go);
+		if (s->pool->stop)
+			return NULL;
+		stream_sum(s);
+		pthread_barrier_wait(&s->pool->done);
+	}
+}
+
+static int stream_open(stream_pool *sp, const uint8_t *data, size_t bytes, unsigned threads)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->threads = threads;
+	pthread_barrier_init(&sp->go, NULL, threads);
+	pthread_barrier_init(&sp->done, NULL, threads);
+	size_t words = bytes / 8, per = (words + threads - 1) / threads;
+	for (unsigned t = 0; t < threads; t++) {
+		size_t a = t * per < words ? t * per : words, b = a + per < words ? a + per : words;
+		sp->part[t] = (stream_part){.pool = sp, .p = (const uint64_t *)data + a, .words = b - a};
+	}
+	for (unsigned t = 1; t < threads; t++)
+		if (pthread_create(&sp->part[t].th, NULL, stream_main, &sp->part[t]))
+			abort(); /* a half-started barrier cannot be unwound */
+	return BH_OK;
+}
+
+static void stream_close(stream_pool *sp)
+{
+	sp->stop = 1;
+	pthread_barrier_wait(&sp->go);
+	for (unsigned t = 1; t < sp->threads; t++)
+		pthread_join(sp->part[t].th, NULL);
+	pthread_barrier_destroy(&sp->go);
+	pthread_barrier_destroy(&sp->done);
+}
 
 static volatile uint64_t stream_sink;
 
@@ -124,22 +168,13 @@ static int stream_once(void *arg, size_t nq, size_t q0)
 {
 	(void)nq;
 	(void)q0;
-	stream_ctx *c = arg;
-	stream_part part[64];
-	pthread_t th[64];
-	size_t words = c->bytes / 8, per = (words + c->threads - 1) / c->threads;
-	for (unsigned t = 0; t < c->threads; t++) {
-		size_t a = t * per < words ? t * per : words, b = a + per < words ? a + per : words;
-		part[t] = (stream_part){.p = (const uint64_t *)c->data + a, .words = b - a};
-		if (t && pthread_create(&th[t], NULL, stream_main, &part[t]))
-			return bh_fail(BH_ENOMEM, "bench: thread");
-	}
-	stream_main(&part[0]);
-	uint64_t sum = part[0].sum;
-	for (unsigned t = 1; t < c->threads; t++) {
-		pthread_join(th[t], NULL);
-		sum += part[t].sum;
-	}
+	stream_pool *sp = arg;
+	pthread_barrier_wait(&sp->go);
+	stream_sum(&sp->part[0]);
+	pthread_barrier_wait(&sp->done);
+	uint64_t sum = 0;
+	for (unsigned t = 0; t < sp->threads; t++)
+		sum += sp->part[t].sum;
 	stream_sink = sum;
 	return BH_OK;
 }
@@ -327,12 +362,18 @@ static int bench_gallery(const opts *o, gallery *g, int *printed_header)
 		       "x(cpu)", "roofline", "frac", "mem/raw", "top1=faiss");
 		*printed_header = 1;
 	}
-	stream_ctx sc = {.data = g->data, .bytes = g->s.n * g->s.stride, .threads = o->threads};
+	stream_pool *sp = malloc(sizeof *sp);
+	if (!sp) {
+		if (f)
+			bh_faiss_close(f);
+		return bh_fail(BH_ENOMEM, "bench: stream pool");
+	}
+	stream_open(sp, g->data, g->s.n * g->s.stride, o->threads);
 	int32_t ftop[MAX_BATCH];
 	for (int b = 0; b < o->nbatches && !rc; b++) {
 		size_t nq = o->batches[b];
 		rate roof = {0, 0}, fr = {0, 0};
-		if ((rc = time_qps(stream_once, &sc, 1, o->secs, o->threads, &roof)))
+		if ((rc = time_qps(stream_once, sp, 1, o->secs, o->threads, &roof)))
 			break;
 		roof.wall *= (double)nq; /* one read of the gallery serves the whole batch */
 		if (f) {
@@ -378,12 +419,18 @@ static int bench_gallery(const opts *o, gallery *g, int *printed_header)
 					     bh_engine_overhead_bytes(ec.e);
 				r.faiss_bytes = f ? bh_faiss_bytes(f) : 0;
 				print_row(o, &r);
+				/* exact scores: any disagreement is a bug, not noise */
+				if (r.agrees == 0)
+					rc = bh_fail(BH_EFORMAT, "%s backend %s batch %zu: top-1 scores differ from FAISS",
+						     g->name, name, nq);
 			}
 			bh_engine_close(ec.e);
 			free(ec.out);
 			free(ec.nout);
 		}
 	}
+	stream_close(sp);
+	free(sp);
 	if (f)
 		bh_faiss_close(f);
 	return rc;
