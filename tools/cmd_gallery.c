@@ -3,6 +3,7 @@
  * (cmd_gallery_synth.c).  Every command takes --json; errors go to stderr
  * with a non-zero exit and leave the gallery unchanged. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,10 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bh_cli.h"
 #include "bh_err.h"
 #include "bh_json.h"
+#include "bh_time.h"
 #include "cmd_gallery.h"
 
 int gallery_open_cli(const char *path, unsigned flags, bh_gallery **g)
@@ -389,6 +392,96 @@ static int gallery_check(int argc, char **argv)
 	return 0;
 }
 
+/* Anchor for `load`: a sequential read() of the whole gallery file, the
+ * floor any loader that must touch every page would pay on this machine. */
+static double read_file_seconds(const char *path, int64_t *bytes)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	size_t cap = 1u << 20;
+	char *buf = malloc(cap);
+	uint64_t t0 = bh_now_ns();
+	ssize_t n;
+	*bytes = 0;
+	while (buf && (n = read(fd, buf, cap)) > 0)
+		*bytes += n;
+	double sec = (bh_now_ns() - t0) / 1e9;
+	free(buf);
+	close(fd);
+	return sec;
+}
+
+/* `load`: what biohubd does at start (open + validate, pack every modality),
+ * timed, next to a plain sequential read of the same file. */
+static int gallery_load(int argc, char **argv)
+{
+	const char *a[1];
+	int json = 0;
+	int rc = parse_simple(argc, argv, 1, "biohub gallery load GALLERY [--json]", &json, a);
+	if (rc >= 0)
+		return rc;
+	rc = BH_OK;
+	int64_t file_bytes = 0;
+	double read_s = read_file_seconds(a[0], &file_bytes);
+	uint64_t t0 = bh_now_ns();
+	bh_gallery *g;
+	if (gallery_open_cli(a[0], BH_GALLERY_READONLY, &g))
+		return 1;
+	double open_s = (bh_now_ns() - t0) / 1e9, total_s = 0;
+	bh_json j;
+	if (json) {
+		bh_json_init(&j, stdout);
+		bh_json_obj(&j, NULL);
+		bh_json_str(&j, "gallery", a[0]);
+		bh_json_int(&j, "file_bytes", file_bytes);
+		bh_json_num(&j, "file_read_s", read_s);
+		bh_json_num(&j, "open_validate_s", open_s);
+		bh_json_arr(&j, "modalities");
+	} else {
+		printf("gallery %s: %.1f MiB; sequential read %.3f s; open+validate %.3f s\n", a[0],
+		       file_bytes / 1048576.0, read_s, open_s);
+		printf("%-8s %10s %12s %9s %12s\n", "modality", "templates", "packed_MiB", "load_s",
+		       "rows_per_s");
+	}
+	for (int m = 1; m <= BH_MOD_COUNT && rc == BH_OK; m++) {
+		bh_gallery_pack p;
+		uint64_t t1 = bh_now_ns();
+		bh_errclear();
+		rc = bh_gallery_pack_load(g, m, &p);
+		double s = (bh_now_ns() - t1) / 1e9;
+		if (rc != BH_OK)
+			break;
+		total_s += s;
+		double mib = p.n * p.shard.stride / 1048576.0;
+		if (json) {
+			bh_json_obj(&j, NULL);
+			bh_json_str(&j, "modality", bh_modality_name(m));
+			bh_json_uint(&j, "templates", p.n);
+			bh_json_uint(&j, "packed_bytes", p.n * p.shard.stride);
+			bh_json_num(&j, "load_s", s);
+			bh_json_num(&j, "rows_per_s", s > 0 ? p.n / s : 0);
+			bh_json_end(&j);
+		} else {
+			printf("%-8s %10zu %12.1f %9.3f %12.0f\n", bh_modality_name(m), p.n, mib, s,
+			       s > 0 ? p.n / s : 0);
+		}
+		bh_gallery_pack_free(&p);
+	}
+	bh_gallery_close(g);
+	if (json) {
+		bh_json_end(&j);
+		bh_json_num(&j, "load_total_s", total_s);
+		bh_json_num(&j, "ratio_vs_file_read", read_s > 0 ? total_s / read_s : 0);
+		bh_json_end(&j);
+		bh_json_newline(&j);
+	} else if (rc == BH_OK) {
+		printf("pack load total %.3f s = %.2fx the sequential read of the file\n", total_s,
+		       read_s > 0 ? total_s / read_s : 0);
+	}
+	return rc == BH_OK ? 0 : bh_cli_error("gallery load", rc);
+}
+
 static const bh_cmd gallery_commands[] = {
 	{"create", gallery_create, "create an empty gallery file"},
 	{"enroll", gallery_enroll, "enrol a subject (templates or images), or --bulk FILE"},
@@ -398,6 +491,7 @@ static const bh_cmd gallery_commands[] = {
 	{"stats", gallery_stats, "counts per modality, size"},
 	{"check", gallery_check, "integrity and completeness check"},
 	{"synth", gallery_synth, "write synthetic subjects for scale tests"},
+	{"load", gallery_load, "time the start-up load (validate + pack every modality)"},
 	{NULL, NULL, NULL},
 };
 

@@ -293,7 +293,7 @@ static void test_enroll_show_pack(void **state)
 	bh_gallery_pack_free(&pk);
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_PALM, &pk), BH_OK);
 	assert_int_equal(pk.n, 1);
-	assert_int_equal(pk.shard.stride, 256);
+	assert_int_equal(pk.shard.stride, bh_round_up(BH_PALM_CODE_BITS / 8, 64));
 	assert_int_equal(pk.subject[0], c);
 	bh_gallery_pack_free(&pk);
 	assert_int_equal(bh_gallery_pack_load(g, 9, &pk), BH_EINVAL);
@@ -337,7 +337,7 @@ static void test_enroll_bad_input(void **state)
 		case 2: r.code_len = 33; break;
 		case 3: r.modality = BH_MOD_FACE; r.format = BH_FMT_FACE_V1; r.code_len = 128; r.position = 0; break;
 		case 4: r.position = 11; break;
-		case 5: r.modality = BH_MOD_PALM; r.format = BH_FMT_PALM_V1; r.code_len = 256; break;
+		case 5: r.modality = BH_MOD_PALM; r.format = BH_FMT_PALM_V1; r.code_len = BH_PALM_CODE_BITS / 8; break;
 		case 6: r.modality = 7; break;
 		case 7: r.quality = 101; break;
 		case 8: r.code = NULL; break;
