@@ -89,7 +89,7 @@ typedef struct bhd {
 	struct rte_ring *jobs, *done;
 	sem_t job_sem;
 	pthread_t workers[64];
-	unsigned n_workers;
+	unsigned n_workers, n_lcore_workers;
 	volatile int stop_workers;
 	pthread_mutex_t audit_lock;
 #ifdef BHD_HAVE_SEARCH
@@ -313,6 +313,13 @@ static void run_job(bhd *d, job *j)
 	j->msg = NULL;
 	set_error_reply(j, BH_EUNSUPPORTED, "this biohubd was built without the search service");
 #endif
+}
+
+static void *worker_main(void *arg);
+static int worker_lcore(void *arg)
+{
+	worker_main(arg);
+	return 0;
 }
 
 static void *worker_main(void *arg)
@@ -556,8 +563,9 @@ static int eal_init(bhd *d, const char *prog)
 	int huge = !strcmp(d->cfg.hugepages, "on") ||
 		   (!strcmp(d->cfg.hugepages, "auto") && hugepages_free());
 	snprintf(buf, sizeof(buf),
-		 "-l 0 --no-pci --no-shconf --no-telemetry --log-level=*:warning %s --vdev %s %s",
-		 huge ? "--in-memory" : "--no-huge -m 256", d->cfg.port, d->cfg.eal_extra);
+		 "-l %s --no-pci --no-shconf --no-telemetry --log-level=*:warning %s --vdev %s %s",
+		 d->cfg.lcores, huge ? "--in-memory" : "--no-huge -m 256", d->cfg.port,
+		 d->cfg.eal_extra);
 	argv[argc++] = (char *)prog;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
@@ -642,7 +650,15 @@ static int pipeline_init(bhd *d)
 		return rc;
 	sem_init(&d->job_sem, 0, 0);
 	pthread_mutex_init(&d->audit_lock, NULL);
-	for (unsigned i = 0; i < d->cfg.workers; i++) {
+	/* Search workers: one per EAL worker lcore, else plain threads. */
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+	{
+		if (rte_eal_remote_launch(worker_lcore, d, lc) != 0)
+			return bh_fail(BH_EIO, "launch worker lcore %u", lc);
+		d->n_lcore_workers++;
+	}
+	for (unsigned i = 0; d->n_lcore_workers == 0 && i < d->cfg.workers; i++) {
 		if (pthread_create(&d->workers[i], NULL, worker_main, d) != 0)
 			return bh_fail(BH_EIO, "worker thread");
 		d->n_workers++;
@@ -668,10 +684,12 @@ static int search_init(bhd *d)
 static void shutdown_all(bhd *d)
 {
 	d->stop_workers = 1;
-	for (unsigned i = 0; i < d->n_workers; i++)
+	for (unsigned i = 0; i < d->n_workers + d->n_lcore_workers; i++)
 		sem_post(&d->job_sem);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		pthread_join(d->workers[i], NULL);
+	if (d->n_lcore_workers)
+		rte_eal_mp_wait_lcore();
 	void *p = NULL;
 	while (d->jobs && rte_ring_dequeue(d->jobs, &p) == 0) {
 		job *j = p;
@@ -766,6 +784,9 @@ int main(int argc, char **argv)
 		d.start_ns = bh_now_ns();
 		fprintf(stderr, "biohubd: %s ready on %s udp %u (%zu agencies%s)\n", d.cfg.name,
 			d.cfg.ip, d.cfg.udp_port, d.n_ag, d.cfg.gallery[0] ? ", gallery" : "");
+		fprintf(stderr, "biohubd: %u search workers on %s\n",
+			d.n_lcore_workers ? d.n_lcore_workers : d.n_workers,
+			d.n_lcore_workers ? "EAL worker lcores" : "threads");
 		main_loop(&d);
 		if (d.cfg.run_seconds)
 			print_summary(&d);

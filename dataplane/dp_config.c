@@ -22,7 +22,8 @@ void dp_config_defaults(dp_config *c)
 	c->max_inflight = 64;
 	c->max_reasm_bytes = 64u << 20;
 	c->reasm_timeout_ms = 2000;
-	snprintf(c->hugepages, sizeof(c->hugepages), "off");
+	snprintf(c->hugepages, sizeof(c->hugepages), "auto");
+	snprintf(c->lcores, sizeof(c->lcores), "0");
 	snprintf(c->name, sizeof(c->name), "biohubd");
 	c->replay = 1;
 }
@@ -76,6 +77,7 @@ static int apply(dp_config *c, const char *k, const char *v, unsigned line)
 	STR(gallery);
 	STR(backend);
 	STR(hugepages);
+	STR(lcores);
 	STR(eal_extra);
 	STR(name);
 	NUM(udp_port, 1, 65535);

@@ -18,7 +18,10 @@
  *               reassembly bounds (defaults 8 / 64 / 64 MiB / 2000)
  *   hugepages   auto | on | off: EAL memory from hugepages (--in-memory) or
  *               from anonymous memory (--no-huge -m 256); auto = on when
- *               /proc/meminfo shows free hugepages (default off)
+ *               /proc/meminfo shows free hugepages (default auto)
+ *   lcores      EAL lcore list (default 0).  The first lcore runs rx/tx;
+ *               every further lcore runs one search worker (then `workers`
+ *               is ignored); with one lcore, workers are plain threads
  *   eal_extra   more EAL arguments, space separated (e.g. a second --vdev)
  *   name        instance name (printed by health)
  *   replay      on | off (default on; off only for `biohub bench dataplane`,
@@ -44,6 +47,7 @@ typedef struct dp_config {
 	size_t max_reasm_bytes;
 	unsigned reasm_timeout_ms;
 	char hugepages[8];
+	char lcores[32];
 	char eal_extra[256];
 	char name[64];
 	int replay;
