@@ -42,6 +42,7 @@ typedef struct pair {
 	int ok;
 	int32_t score;
 	float dist;
+	float cosd; /* 1 - cosine of the float descriptors */
 } pair;
 
 static int find_or_add(img_entry *imgs, int *n, const char *path)
@@ -129,9 +130,10 @@ static double tar_at_far(const pair *p, int np, double far)
 	return ng ? 100.0 * acc / ng : NAN;
 }
 
-/* Fraction of pair-of-pairs ordered alike by -distance and the int8 score
- * (ties in either count as agreement); bounded sample for large sets. */
-static double rank_agreement(const pair *p, int np)
+/* Fraction of pair-of-pairs ordered alike by a float dissimilarity (Euclidean
+ * distance, or 1 - cosine when use_cos) and the int8 score (ties in either
+ * count as agreement); bounded sample for large sets. */
+static double rank_agreement(const pair *p, int np, int use_cos)
 {
 	long agree = 0, total = 0;
 	int step = np > 3000 ? np / 3000 : 1;
@@ -139,7 +141,7 @@ static double rank_agreement(const pair *p, int np)
 		for (int j = i + 1; j < np; j += step) {
 			if (!p[i].ok || !p[j].ok)
 				continue;
-			float dd = p[j].dist - p[i].dist;
+			float dd = use_cos ? p[j].cosd - p[i].cosd : p[j].dist - p[i].dist;
 			long ds = (long)p[i].score - p[j].score;
 			total++;
 			agree += (dd == 0 || ds == 0 || (dd > 0) == (ds > 0));
@@ -151,6 +153,7 @@ int cmd_eval_face(int argc, char **argv)
 {
 	const char *pairs_file = NULL, *model_dir = NULL;
 	int json = 0, dump = 0;
+	double min_acc = -1, min_tar = -1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
 			pairs_file = argv[++i];
@@ -158,6 +161,10 @@ int cmd_eval_face(int argc, char **argv)
 			model_dir = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--min-accuracy") && i + 1 < argc)
+			min_acc = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--min-tar") && i + 1 < argc)
+			min_tar = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--dump"))
 			dump = 1; /* per pair: same ok int8_score float_distance */
 		else {
@@ -223,6 +230,13 @@ int cmd_eval_face(int argc, char **argv)
 			nok++;
 			p->score = bh_face_score(imgs[p->a].q, imgs[p->b].q);
 			p->dist = bh_face_distance(imgs[p->a].desc, imgs[p->b].desc);
+			double ab = 0, aa = 0, bb = 0;
+			for (int k = 0; k < 128; k++) {
+				ab += (double)imgs[p->a].desc[k] * imgs[p->b].desc[k];
+				aa += (double)imgs[p->a].desc[k] * imgs[p->a].desc[k];
+				bb += (double)imgs[p->b].desc[k] * imgs[p->b].desc[k];
+			}
+			p->cosd = (float)(1.0 - ab / sqrt(aa * bb + 1e-30));
 			dec = p->score >= BH_FACE_THRESHOLD;
 			dec_f = p->dist < 0.6f;
 			agree += dec == dec_f;
@@ -236,7 +250,7 @@ int cmd_eval_face(int argc, char **argv)
 	}
 	double acc = np ? 100.0 * correct / np : NAN, acc_f = np ? 100.0 * correct_f / np : NAN;
 	double tar = tar_at_far(pairs, np, 0.01);
-	double rank = rank_agreement(pairs, np);
+	double rank = rank_agreement(pairs, np, 0), rank_q = rank_agreement(pairs, np, 1);
 	double mean_norm = nimg - no_face_img ? norm_sum / (nimg - no_face_img) : NAN;
 	if (json) {
 		bh_json j;
@@ -252,6 +266,7 @@ int cmd_eval_face(int argc, char **argv)
 		bh_json_num(&j, "accuracy_float_euclid_0_6", acc_f);
 		bh_json_num(&j, "decision_agreement_pct", nok ? 100.0 * agree / nok : NAN);
 		bh_json_num(&j, "rank_agreement_pct", rank);
+		bh_json_num(&j, "rank_agreement_vs_float_cosine_pct", rank_q);
 		bh_json_num(&j, "mean_descriptor_norm", mean_norm);
 		bh_json_num(&j, "ms_per_image", ms_per_img);
 		bh_json_end(&j);
@@ -259,12 +274,18 @@ int cmd_eval_face(int argc, char **argv)
 	} else {
 		printf("pairs %d  accuracy %.2f %% (int8 dot >= %d)  tar@far1%% %.2f %%  no_face %d\n",
 		       np, acc, BH_FACE_THRESHOLD, tar, no_face);
-		printf("float euclid < 0.6: %.2f %%  decision agreement %.2f %%  rank agreement %.3f %%\n",
-		       acc_f, nok ? 100.0 * agree / nok : NAN, rank);
+		printf("float euclid < 0.6: %.2f %%  decision agreement %.2f %%  rank agreement %.3f %% "
+		       "(vs float cosine %.3f %%)\n",
+		       acc_f, nok ? 100.0 * agree / nok : NAN, rank, rank_q);
 		printf("images %d (no face %d)  mean |d| %.4f  %.1f ms/image\n", nimg, no_face_img,
 		       mean_norm, ms_per_img);
 	}
 	ret = 0;
+	if ((min_acc >= 0 && !(acc >= min_acc)) || (min_tar >= 0 && !(tar >= min_tar))) {
+		fprintf(stderr, "biohub eval face: accuracy %.2f %% / TAR %.2f %% below the bound "
+				"%.2f / %.2f\n", acc, tar, min_acc, min_tar);
+		ret = 1;
+	}
 out:
 	for (int i = 0; imgs && i < nimg; i++)
 		free(imgs[i].path);

@@ -183,12 +183,12 @@ static int det_decode(const bh_t3 *out, int side, float s, bh_face_box *boxes, i
 							   w * back, h * back, score};
 			}
 	qsort(cand, (size_t)nc, sizeof *cand, cmp_score);
-	/* boxes above BH_FACE_DET_SCORE are faces; if there is none, the single
-	 * best box above BH_FACE_DET_MIN stands in (dim, small or turned faces) */
-	if (nc > 0 && cand[0].score <= BH_FACE_DET_SCORE)
+	/* candidates score above BH_FACE_DET_CAND; with none, the single best
+	 * box above BH_FACE_DET_MIN stands in (dim, small or turned faces) */
+	if (nc > 0 && cand[0].score <= BH_FACE_DET_CAND)
 		nc = 1;
 	else
-		while (nc > 0 && cand[nc - 1].score <= BH_FACE_DET_SCORE)
+		while (nc > 0 && cand[nc - 1].score <= BH_FACE_DET_CAND)
 			nc--;
 	int k = 0;
 	for (int i = 0; i < nc && k < max; i++) {
@@ -442,7 +442,13 @@ int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result 
 		for (int i = 1; i < n; i++)
 			if (boxes[i].w * boxes[i].h > boxes[best].w * boxes[best].h)
 				best = i;
-		r->nfaces = n;
+		/* faces = boxes scoring BH_FACE_DET_SCORE; the chosen box is the
+		 * largest candidate (> BH_FACE_DET_CAND): on LFW this picks the
+		 * main face's fuller box over a tighter, higher-scoring one */
+		int faces = 0;
+		for (int i = 0; i < n; i++)
+			faces += boxes[i].score > BH_FACE_DET_SCORE;
+		r->nfaces = faces ? faces : 1;
 		r->box = boxes[best];
 		rc = landmarks_work(m, &work, &r->box, r->pts);
 		if (!rc)

@@ -8,8 +8,10 @@
  *      first, so work after decoding is bounded whatever the input size.
  *   2. detection: the image is zero-padded to a square (bottom/right) and
  *      resized (bilinear) to S = 32*ceil(side/32) clamped to [128, 416];
- *      tiny face detector, objectness > BH_FACE_DET_SCORE, NMS at IoU 0.4
- *      (if nothing reaches it, the best box > BH_FACE_DET_MIN).
+ *      tiny face detector, candidates with objectness > BH_FACE_DET_CAND
+ *      (or, if none, the best box > BH_FACE_DET_MIN), NMS at IoU 0.4; the
+ *      largest candidate is used; faces counted for the "several faces"
+ *      warning are those above BH_FACE_DET_SCORE.
  *   3. landmarks: the detection box (clipped, floored) is padded to a centred
  *      square, resized to 112x112, and run through the 68-point net; a
  *      second pass runs on the landmarks' bounding box grown by
@@ -44,7 +46,8 @@
 #define BH_FACE_WORK_MAX 1024   /* longest side processed after pre-scaling */
 #define BH_FACE_MIN_SIDE 32     /* smaller images cannot hold a face */
 #define BH_FACE_DET_SCORE 0.5f  /* a face */
-#define BH_FACE_DET_MIN 0.2f    /* best box accepted when no face scores 0.5 */
+#define BH_FACE_DET_CAND 0.35f  /* candidate boxes (see bh_face_analyse) */
+#define BH_FACE_DET_MIN 0.2f    /* best box accepted when there is no candidate */
 #define BH_FACE_REFINE_PAD 0.2f /* second landmark pass, see bh_face.c */
 #define BH_FACE_MAX_FACES 32
 
@@ -75,7 +78,8 @@ const bh_face_nets *bh_face_model_nets(const bh_face_model *m);
 /* Full pipeline on the largest face.  BH_ENOFACE if none. */
 int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result *r);
 
-/* Detection only: up to max boxes, best first; *n set. */
+/* Detection only: candidate boxes (score > BH_FACE_DET_CAND, after NMS), up
+ * to max, best score first; *n set. */
 int bh_face_detect(const bh_face_model *m, const bh_image *img, bh_face_box *boxes, int max,
 		   int *n);
 /* Landmarks for a box given in image pixels. */
