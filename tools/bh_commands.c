@@ -16,6 +16,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench_dataplane(int argc, char **argv);
 int cmd_eval_face(int argc, char **argv);
+int cmd_eval_palm(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_bench_fpga(int argc, char **argv);
@@ -33,6 +34,7 @@ const bh_cmd bh_bench_commands[] = {
 const bh_cmd bh_eval_commands[] = {
 	{"finger", cmd_eval_finger, "fingerprint EER/FMR100/FMR1000 on an FVC-style folder"},
 	{"face", cmd_eval_face, "face verification accuracy on a pairs file"},
+	{"palm", cmd_eval_palm, "palm ROI texture code EER/FMR100/FMR1000 on a folder per palm"},
 	{NULL, NULL, NULL},
 };
 

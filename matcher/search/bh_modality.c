@@ -9,7 +9,10 @@ extern const bh_modality_ops bh_face_ops; /* matcher/face/bh_face.c */
 
 extern const bh_modality_ops bh_finger_ops; /* matcher/finger */
 
+extern const bh_modality_ops bh_palm_ops; /* matcher/finger/bh_palm.c */
+
 static const bh_modality_ops *const table[] = {
+	&bh_palm_ops,
 	&bh_finger_ops,
 	&bh_face_ops,
 	NULL,

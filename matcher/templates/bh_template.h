@@ -38,7 +38,7 @@ typedef enum bh_modality {
 #define BH_FACE_DIM 128
 #define BH_FACE_QSCALE 127.0f
 #define BH_FINGER_CODE_BITS 256
-#define BH_PALM_CODE_BITS 2048
+#define BH_PALM_CODE_BITS 3072 /* 32 x 32 points x 3 bits, see matcher/finger/bh_palm.h */
 
 #define BH_FULL_MAX_BYTES (1u << 20) /* no full template is larger */
 
