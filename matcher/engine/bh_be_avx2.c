@@ -13,6 +13,8 @@
 
 #include "bh_be_cpu.h"
 
+#define PF_DIST 4096 /* software prefetch distance of the record stream, bytes */
+
 /* out lane i = sum of the 8 int32 lanes of v[i]. */
 static inline __m256i reduce8(const __m256i v[8])
 {
@@ -37,11 +39,15 @@ static void dot_one(const bh_kparams *p, const uint8_t *q, const uint8_t *rows, 
 		for (int r = 0; r < 8; r++)
 			acc[r] = _mm256_setzero_si256();
 		const uint8_t *base = rows + i * st;
-		for (size_t c = 0; c < rb; c += 16) {
-			__m256i qv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + c)));
+		/* record-major: one forward stream for the prefetchers */
 #pragma GCC unroll 8
-			for (int r = 0; r < 8; r++) {
-				__m128i b = _mm_loadu_si128((const __m128i *)(base + r * st + c));
+		for (int r = 0; r < 8; r++) {
+			const uint8_t *rec = base + r * st;
+			for (size_t c = 0; c < rb; c += 16) {
+				if (c % 64 == 0)
+					_mm_prefetch((const char *)(rec + c + PF_DIST), _MM_HINT_T0);
+				__m256i qv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + c)));
+				__m128i b = _mm_loadu_si128((const __m128i *)(rec + c));
 				acc[r] = _mm256_add_epi32(
 					acc[r], _mm256_madd_epi16(_mm256_cvtepi8_epi16(b), qv));
 			}
@@ -77,6 +83,8 @@ static void ham_one(const bh_kparams *p, const uint8_t *q, const uint8_t *rows, 
 	const size_t nw = p->row_bytes / 8, st = p->stride;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *r = rows + i * st;
+		if (i % 2 == 0)
+			_mm_prefetch((const char *)(r + PF_DIST), _MM_HINT_T0);
 		uint64_t d0 = 0, d1 = 0;
 		size_t w = 0;
 		for (; w + 2 <= nw; w += 2) {
