@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,15 @@ static void geom(const bh_t3 *in, int k, int s, int same, bh_geom *g)
 	}
 }
 
+static _Atomic unsigned long long macs;
+
+unsigned long long bh_face_nn_macs(void) { return atomic_load_explicit(&macs, memory_order_relaxed); }
+
+static void count(size_t a, size_t b, size_t c)
+{
+	atomic_fetch_add_explicit(&macs, (unsigned long long)a * b * c, memory_order_relaxed);
+}
+
 void bh_geom_same(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 1, g); }
 void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 0, g); }
 
@@ -43,6 +53,20 @@ int bh_t3_alloc(bh_t3 *t, int h, int w, int c)
 	if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (64u << 20))
 		return bh_fail(BH_EINVAL, "face: tensor %dx%dx%d out of range", h, w, c);
 	t->d = bh_aligned_zalloc((size_t)h * w * c * sizeof(float));
+	return t->d ? BH_OK : bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
+}
+
+/* Like bh_t3_alloc without zeroing, for outputs every element of which is
+ * written (sgemm with beta 0, pooling): saves a memset per layer. */
+static int t3_alloc_nz(bh_t3 *t, int h, int w, int c)
+{
+	t->h = h;
+	t->w = w;
+	t->c = c;
+	t->d = NULL;
+	if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (64u << 20))
+		return bh_fail(BH_EINVAL, "face: tensor %dx%dx%d out of range", h, w, c);
+	t->d = aligned_alloc(BH_ALIGN, bh_round_up((size_t)h * w * c * sizeof(float), BH_ALIGN));
 	return t->d ? BH_OK : bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
 }
 
@@ -131,10 +155,11 @@ static void add_bias(bh_t3 *t, const float *bias)
 int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 	      const float *bias, bh_t3 *out)
 {
-	int rc = bh_t3_alloc(out, g->oh, g->ow, cout);
+	int rc = t3_alloc_nz(out, g->oh, g->ow, cout);
 	if (rc)
 		return rc;
 	const int kk = g->k * g->k * in->c, p = g->oh * g->ow;
+	count((size_t)p, (size_t)kk, (size_t)cout);
 	if (g->k == 1 && g->s == 1) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, cout, kk, 1.0f, in->d, kk,
 			    filt, cout, 0.0f, out->d, cout);
@@ -160,6 +185,7 @@ BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3
 	if (rc)
 		return rc;
 	const int c = in->c, k = g->k;
+	count((size_t)g->oh * g->ow, (size_t)k * k, (size_t)c);
 	for (int oy = 0; oy < g->oh; oy++)
 		for (int ox = 0; ox < g->ow; ox++) {
 			float *restrict o = out->d + ((size_t)oy * g->ow + ox) * c;
@@ -200,7 +226,7 @@ int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, int cout, cons
 
 BH_VEC static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
 {
-	int rc = bh_t3_alloc(out, g->oh, g->ow, in->c);
+	int rc = t3_alloc_nz(out, g->oh, g->ow, in->c);
 	if (rc)
 		return rc;
 	const int c = in->c;

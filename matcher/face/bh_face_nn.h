@@ -62,4 +62,8 @@ void bh_t3_leaky(bh_t3 *t);
 /* a += b (same shape). */
 void bh_t3_add(bh_t3 *a, const bh_t3 *b);
 
+/* Multiply-adds done by conv/depthwise/pointwise ops since start, all
+ * threads (relaxed atomic counter; for `biohub bench face`). */
+unsigned long long bh_face_nn_macs(void);
+
 #endif
