@@ -15,7 +15,6 @@
 #define WORK_PPI 500
 #define MIN_SIDE 64        /* pixels at 500 ppi: smaller is not a fingerprint */
 #define MAX_SIDE 8192
-#define NORM_RADIUS 12     /* local normalisation window: 25 px ~ 2.5 ridge periods */
 #define NORM_STD_FLOOR 4.0 /* grey levels; keeps flat areas from blowing up noise */
 
 /* ---- resampling ---------------------------------------------------------- */
@@ -93,59 +92,85 @@ out:
 
 /* ---- normalisation ------------------------------------------------------- */
 
-/* Zero-mean, unit-variance image over a sliding window (integral images), so
- * that dry and wet areas reach the same contrast.  Also fills the per-block
- * grey standard deviation used by segmentation. */
+/* Zero-mean, unit-variance image, so that dry and wet areas reach the same
+ * contrast.  Mean and deviation are measured per block over a 3x3-block
+ * window (24 px, about 2.5 ridge periods) and interpolated bilinearly between
+ * block centres: smooth like a sliding window at a fraction of the cost.
+ * Also fills the per-block grey deviation used by segmentation. */
 int fp_normalise(fp_work *w)
 {
-	size_t iw = (size_t)w->w + 1, n = iw * (w->h + 1);
-	int64_t *s1 = calloc(n, sizeof *s1), *s2 = calloc(n, sizeof *s2);
-	if (!s1 || !s2) {
-		free(s1);
-		free(s2);
-		return bh_fail(BH_ENOMEM, "normalise");
+	size_t nb = (size_t)w->bw * w->bh;
+	uint32_t *bs = calloc(nb, sizeof *bs);
+	uint64_t *bq = calloc(nb, sizeof *bq);
+	float *mean = malloc(nb * sizeof *mean), *inv = malloc(nb * sizeof *inv);
+	int32_t *x0 = malloc(w->w * sizeof *x0);
+	float *fx = malloc(w->w * sizeof *fx);
+	int rc = BH_OK;
+	if (!bs || !bq || !mean || !inv || !x0 || !fx) {
+		rc = bh_fail(BH_ENOMEM, "normalise");
+		goto out;
 	}
 	for (uint32_t y = 0; y < w->h; y++) {
-		int64_t r1 = 0, r2 = 0;
+		const uint8_t *g = w->grey + (size_t)y * w->w;
+		size_t brow = (size_t)(y / BH_FP_BLOCK) * w->bw;
 		for (uint32_t x = 0; x < w->w; x++) {
-			int v = w->grey[(size_t)y * w->w + x];
-			r1 += v;
-			r2 += v * v;
-			s1[(y + 1) * iw + x + 1] = s1[y * iw + x + 1] + r1;
-			s2[(y + 1) * iw + x + 1] = s2[y * iw + x + 1] + r2;
+			bs[brow + x / BH_FP_BLOCK] += g[x];
+			bq[brow + x / BH_FP_BLOCK] += (uint32_t)g[x] * g[x];
 		}
 	}
-#define BOX(S, x0, y0, x1, y1) \
-	(S[(size_t)(y1) * iw + (x1)] - S[(size_t)(y0) * iw + (x1)] - S[(size_t)(y1) * iw + (x0)] + \
-	 S[(size_t)(y0) * iw + (x0)])
-	for (uint32_t y = 0; y < w->h; y++) {
-		int y0 = clampi((int)y - NORM_RADIUS, 0, (int)w->h), y1 = clampi((int)y + NORM_RADIUS + 1, 0, (int)w->h);
-		for (uint32_t x = 0; x < w->w; x++) {
-			int x0 = clampi((int)x - NORM_RADIUS, 0, (int)w->w);
-			int x1 = clampi((int)x + NORM_RADIUS + 1, 0, (int)w->w);
-			double cnt = (double)(x1 - x0) * (y1 - y0);
-			double m = BOX(s1, x0, y0, x1, y1) / cnt;
-			double var = BOX(s2, x0, y0, x1, y1) / cnt - m * m;
-			double sd = sqrt(var > 0 ? var : 0);
-			double v = (w->grey[(size_t)y * w->w + x] - m) / (sd > NORM_STD_FLOOR ? sd : NORM_STD_FLOOR);
-			w->norm[fp_pix(w, (int)x, (int)y)] = (float)(v > 3 ? 3 : v < -3 ? -3 : v);
-		}
-	}
-	/* Block statistics over a 2-block window centred on the block. */
 	for (uint32_t by = 0; by < w->bh; by++)
 		for (uint32_t bx = 0; bx < w->bw; bx++) {
-			int cx = (int)(bx * BH_FP_BLOCK + BH_FP_BLOCK / 2), cy = (int)(by * BH_FP_BLOCK + BH_FP_BLOCK / 2);
-			int x0 = clampi(cx - BH_FP_BLOCK, 0, (int)w->w), x1 = clampi(cx + BH_FP_BLOCK, 0, (int)w->w);
-			int y0 = clampi(cy - BH_FP_BLOCK, 0, (int)w->h), y1 = clampi(cy + BH_FP_BLOCK, 0, (int)w->h);
-			double cnt = (double)(x1 - x0) * (y1 - y0);
-			double m = cnt > 0 ? BOX(s1, x0, y0, x1, y1) / cnt : 0;
-			double var = cnt > 0 ? BOX(s2, x0, y0, x1, y1) / cnt - m * m : 0;
-			w->bstd[by * w->bw + bx] = (float)sqrt(var > 0 ? var : 0);
+			double s = 0, q = 0, cnt = 0;
+			for (int dy = -1; dy <= 1; dy++)
+				for (int dx = -1; dx <= 1; dx++) {
+					int x = (int)bx + dx, y = (int)by + dy;
+					if (x < 0 || y < 0 || x >= (int)w->bw || y >= (int)w->bh)
+						continue;
+					size_t i = (size_t)y * w->bw + (size_t)x;
+					uint32_t pw = (uint32_t)x == w->bw - 1 ? w->w - (uint32_t)x * BH_FP_BLOCK : BH_FP_BLOCK;
+					uint32_t ph = (uint32_t)y == w->bh - 1 ? w->h - (uint32_t)y * BH_FP_BLOCK : BH_FP_BLOCK;
+					s += bs[i];
+					q += (double)bq[i];
+					cnt += (double)pw * ph;
+				}
+			double m = s / cnt, var = q / cnt - m * m, sd = sqrt(var > 0 ? var : 0);
+			size_t i = (size_t)by * w->bw + bx;
+			mean[i] = (float)m;
+			inv[i] = (float)(1.0 / (sd > NORM_STD_FLOOR ? sd : NORM_STD_FLOOR));
+			w->bstd[i] = (float)sd;
 		}
-#undef BOX
-	free(s1);
-	free(s2);
-	return BH_OK;
+	for (uint32_t x = 0; x < w->w; x++) {
+		float f = (x + 0.5f) / BH_FP_BLOCK - 0.5f;
+		int b = (int)floorf(f);
+		x0[x] = clampi(b, 0, (int)w->bw - 1);
+		fx[x] = b < 0 || b >= (int)w->bw - 1 ? 0 : f - (float)b;
+	}
+	for (uint32_t y = 0; y < w->h; y++) {
+		float f = (y + 0.5f) / BH_FP_BLOCK - 0.5f;
+		int b = (int)floorf(f);
+		int y0 = clampi(b, 0, (int)w->bh - 1), y1 = clampi(b + 1, 0, (int)w->bh - 1);
+		float fy = b < 0 || b >= (int)w->bh - 1 ? 0 : f - (float)b;
+		const float *m0 = mean + (size_t)y0 * w->bw, *m1 = mean + (size_t)y1 * w->bw;
+		const float *i0 = inv + (size_t)y0 * w->bw, *i1 = inv + (size_t)y1 * w->bw;
+		const uint8_t *g = w->grey + (size_t)y * w->w;
+		float *out = w->norm + fp_pix(w, 0, (int)y);
+		for (uint32_t x = 0; x < w->w; x++) {
+			int a = x0[x], c = a + 1 < (int)w->bw ? a + 1 : a;
+			float t = fx[x];
+			float m = (1 - fy) * (m0[a] + t * (m0[c] - m0[a])) + fy * (m1[a] + t * (m1[c] - m1[a]));
+			float iv = (1 - fy) * (i0[a] + t * (i0[c] - i0[a])) + fy * (i1[a] + t * (i1[c] - i1[a]));
+			float v = (g[x] - m) * iv;
+			out[x] = v > 3 ? 3 : v < -3 ? -3 : v;
+		}
+	}
+out:
+	free(bs);
+	free(bq);
+	free(mean);
+	free(inv);
+	free(x0);
+	free(fx);
+	return rc;
 }
 
 /* ---- segmentation -------------------------------------------------------- */
@@ -305,7 +330,6 @@ static void work_free(fp_work *w)
 	bh_wipe_free(w->skel, np);
 	bh_wipe_free(w->norm, w->plane * sizeof(float));
 	bh_wipe_free(w->tmp, w->plane * sizeof(float));
-	bh_wipe_free(w->enh, w->plane * sizeof(float));
 	bh_wipe_free(w->orient, nb * sizeof(float));
 	bh_wipe_free(w->coh, nb * sizeof(float));
 	bh_wipe_free(w->period, nb * sizeof(float));
@@ -329,14 +353,13 @@ static int work_alloc(fp_work *w, uint32_t width, uint32_t height)
 	w->skel = calloc(np, 1);
 	w->norm = calloc(w->plane, sizeof(float));
 	w->tmp = calloc(w->plane, sizeof(float));
-	w->enh = calloc(w->plane, sizeof(float));
 	w->orient = calloc(nb, sizeof(float));
 	w->coh = calloc(nb, sizeof(float));
 	w->period = calloc(nb, sizeof(float));
 	w->bstd = calloc(nb, sizeof(float));
 	w->fg = calloc(nb, 1);
 	w->dist = calloc(nb, 1);
-	if (!w->grey || !w->skel || !w->norm || !w->tmp || !w->enh || !w->orient || !w->coh ||
+	if (!w->grey || !w->skel || !w->norm || !w->tmp || !w->orient || !w->coh ||
 	    !w->period || !w->bstd || !w->fg || !w->dist) {
 		work_free(w);
 		return bh_fail(BH_ENOMEM, "fingerprint work buffers");

@@ -119,7 +119,6 @@ int fp_enhance(fp_work *w)
 					float s = 0;
 					for (int k = 0; k < 2 * KY + 1; k++)
 						s += g->wy[k] * q[off[k]];
-					w->enh[pi] = s;
 					w->skel[(size_t)y * w->w + x] = s < 0;
 				}
 		}

@@ -22,7 +22,6 @@ typedef struct fp_work {
 	uint8_t *grey;      /* w*h, 500 ppi */
 	float *norm;        /* padded: locally normalised image (ridges < 0) */
 	float *tmp;         /* padded: first enhancement pass */
-	float *enh;         /* padded: enhanced image */
 	float *orient;      /* blocks: ridge orientation [0, pi) */
 	float *coh;         /* blocks: orientation coherence 0..1 */
 	float *period;      /* blocks: ridge period, pixels */
