@@ -5,6 +5,7 @@
  * tiny, grey, several-face and large inputs.
  */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,54 @@ static void test_grey_large_and_two_faces(void **state)
 	bh_image_free(&two);
 }
 
+typedef struct job {
+	const bh_image *img;
+	float desc[128];
+	int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+	job *j = arg;
+	bh_face_result r;
+	j->rc = BH_OK;
+	for (int i = 0; i < 3 && j->rc == BH_OK; i++) {
+		j->rc = bh_face_analyse(model, j->img, &r);
+		if (j->rc == BH_OK)
+			memcpy(j->desc, r.desc, sizeof j->desc);
+	}
+	return NULL;
+}
+
+/* One shared model, four threads extracting at once: same results as alone. */
+static void test_threads_share_model(void **state)
+{
+	(void)state;
+	if (!load_model())
+		skip();
+	bh_image a, b;
+	if (bh_image_load(LFW "Diana_Krall/Diana_Krall_0001.jpg", 3, &a) != BH_OK)
+		skip();
+	assert_int_equal(bh_image_load(LFW "Naji_Sabri/Naji_Sabri_0001.jpg", 3, &b), BH_OK);
+	bh_face_result ra, rb;
+	assert_int_equal(bh_face_analyse(model, &a, &ra), BH_OK);
+	assert_int_equal(bh_face_analyse(model, &b, &rb), BH_OK);
+	job jobs[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		jobs[i].img = (i & 1) ? &b : &a;
+		assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].rc, BH_OK);
+		float d = bh_face_distance(jobs[i].desc, (i & 1) ? rb.desc : ra.desc);
+		assert_true(d < 1e-4f);
+	}
+	bh_image_free(&a);
+	bh_image_free(&b);
+}
+
 static void test_modality_ops(void **state)
 {
 	(void)state;
@@ -387,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_same_vs_different),
 		cmocka_unit_test(test_no_face_and_bounds),
 		cmocka_unit_test(test_grey_large_and_two_faces),
+		cmocka_unit_test(test_threads_share_model),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	bh_face_model_free(model);
