@@ -17,6 +17,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_bench_dataplane(int argc, char **argv);
 int cmd_eval_face(int argc, char **argv);
 int cmd_eval_palm(int argc, char **argv);
+int cmd_an2k(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_bench_fpga(int argc, char **argv);
@@ -41,6 +42,7 @@ const bh_cmd bh_eval_commands[] = {
 const bh_cmd bh_commands[] = {
 	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane)"},
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
+	{"an2k", cmd_an2k, "list the records, images and minutiae of an ANSI/NIST-ITL file"},
 	{"gallery", cmd_gallery, "gallery store: create, enroll, list, show, delete, stats, check, synth"},
 	{"probe", cmd_probe, "send a probe image to biohubd over BHP/1 (also --health, --load)"},
 	{"stats", cmd_stats, "biohubd counters and search latency histogram"},

@@ -590,61 +590,82 @@ static long reflect(long p, long n)
 	return p < n ? p : period - p;
 }
 
-/* One-dimensional synthesis of n samples in[] (low and high bands, high
- * first when inv) into out[]; ext0/ext1 are scratch of n + 2*WSQ_PAD. */
-static void synth_line(const wsq_dec *d, const float *in, float *out, long n, int inv,
-		       float *ext0, float *ext1)
+/* Source index table of one synthesis line of n samples: for every virtual
+ * position p in [-WSQ_PAD, n + WSQ_PAD), the reflected position's band
+ * sample (lowpass at even positions, highpass at odd ones; reflection keeps
+ * the parity), as an offset into the stored line (high band first when
+ * inv). */
+static void synth_index(long n, int inv, uint32_t *idx)
 {
 	long nl = (n + 1) / 2, nh = n / 2;
-	const float *L = inv ? in + nh : in;
-	const float *H = inv ? in : in + nl;
+	long lo_base = inv ? nh : 0, hi_base = inv ? 0 : nl;
 	for (long p = -WSQ_PAD; p < n + WSQ_PAD; p++) {
 		long q = reflect(p, n);
-		ext0[p + WSQ_PAD] = (q & 1) ? 0.0f : L[q / 2];
-		ext1[p + WSQ_PAD] = (q & 1) ? H[q / 2] : 0.0f;
-	}
-	int a0 = d->losz / 2, a1 = d->hisz / 2;
-	for (long m = 0; m < n; m++) {
-		float s = 0.0f;
-		const float *e0 = ext0 + WSQ_PAD + m, *e1 = ext1 + WSQ_PAD + m;
-		for (int j = -a0; j <= a0; j++)
-			s += d->lo[a0 + j] * e0[j];
-		for (int j = -a1; j <= a1; j++)
-			s += d->hi[a1 + j] * e1[j];
-		out[m] = s;
+		idx[p + WSQ_PAD] = (uint32_t)((q & 1) ? hi_base + q / 2 : lo_base + q / 2);
 	}
 }
 
-/* Inverse 2-D split of one region in place (columns, then rows). */
-static void join_region(wsq_dec *d, wsq_rect r, float *line, float *res, float *e0, float *e1)
+/* Inverse 2-D split of one region: columns (y) then rows (x).  The y pass
+ * reads a copy of the region in scratch and accumulates whole rows, so
+ * that memory is walked contiguously. */
+static void join_region(wsq_dec *d, wsq_rect r, float *scratch, uint32_t *idx, float *line)
 {
 	if (r.w == 0 || r.h == 0)
 		return;
-	for (uint32_t x = 0; x < r.w; x++) {
-		float *col = d->img + (size_t)r.y * d->w + r.x + x;
-		for (uint32_t y = 0; y < r.h; y++)
-			line[y] = col[(size_t)y * d->w];
-		synth_line(d, line, res, r.h, r.invy, e0, e1);
-		for (uint32_t y = 0; y < r.h; y++)
-			col[(size_t)y * d->w] = res[y];
+	int a0 = d->losz / 2, a1 = d->hisz / 2, am = a0 > a1 ? a0 : a1;
+	size_t W = d->w;
+	for (uint32_t y = 0; y < r.h; y++)
+		memcpy(scratch + (size_t)y * r.w, d->img + (r.y + y) * W + r.x, r.w * sizeof *scratch);
+	synth_index(r.h, r.invy, idx);
+	for (long m = 0; m < (long)r.h; m++) {
+		float *out = d->img + (r.y + (size_t)m) * W + r.x;
+		memset(out, 0, r.w * sizeof *out);
+		for (int j = -am; j <= am; j++) {
+			long p = m - j;
+			int odd = (int)(p & 1);
+			if (odd ? (j < -a1 || j > a1) : (j < -a0 || j > a0))
+				continue;
+			float g = odd ? d->hi[a1 + j] : d->lo[a0 + j];
+			const float *src = scratch + (size_t)idx[p + WSQ_PAD] * r.w;
+			for (uint32_t x = 0; x < r.w; x++)
+				out[x] += g * src[x];
+		}
 	}
+	synth_index(r.w, r.invx, idx);
 	for (uint32_t y = 0; y < r.h; y++) {
-		float *row = d->img + (size_t)(r.y + y) * d->w + r.x;
+		float *row = d->img + (r.y + y) * W + r.x;
 		memcpy(line, row, r.w * sizeof *line);
-		synth_line(d, line, row, r.w, r.invx, e0, e1);
+		for (long m = 0; m < (long)r.w; m++) {
+			float s = 0.0f;
+			for (int j = -am; j <= am; j++) {
+				long p = m - j;
+				int odd = (int)(p & 1);
+				if (odd ? (j < -a1 || j > a1) : (j < -a0 || j > a0))
+					continue;
+				s += (odd ? d->hi[a1 + j] : d->lo[a0 + j]) * line[idx[p + WSQ_PAD]];
+			}
+			row[m] = s;
+		}
 	}
 }
 
 static int reconstruct(wsq_dec *d)
 {
 	size_t n = (d->w > d->h ? d->w : d->h) + 2 * WSQ_PAD;
-	float *buf = calloc(4 * n, sizeof *buf);
-	if (!buf)
-		return bh_fail(BH_ENOMEM, "wsq: reconstruction buffers");
-	for (int i = 0; i < 20; i++)
-		join_region(d, walk(d->w, d->h, wsq_nodes[i]), buf, buf + n, buf + 2 * n, buf + 3 * n);
-	bh_wipe_free(buf, 4 * n * sizeof *buf);
-	return BH_OK;
+	size_t npx = (size_t)d->w * d->h;
+	float *scratch = malloc(npx * sizeof *scratch), *line = malloc(n * sizeof *line);
+	uint32_t *idx = malloc(n * sizeof *idx);
+	int rc = BH_OK;
+	if (!scratch || !line || !idx)
+		rc = bh_fail(BH_ENOMEM, "wsq: reconstruction buffers");
+	for (int i = 0; rc == BH_OK && i < 20; i++)
+		join_region(d, walk(d->w, d->h, wsq_nodes[i]), scratch, idx, line);
+	if (scratch)
+		bh_wipe_free(scratch, npx * sizeof *scratch);
+	if (line)
+		bh_wipe_free(line, n * sizeof *line);
+	free(idx);
+	return rc;
 }
 
 /* ---- top level ------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -16,6 +17,7 @@
 #include "bh_err.h"
 #include "bh_image.h"
 #include "bh_iso19794.h"
+#include "bh_minutiae.h"
 
 #define NIST BH_SHARED_DATA_DIR "/fingerprint/nist/"
 
@@ -417,6 +419,60 @@ static void test_incits_roundtrip(void **state)
 	free(b);
 }
 
+static void test_fmr_fp_conversion(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *b = load(NIST "fmr.iso2005", &len);
+	if (!b)
+		skip();
+	bh_fmr *r, *r2;
+	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
+	const bh_fmr_view *v = &r->views[0];
+	bh_minutia m[256];
+	uint32_t n = bh_fmr_view_to_fp(r, v, m, 256);
+	assert_int_equal(n, v->n);
+	/* 197 pixels/cm is 500.4 ppi: coordinates stay within half a pixel */
+	assert_true(fabsf(m[0].x - 100.0f) < 0.5f);
+	assert_true(fabsf(m[0].y - 14.0f) < 0.5f);
+	assert_int_equal(m[0].type, BH_MINUTIA_ENDING);
+	/* 80 units = 112.5 deg counter-clockwise as seen; y down and +180:
+	 * 180 - 112.5 = 67.5 deg */
+	assert_true(fabsf(m[0].theta - (float)(67.5 * M_PI / 180)) < 1e-4f);
+	assert_int_equal(bh_fmr_from_fp(m, n, r->w, r->h, v->position, v->quality, &r2), BH_OK);
+	assert_int_equal(r2->views[0].n, v->n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(r2->views[0].m[i].x, v->m[i].x);
+		assert_int_equal(r2->views[0].m[i].y, v->m[i].y);
+		assert_int_equal(r2->views[0].m[i].angle, v->m[i].angle);
+		assert_int_equal(r2->views[0].m[i].type, v->m[i].type == 2 ? 2 : 1);
+	}
+	uint8_t *o;
+	size_t olen;
+	assert_int_equal(bh_fmr_write(r2, &o, &olen), BH_OK);
+	bh_fmr *r3;
+	assert_int_equal(bh_fmr_parse(o, olen, &r3), BH_OK); /* what we write, we read */
+	assert_int_equal(r3->std, BH_FMR_ISO2005);
+	bh_fmr_free(r3);
+	free(o);
+	bh_fmr_free(r2);
+	bh_fmr_free(r);
+	free(b);
+
+	/* ANSI/NIST Type-9 standard minutiae: 0.01 mm -> 500-ppi pixels, y flipped */
+	uint8_t *ab;
+	bh_an2k *a = parse_file(NIST "type9.an2k", &ab, &len);
+	assert_non_null(a);
+	const bh_an2k_minset *s = &a->minsets[0];
+	n = bh_an2k_minutiae_to_fp(s, 2000, m, 256);
+	assert_int_equal(n, s->n);
+	assert_true(fabsf(m[0].x - 132 * 500.0f / 2540) < 0.01f);
+	assert_true(fabsf(m[0].y - (2000 - 715) * 500.0f / 2540) < 0.01f);
+	assert_true(m[0].theta >= 0 && m[0].theta < (float)(2 * M_PI));
+	bh_an2k_free(a);
+	free(ab);
+}
+
 /* ---- JPEG 2000 ------------------------------------------------------ */
 
 static void test_jp2_from_an2k(void **state)
@@ -463,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_an2k_corrupt),
 		cmocka_unit_test(test_iso2005_roundtrip),
 		cmocka_unit_test(test_incits_roundtrip),
+		cmocka_unit_test(test_fmr_fp_conversion),
 		cmocka_unit_test(test_jp2_from_an2k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
