@@ -212,6 +212,11 @@ static void pack_panels(const bh_kparams *p, const uint8_t *rows, size_t n, uint
 	const __m512i flip = _mm512_set1_epi8(p->kernel == BH_KERNEL_DOT_I8 ? (char)0x80 : 0);
 	for (size_t P = 0; P < npan; P++) {
 		uint8_t *dst = pan + P * 16 * rb;
+		/* the loads below go across 16 rows; fetch the panel after next
+		 * (possibly the next block) line by line ahead of them */
+		uintptr_t ahead = (uintptr_t)rows + (P + 2) * 16 * p->stride; /* may pass the end: */
+		for (size_t l = 0; l < 16 * p->stride; l += 64) /* prefetches never fault */
+			_mm_prefetch((const char *)(ahead + l), _MM_HINT_T0);
 		for (size_t c = 0; c < rb; c += 64) {
 			__mmask64 m = chunk_mask(rb - c);
 			__m512i a[16];

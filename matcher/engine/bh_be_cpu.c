@@ -1,10 +1,10 @@
 /* bh_be_cpu.c - the search driver shared by the CPU backends, the scalar
  * reference kernel, and the ops tables of scalar / avx2 / avx512.
  *
- * Tiling: queries are taken BH_TILE_Q at a time; for each tile the records
- * are walked in blocks of about 32 KiB, and every query of the tile is scored
- * against the block while it is in L1.  So a batch of B queries reads the
- * gallery from memory ceil(B / BH_TILE_Q) times instead of B times. */
+ * Tiling: the records are walked in blocks of about 32 KiB; each block is
+ * scored against the queries BH_TILE_Q at a time while it stays in cache.
+ * So a batch of up to PASS_Q (256) queries reads the gallery from memory
+ * once, not once per query. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +86,11 @@ static void push_block(bh_filter_fn filt, bh_topk *t, const int32_t *sc, size_t 
 	}
 }
 
+/* Queries whose heaps are kept during one pass over the shard: a batch of up
+ * to PASS_Q queries reads the records from memory once; each block of
+ * records is scored against every tile of the pass while it is in cache. */
+#define PASS_Q 256
+
 static int cpu_search(bh_backend *be, const bh_queries *q, uint32_t k, bh_hit *out,
 		      uint32_t *nout)
 {
@@ -98,22 +103,26 @@ static int cpu_search(bh_backend *be, const bh_queries *q, uint32_t k, bh_hit *o
 	size_t block = BLOCK_BYTES / s->stride;
 	block = block < 16 ? 16 : block > BLOCK_MAX ? BLOCK_MAX : block;
 	int32_t sc[BH_TILE_Q * BLOCK_MAX];
-	for (size_t q0 = 0; q0 < q->nq; q0 += BH_TILE_Q) {
-		unsigned m = (unsigned)(q->nq - q0 < BH_TILE_Q ? q->nq - q0 : BH_TILE_Q);
-		bh_topk t[BH_TILE_Q];
-		const uint8_t *qp[BH_TILE_Q];
-		for (unsigned j = 0; j < m; j++) {
-			bh_topk_init(&t[j], out + (q0 + j) * (size_t)k, kk);
-			qp[j] = (const uint8_t *)q->data + (q0 + j) * q->stride;
+	bh_topk t[PASS_Q];
+	const uint8_t *qp[PASS_Q];
+	for (size_t p0 = 0; p0 < q->nq; p0 += PASS_Q) {
+		size_t np = q->nq - p0 < PASS_Q ? q->nq - p0 : PASS_Q;
+		for (size_t j = 0; j < np; j++) {
+			bh_topk_init(&t[j], out + (p0 + j) * (size_t)k, kk);
+			qp[j] = (const uint8_t *)q->data + (p0 + j) * q->stride;
 		}
 		for (size_t r0 = 0; kk && r0 < s->n; r0 += block) {
 			size_t cnt = s->n - r0 < block ? s->n - r0 : block;
-			be->fn(&be->p, qp, m, (const uint8_t *)s->data + r0 * s->stride, cnt, sc);
-			for (unsigned j = 0; j < m; j++)
-				push_block(be->filt, &t[j], sc + j * cnt, cnt, s->ids, r0);
+			const uint8_t *rows = (const uint8_t *)s->data + r0 * s->stride;
+			for (size_t q0 = 0; q0 < np; q0 += BH_TILE_Q) {
+				unsigned m = (unsigned)(np - q0 < BH_TILE_Q ? np - q0 : BH_TILE_Q);
+				be->fn(&be->p, qp + q0, m, rows, cnt, sc);
+				for (unsigned j = 0; j < m; j++)
+					push_block(be->filt, &t[q0 + j], sc + j * cnt, cnt, s->ids, r0);
+			}
 		}
-		for (unsigned j = 0; j < m; j++)
-			nout[q0 + j] = bh_topk_finish(&t[j]);
+		for (size_t j = 0; j < np; j++)
+			nout[p0 + j] = bh_topk_finish(&t[j]);
 	}
 	return BH_OK;
 }

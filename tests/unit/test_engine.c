@@ -350,6 +350,16 @@ static void test_engine_edges(void **state)
 	assert_int_equal(bh_engine_search(e, &bad, 5, out, nout), BH_EINVAL);
 	bh_engine_close(e);
 	unmake(&fx);
+	/* more queries than one pass of the driver keeps (256) */
+	for (size_t b = 0; b < 3; b++)
+		if (runnable(backends[b])) {
+			make(&fx, BH_KERNEL_DOT_I8, 64, 40, 300, 0, 0, FILL_SMALL, FILL_RANDOM);
+			engine_case(backends[b], 2, &fx, 7);
+			unmake(&fx);
+			make(&fx, BH_KERNEL_HAMMING, 128, 40, 300, 1, 1, FILL_RANDOM, FILL_RANDOM);
+			engine_case(backends[b], 2, &fx, 7);
+			unmake(&fx);
+		}
 }
 
 /* ---- a fake device: answers through scalar, fails on demand --------------- */
