@@ -67,7 +67,8 @@ int bhp_client_open(bhp_client *c, const char *key_file, uint32_t agency, const 
 		return rc;
 	}
 	bhp_sender_init(&c->tx, agency, c->crypto);
-	c->next_req = c->tx.seq ^ ((uint64_t)c->tx.sender << 32);
+	/* Request ids are < 2^63 (the audit table stores them as SQLite integers). */
+	c->next_req = (c->tx.seq ^ ((uint64_t)c->tx.sender << 32)) & (UINT64_MAX >> 2);
 	return BH_OK;
 }
 

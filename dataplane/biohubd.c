@@ -247,7 +247,7 @@ static void audit(bhd *d, const job *j, unsigned n, const char *backend, const c
 	int rc = bh_gallery_audit(bh_searcher_gallery(d->searcher), &r);
 	pthread_mutex_unlock(&d->audit_lock);
 	if (rc)
-		fprintf(stderr, "biohubd: audit failed: %s\n", bh_strerror(rc));
+		fprintf(stderr, "biohubd: audit failed: %s: %s\n", bh_strerror(rc), bh_errmsg());
 #else
 	(void)d, (void)j, (void)n, (void)backend, (void)outcome;
 #endif
@@ -344,6 +344,12 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 {
 	agency *a = &d->ag[ai];
 	d->c.searches++;
+	if (m->request_id > INT64_MAX) {
+		send_error(d, a, peer, m->request_id, BH_EINVAL, "request_id must be below 2^63");
+		d->c.search_err++;
+		bhp_msg_free(m);
+		return;
+	}
 	if (m->len < 4 || m->buf[0] < 1 || m->buf[0] > 3 || m->buf[2] || m->buf[3]) {
 		send_error(d, a, peer, m->request_id, m->len < 4 ? BH_EFORMAT : BH_EUNSUPPORTED,
 			   m->len < 4 ? "search message too short" : "unknown modality");

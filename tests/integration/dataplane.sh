@@ -36,7 +36,7 @@ bash "$src/scripts/netns-up" "$name" 10.77.9 || fail "netns-up"
 # least one extractor); otherwise the search path is checked for its error
 # frame only.
 if [ -z "$gallery" ] && "$biohubd" --features | grep -q search; then
-  bash "$src/scripts/demo-gallery" "$biohub" "$work/g.db" 5 | tee "$work/enrolled"
+  bash "$src/scripts/demo-gallery" "$biohub" "$work/g.db" 3 | tee "$work/enrolled"
   grep -q "enrolled [a-z]* [1-9]" "$work/enrolled" && gallery="$work/g.db"
 fi
 umask 077
