@@ -2,7 +2,7 @@
  * matching core, modelled at its stated clock and memory bandwidth, against
  * the AVX2 backend on one core, same run, same data, same queries.
  *
- * For each workload (face 128 x int8, finger 256-bit code, palm 2048-bit
+ * For each workload (face 128 x int8, finger 256-bit code, palm 3072-bit
  * code) it builds a random gallery of --n records and one batch of `lanes`
  * queries (the core scores one query per lane against every streamed
  * record), then:
@@ -27,6 +27,7 @@
 #include "bh_err.h"
 #include "bh_json.h"
 #include "bh_mem.h"
+#include "bh_template.h"
 #include "bh_time.h"
 
 #ifdef BH_HAVE_FPGA_SIM
@@ -41,7 +42,7 @@ typedef struct workload {
 static const workload workloads[] = {
 	{"face", BH_KERNEL_DOT_I8, 128},
 	{"finger", BH_KERNEL_HAMMING, 256},
-	{"palm", BH_KERNEL_HAMMING, 2048},
+	{"palm", BH_KERNEL_HAMMING, BH_PALM_CODE_BITS},
 };
 
 typedef struct result {

@@ -12,7 +12,10 @@
 #include "bh_engine.h"
 #include "bh_err.h"
 #include "bh_fpga.h"
+#include "bh_image.h"
 #include "bh_mem.h"
+#include "bh_palm.h"
+#include "bh_template.h"
 
 static int failures;
 #define CHECK(c, ...)                                                       \
@@ -145,35 +148,86 @@ static int same(const bh_hit *a, const uint32_t *na, const bh_hit *b, const uint
 	return 1;
 }
 
-static void case_run(const char *what, bh_kernel kernel, uint32_t dim, size_t n, size_t nq,
-		     uint32_t k, enum fill f)
+static void compare_all(const char *what, data *d, uint32_t k)
 {
-	data d;
-	int rc = make_data(&d, kernel, dim, n, nq, f);
-	CHECK(rc == BH_OK, "%s: data", what);
+	size_t nq = d->q.nq;
+	int rc;
 	size_t slots = (nq * k) > 0 ? nq * k : 1;
 	bh_hit *ref = calloc(slots, sizeof *ref), *got = calloc(slots, sizeof *got);
 	uint32_t *nref = calloc(nq, sizeof *nref), *ngot = calloc(nq, sizeof *ngot);
-	reference(&d, k, ref, nref);
+	reference(d, k, ref, nref);
 
-	rc = run_backend("fpga", &d, k, got, ngot);
+	rc = run_backend("fpga", d, k, got, ngot);
 	CHECK(rc == BH_OK, "%s: fpga search: %s %s", what, bh_strerror(rc), bh_errmsg());
 	CHECK(rc || same(ref, nref, got, ngot, nq, k), "%s: fpga differs from the reference", what);
 
 	static const char *const sw[] = {"scalar", "avx2", "avx512"};
 	for (unsigned b = 0; b < 3; b++) {
 		memset(got, 0, slots * sizeof *got);
-		rc = run_backend(sw[b], &d, k, got, ngot);
+		rc = run_backend(sw[b], d, k, got, ngot);
 		if (rc == BH_EUNSUPPORTED || rc == BH_ECPU)
 			continue;
 		CHECK(rc == BH_OK && same(ref, nref, got, ngot, nq, k), "%s: %s differs (rc %d)", what,
 		      sw[b], rc);
 	}
-	printf("ok   %-34s kernel %d dim %4u n %5zu nq %2zu k %3u\n", what, (int)kernel, dim, n, nq, k);
+	printf("ok   %-34s kernel %d dim %4u n %5zu nq %2zu k %3u\n", what, (int)d->s.kernel,
+	       d->s.dim, d->s.n, nq, k);
 	free(ref);
 	free(got);
 	free(nref);
 	free(ngot);
+}
+
+static void case_run(const char *what, bh_kernel kernel, uint32_t dim, size_t n, size_t nq,
+		     uint32_t k, enum fill f)
+{
+	data d;
+	CHECK(make_data(&d, kernel, dim, n, nq, f) == BH_OK, "%s: data", what);
+	compare_all(what, &d, k);
+	free_data(&d);
+}
+
+/* Real templates: palm codes extracted from the PolyU ROIs in the shared
+ * data (10 palms x 6 images of session 1); the first of each is also a query.  Skipped
+ * when the data is absent. */
+static void real_palm_run(void)
+{
+	enum { PALMS = 10, PER = 6 }; /* session 1: keeps the test fast */
+	const size_t rb = BH_PALM_CODE_BITS / 8;
+	data d;
+	if (make_data(&d, BH_KERNEL_HAMMING, BH_PALM_CODE_BITS, PALMS * PER, PALMS, FILL_ZERO)) {
+		CHECK(0, "real palm: data");
+		return;
+	}
+	uint8_t *full = malloc(BH_PALM_FULL_BYTES);
+	size_t n = 0;
+	for (int p = 1; p <= PALMS && full; p++) {
+		for (int i = 0; i < PER; i++) {
+			char path[512];
+			snprintf(path, sizeof path, "%s/palm/polyu/Multispectral_G/%03d/%d_%02d_s.pgm",
+				 BH_SHARED_DATA_DIR, p, 1 + i / 6, 1 + i % 6);
+			bh_image img;
+			if (bh_image_load(path, 1, &img))
+				continue;
+			int quality;
+			uint8_t *row = (uint8_t *)d.rows + n * d.s.stride;
+			if (!bh_palm_extract(&img, row, full, &quality)) {
+				if (i == 0)
+					memcpy((uint8_t *)d.qrows + (p - 1) * d.q.stride, row, rb);
+				n++;
+			}
+			bh_image_free(&img);
+		}
+	}
+	if (full)
+		bh_wipe_free(full, BH_PALM_FULL_BYTES);
+	if (n < PALMS * PER) {
+		printf("skip real palm codes: %zu of %d images (shared data absent?)\n", n,
+		       PALMS * PER);
+	} else {
+		compare_all("real palm codes (PolyU)", &d, 15);
+		compare_all("real palm codes, K > N", &d, 200);
+	}
 	free_data(&d);
 }
 
@@ -231,10 +285,12 @@ int main(void)
 
 	/* Real template sizes (finger 256-bit code, palm 2048-bit code, face
 	 * 128 x int8), more queries than lanes, K > KMAX (multi-pass). */
-	case_run("finger code", BH_KERNEL_HAMMING, 256, 3000, 5, 10, FILL_RANDOM);
-	case_run("palm code", BH_KERNEL_HAMMING, 2048, 500, 3, 20, FILL_RANDOM);
-	case_run("face int8, 2 descriptors", BH_KERNEL_DOT_I8, 128, 1500, 35, 10, FILL_RANDOM);
-	case_run("face int8, K 100 > KMAX", BH_KERNEL_DOT_I8, 128, 700, 2, 100, FILL_RANDOM);
+	case_run("finger code", BH_KERNEL_HAMMING, BH_FINGER_CODE_BITS, 3000, 5, 10, FILL_RANDOM);
+	case_run("palm code", BH_KERNEL_HAMMING, BH_PALM_CODE_BITS, 500, 3, 20, FILL_RANDOM);
+	case_run("2048-bit code", BH_KERNEL_HAMMING, 2048, 300, 3, 20, FILL_RANDOM);
+	case_run("face int8, 2 descriptors", BH_KERNEL_DOT_I8, BH_FACE_DIM, 1500, 35, 10, FILL_RANDOM);
+	case_run("face int8, K 100 > KMAX", BH_KERNEL_DOT_I8, BH_FACE_DIM, 700, 2, 100, FILL_RANDOM);
+	real_palm_run();
 	/* Edge cases of the engine tests. */
 	case_run("K > N", BH_KERNEL_DOT_I8, 32, 50, 2, 64, FILL_RANDOM);
 	case_run("N = 0", BH_KERNEL_HAMMING, 64, 0, 2, 5, FILL_RANDOM);
