@@ -152,6 +152,52 @@ static void add_bias(bh_t3 *t, const float *bias)
 		bh_t3_affine(t, NULL, bias);
 }
 
+/* Direct convolution for few input channels (the RGB first layers): an
+ * im2col matrix would have K = k*k*3 columns, too thin for sgemm and many
+ * megabytes to write and wipe.  Each tap is an axpy over the output channels. */
+static inline __attribute__((always_inline)) void
+conv_direct_n(const bh_t3 *in, const float *filt, const int cout, const bh_geom *g, float *out)
+{
+	const int c = in->c, k = g->k;
+	for (int oy = 0; oy < g->oh; oy++)
+		for (int ox = 0; ox < g->ow; ox++) {
+			float acc[64] = {0}; /* cout <= 64; in registers for constant cout */
+			for (int ky = 0; ky < k; ky++) {
+				int iy = oy * g->s + ky - g->pt;
+				if (iy < 0 || iy >= in->h)
+					continue;
+				for (int kx = 0; kx < k; kx++) {
+					int ix = ox * g->s + kx - g->pl;
+					if (ix < 0 || ix >= in->w)
+						continue;
+					const float *x = in->d + ((size_t)iy * in->w + ix) * c;
+					const float *f = filt + (size_t)(ky * k + kx) * c * cout;
+					for (int ci = 0; ci < c; ci++)
+						for (int co = 0; co < cout; co++)
+							acc[co] += x[ci] * f[(size_t)ci * cout + co];
+				}
+			}
+			memcpy(out + ((size_t)oy * g->ow + ox) * cout, acc, (size_t)cout * sizeof(float));
+		}
+}
+
+/* Direct convolution for few input channels (the RGB first layers): an
+ * im2col matrix would have K = k*k*3 columns, too thin for sgemm and many
+ * megabytes to write and wipe.  Specialised for 16 and 32 outputs (the
+ * detector's and the landmark net's first layers) so the accumulators stay
+ * in vector registers. */
+BH_VEC static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
+			      float *out)
+{
+	if (cout == 16)
+		conv_direct_n(in, filt, 16, g, out);
+	else if (cout == 32)
+		conv_direct_n(in, filt, 32, g, out);
+	else
+		return 0;
+	return 1;
+}
+
 int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 	      const float *bias, bh_t3 *out)
 {
@@ -160,7 +206,9 @@ int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 		return rc;
 	const int kk = g->k * g->k * in->c, p = g->oh * g->ow;
 	count((size_t)p, (size_t)kk, (size_t)cout);
-	if (g->k == 1 && g->s == 1) {
+	if (in->c <= 4 && g->k > 1 && conv_direct(in, filt, cout, g, out->d)) {
+		/* done */
+	} else if (g->k == 1 && g->s == 1) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, cout, kk, 1.0f, in->d, kk,
 			    filt, cout, 0.0f, out->d, cout);
 	} else {
