@@ -231,6 +231,31 @@ static void real_palm_run(void)
 	free_data(&d);
 }
 
+/* One device, many descriptors: the 16-slot ring wraps several times. */
+static void ring_wrap_run(void)
+{
+	data d;
+	CHECK(make_data(&d, BH_KERNEL_DOT_I8, 64, 40, 2, FILL_RANDOM) == BH_OK, "data");
+	const uint32_t k = 4;
+	bh_hit ref[8], got[8];
+	uint32_t nref[2], ngot[2];
+	reference(&d, k, ref, nref);
+	const bh_backend_ops *ops = bh_backend_find("fpga");
+	bh_backend *be;
+	CHECK(ops->open(&be) == BH_OK && ops->load(be, &d.s) == BH_OK, "open/load");
+	int ok = 1;
+	for (int i = 0; i < 40 && ok; i++) {
+		memset(got, 0, sizeof got);
+		ok = ops->search(be, &d.q, k, got, ngot) == BH_OK && same(ref, nref, got, ngot, 2, k);
+	}
+	bh_fpga_stats st;
+	bh_fpga_get_stats(be, &st);
+	CHECK(ok && st.jobs == 40, "ring wrap: %" PRIu64 " jobs", st.jobs);
+	printf("ok   ring wrap (40 descriptors, 16 slots)\n");
+	ops->close(be);
+	free_data(&d);
+}
+
 /* A fault makes the backend fail with `want`; the next search is exact. */
 static void fault_run(const char *what, int fault, int want)
 {
@@ -314,6 +339,7 @@ int main(void)
 		free_data(&d);
 	}
 
+	ring_wrap_run();
 	fault_run("malformed descriptor", BH_FPGA_FAULT_DESC, BH_EDEVICE);
 	fault_run("DMA out of range", BH_FPGA_FAULT_DMA_RANGE, BH_EDEVICE);
 	fault_run("host bus error", BH_FPGA_FAULT_HOST_BUS, BH_EDEVICE);
