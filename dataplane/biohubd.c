@@ -97,6 +97,7 @@ typedef struct bhd {
 #endif
 	counters c;
 	uint64_t start_ns, in_flight;
+	uint64_t now; /* clock read once per rx burst */
 	uint16_t ip_id;
 	struct rte_mbuf *txq[BURST];
 	unsigned ntx;
@@ -168,7 +169,7 @@ static void answer_health(bhd *d, agency *a, const dp_peer *peer, uint64_t req)
 {
 	uint8_t msg[16];
 	bhp_put32(msg, BHP_VERSION);
-	bhp_put32(msg + 4, (uint32_t)((bh_now_ns() - d->start_ns) / 1000000000u));
+	bhp_put32(msg + 4, (uint32_t)((d->now - d->start_ns) / 1000000000u));
 	bhp_put32(msg + 8, (uint32_t)d->in_flight);
 	bhp_put32(msg + 12, 0);
 	d->c.health++;
@@ -461,7 +462,7 @@ static void on_frame(bhd *d, uint8_t *p, size_t len, const dp_peer *peer)
 	if (h.type == BHP_T_SEARCH)
 		bh_wipe(p, len); /* the mbuf held (sealed) probe bytes */
 	bhp_msg m = {0};
-	uint64_t now = bh_now_ns();
+	uint64_t now = d->now;
 	if (h.frag_count == 1 && h.type != BHP_T_SEARCH) {
 		/* Control messages are answered straight from the scratch buffer. */
 		if (h.type == BHP_T_HEALTH)
@@ -525,6 +526,8 @@ static void main_loop(bhd *d)
 	unsigned iter = 0;
 	while (!g_quit) {
 		uint16_t n = rte_eth_rx_burst(d->port, 0, pkts, BURST);
+		if (n)
+			d->now = bh_now_ns();
 		for (uint16_t i = 0; i < n; i++)
 			on_packet(d, pkts[i]);
 		drain_done(d);
