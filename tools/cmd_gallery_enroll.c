@@ -342,7 +342,7 @@ typedef struct bulk {
 	subject_spec *subj;
 	size_t n;
 	char **paths; /* paths made absolute against the file's directory */
-	size_t npaths;
+	size_t npaths, cap;
 } bulk;
 
 static void bulk_free(bulk *bk)
@@ -359,16 +359,18 @@ static int bulk_resolve(bulk *bk, const char *dir, item *it)
 {
 	if (it->path[0] == '/' || !dir)
 		return BH_OK;
+	if (bk->npaths == bk->cap) { /* geometric growth: bulk lists have 10^6 paths */
+		size_t cap = bk->cap ? 2 * bk->cap : 256;
+		char **np = realloc(bk->paths, cap * sizeof *np);
+		if (!np)
+			return bh_fail(BH_ENOMEM, "out of memory");
+		bk->paths = np;
+		bk->cap = cap;
+	}
 	size_t n = strlen(dir) + strlen(it->path) + 2;
 	char *p = malloc(n);
-	char **np = realloc(bk->paths, (bk->npaths + 1) * sizeof *np);
-	if (!p || !np) {
-		free(p);
-		if (np)
-			bk->paths = np;
+	if (!p)
 		return bh_fail(BH_ENOMEM, "out of memory");
-	}
-	bk->paths = np;
 	snprintf(p, n, "%s/%s", dir, it->path);
 	bk->paths[bk->npaths++] = p;
 	it->path = p;

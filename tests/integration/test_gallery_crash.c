@@ -38,6 +38,7 @@ static char dir[64], gal[128];
 static unsigned seed;
 static unsigned startup_ms; /* wall time of a no-op biohub run, measured */
 static int failures;
+static long last_run_ms; /* how long the last killed run lived */
 
 #define CHECK(cond, ...)                                                                   \
 	do {                                                                               \
@@ -166,6 +167,8 @@ static int run_and_kill(char *const argv[], long wal_bytes, unsigned max_ms)
 	}
 	kill(pid, SIGKILL);
 	killed = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	last_run_ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 	waitpid(pid, &st, 0);
 	return killed;
 }
@@ -283,8 +286,8 @@ static int bulk_rounds(int64_t *total)
 			return -1;
 		char *argv[] = {(char *)biohub, "gallery", "enroll", gal, "--bulk", list, "--quiet", NULL};
 		/* every fourth run: a timed kill, from start-up to mid-enrolment;
-		 * the others: once 0..3 MB of commits are in the WAL */
-		long wal = r % 4 == 3 ? -1 : (long)(rand() % (3 << 20));
+		 * the others: once 0..1.5 MB of commits are in the WAL */
+		long wal = r % 4 == 3 ? -1 : (long)(rand() % (3 << 19));
 		unsigned ms = wal < 0 ? startup_ms / 2 + (unsigned)(rand() % (startup_ms + 600)) : 4000;
 		int killed = run_and_kill(argv, wal, ms);
 		CHECK(killed >= 0, "spawn failed");
@@ -303,9 +306,9 @@ static int bulk_rounds(int64_t *total)
 		      (long long)now, (long long)*total, (long long)c);
 		CHECK(killed || c == LINES, "round %d ended by itself with %lld of %d subjects", r,
 		      (long long)c, LINES);
-		printf("bulk round %2d: %s (%s %7ld), %4lld/%d subjects committed, all checks ok\n", r,
-		       killed ? "SIGKILL" : "exited ", wal < 0 ? "ms " : "wal", wal < 0 ? (long)ms : wal,
-		       (long long)c, LINES);
+		printf("bulk round %2d: %s at %5ld ms (%s %7ld), %4lld/%d subjects committed, all checks ok\n",
+		       r, killed ? "SIGKILL" : "exited ", last_run_ms, wal < 0 ? "ms " : "wal",
+		       wal < 0 ? (long)ms : wal, (long long)c, LINES);
 		*total = now;
 	}
 	printf("%d of %d bulk runs killed mid-way\n", kills, ROUNDS_BULK);
@@ -321,7 +324,7 @@ static int synth_rounds(int64_t *total)
 		char *argv[] = {(char *)biohub, "gallery", "synth", gal, "--faces", "200000",
 				"--fingers", "200000", "--prefix", prefix, "--batch", batch,
 				"--quiet", NULL};
-		long wal = (long)(rand() % (3 << 20));
+		long wal = (long)(rand() % (3 << 19));
 		int killed = run_and_kill(argv, wal, 4000);
 		CHECK(killed == 1, "synth of 200000 subjects finished before the kill?");
 		sqlite3 *db = open_db();
@@ -341,8 +344,8 @@ static int synth_rounds(int64_t *total)
 		CHECK(now == *total + c, "synth round %d: subject count %lld != %lld + %lld", r,
 		      (long long)now, (long long)*total, (long long)c);
 		CHECK(nsyn >= c, "synthetic flag missing");
-		printf("synth round %d: SIGKILL (wal %7ld), %lld subjects in whole groups, ok\n", r, wal,
-		       (long long)c);
+		printf("synth round %d: SIGKILL at %5ld ms (wal %7ld), %lld subjects in whole groups, ok\n",
+		       r, last_run_ms, wal, (long long)c);
 		*total = now;
 	}
 	return 0;
@@ -366,6 +369,7 @@ int main(int argc, char **argv)
 	const char *es = getenv("BH_TEST_SEED");
 	seed = es ? (unsigned)strtoul(es, NULL, 10) : (unsigned)time(NULL);
 	srand(seed);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("seed %u (set BH_TEST_SEED to repeat)\n", seed);
 	snprintf(dir, sizeof dir, "/tmp/bh_gallery_crash.XXXXXX");
 	if (!mkdtemp(dir)) {
