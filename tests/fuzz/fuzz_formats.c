@@ -1,0 +1,83 @@
+/*
+ * fuzz_formats.c - libFuzzer target for the interchange-format readers:
+ * the first input byte selects the reader, the rest is its input.
+ *   0  WSQ decoder (bh_wsq_decode)
+ *   1  ANSI/NIST-ITL transaction (bh_an2k_parse), then every image decoded
+ *      and every minutiae set converted
+ *   2  ISO 19794-2 / INCITS 378 record (bh_fmr_parse); a record that
+ *      parses must write back to the same bytes (abort otherwise), and its
+ *      views convert
+ *   3  JPEG 2000 (bh_jp2_decode)
+ * Images are bounded by small limits so that the fuzzer explores parsing,
+ * not allocation.  Built with -Dfuzz=true (clang); fuzz_replay.c runs the
+ * same function over corpus_formats/ (NIST samples + corrupted variants) in
+ * the normal and ASan test suites.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_an2k.h"
+#include "bh_err.h"
+#include "bh_image.h"
+#include "bh_iso19794.h"
+#include "bh_minutiae.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const bh_image_limits lim = {2048, 2048, 4u << 20};
+
+static void an2k(const uint8_t *p, size_t n)
+{
+	bh_an2k *a;
+	if (bh_an2k_parse(p, n, &a) != BH_OK)
+		return;
+	for (uint32_t i = 0; i < a->nimages; i++) {
+		bh_image im;
+		if (bh_an2k_image_decode(&a->images[i], &lim, &im) == BH_OK)
+			bh_image_free(&im);
+	}
+	static bh_minutia m[BH_MINUTIAE_MAX];
+	for (uint32_t i = 0; i < a->nminsets; i++)
+		bh_an2k_minutiae_to_fp(&a->minsets[i], 0, m, BH_MINUTIAE_MAX);
+	bh_an2k_free(a);
+}
+
+static void fmr(const uint8_t *p, size_t n)
+{
+	bh_fmr *r;
+	if (bh_fmr_parse(p, n, &r) != BH_OK)
+		return;
+	uint8_t *o;
+	size_t olen;
+	if (bh_fmr_write(r, &o, &olen) != BH_OK || olen != n || memcmp(o, p, n) != 0)
+		abort(); /* whatever parses must round-trip */
+	free(o);
+	static bh_minutia m[256];
+	for (uint32_t i = 0; i < r->nviews; i++)
+		bh_fmr_view_to_fp(r, &r->views[i], m, 256);
+	bh_fmr_free(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	const uint8_t *p = data + 1;
+	size_t n = size - 1;
+	bh_image im;
+	switch (data[0] % 4) {
+	case 0:
+		if (bh_wsq_decode(p, n, &lim, &im) == BH_OK)
+			bh_image_free(&im);
+		break;
+	case 1: an2k(p, n); break;
+	case 2: fmr(p, n); break;
+	default:
+		if (bh_jp2_decode(p, n, &lim, &im) == BH_OK)
+			bh_image_free(&im);
+		break;
+	}
+	return 0;
+}
