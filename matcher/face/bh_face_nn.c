@@ -44,39 +44,137 @@ static void count(size_t a, size_t b, size_t c)
 void bh_geom_same(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 1, g); }
 void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 0, g); }
 
-int bh_t3_alloc(bh_t3 *t, int h, int w, int c)
+/* Per-thread buffer cache.  Every activation buffer is wiped when released
+ * (it may hold probe-derived data) and then kept for the next layer or the
+ * next request of this thread, instead of a multi-megabyte allocate / fault /
+ * zero / free cycle per layer.  The im2col scratch is one grow-only buffer,
+ * wiped after every use.  Everything is wiped and freed when the thread
+ * exits (pthread key destructor). */
+#define TC_SLOTS 8
+#define TC_MAX_BYTES (16u << 20)
+
+typedef struct tcache {
+	float *p[TC_SLOTS];
+	size_t cap[TC_SLOTS];
+	float *col;
+	size_t col_cap;
+} tcache;
+
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static _Thread_local tcache *tc;
+
+static void tc_release(void *v)
 {
-	t->h = h;
-	t->w = w;
-	t->c = c;
-	t->d = NULL;
-	if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (64u << 20))
-		return bh_fail(BH_EINVAL, "face: tensor %dx%dx%d out of range", h, w, c);
-	t->d = bh_aligned_zalloc((size_t)h * w * c * sizeof(float));
-	return t->d ? BH_OK : bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
+	tcache *c = v;
+	for (int i = 0; i < TC_SLOTS; i++) {
+		bh_wipe(c->p[i], c->cap[i]);
+		free(c->p[i]);
+	}
+	bh_wipe(c->col, c->col_cap);
+	free(c->col);
+	free(c);
 }
 
-/* Like bh_t3_alloc without zeroing, for outputs every element of which is
- * written (sgemm with beta 0, pooling): saves a memset per layer. */
-static int t3_alloc_nz(bh_t3 *t, int h, int w, int c)
+static void tc_key_init(void) { (void)pthread_key_create(&tc_key, tc_release); }
+
+static tcache *tc_get(void)
+{
+	if (tc)
+		return tc;
+	pthread_once(&tc_once, tc_key_init);
+	tcache *c = calloc(1, sizeof *c);
+	if (!c || pthread_setspecific(tc_key, c)) {
+		free(c);
+		return NULL;
+	}
+	return tc = c;
+}
+
+/* A buffer of at least `bytes`; *cap receives its size. */
+static float *buf_take(size_t bytes, size_t *cap)
+{
+	tcache *c = tc_get();
+	int best = -1;
+	for (int i = 0; c && i < TC_SLOTS; i++)
+		if (c->p[i] && c->cap[i] >= bytes && c->cap[i] <= 4 * bytes + 65536 &&
+		    (best < 0 || c->cap[i] < c->cap[best]))
+			best = i;
+	if (best >= 0) {
+		float *p = c->p[best];
+		*cap = c->cap[best];
+		c->p[best] = NULL;
+		c->cap[best] = 0;
+		return p;
+	}
+	*cap = bh_round_up(bytes, 4096);
+	return aligned_alloc(BH_ALIGN, *cap);
+}
+
+/* Wipes the used bytes and keeps the buffer (or frees it). */
+static void buf_give(float *p, size_t used, size_t cap)
+{
+	if (!p)
+		return;
+	bh_wipe(p, used);
+	tcache *c = cap <= TC_MAX_BYTES ? tc_get() : NULL;
+	for (int i = 0; c && i < TC_SLOTS; i++)
+		if (!c->p[i]) {
+			c->p[i] = p;
+			c->cap[i] = cap;
+			return;
+		}
+	free(p);
+}
+
+static float *col_get(size_t bytes)
+{
+	tcache *c = tc_get();
+	if (!c)
+		return NULL;
+	if (bytes <= c->col_cap)
+		return c->col;
+	size_t cap = bh_round_up(bytes, 1u << 20);
+	float *p = aligned_alloc(BH_ALIGN, cap);
+	if (!p)
+		return NULL;
+	free(c->col); /* wiped after its last use */
+	c->col = p;
+	c->col_cap = cap;
+	return p;
+}
+
+static int t3_take(bh_t3 *t, int h, int w, int c, int zero)
 {
 	t->h = h;
 	t->w = w;
 	t->c = c;
 	t->d = NULL;
+	t->cap = 0;
 	if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (64u << 20))
 		return bh_fail(BH_EINVAL, "face: tensor %dx%dx%d out of range", h, w, c);
-	t->d = aligned_alloc(BH_ALIGN, bh_round_up((size_t)h * w * c * sizeof(float), BH_ALIGN));
-	return t->d ? BH_OK : bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
+	size_t n = (size_t)h * w * c * sizeof(float);
+	t->d = buf_take(n, &t->cap);
+	if (!t->d)
+		return bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
+	if (zero)
+		memset(t->d, 0, n);
+	return BH_OK;
 }
+
+int bh_t3_alloc(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 1); }
+
+/* Without zeroing, for outputs every element of which is written (sgemm with
+ * beta 0, direct conv, pooling). */
+static int t3_alloc_nz(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 0); }
 
 void bh_t3_free(bh_t3 *t)
 {
 	if (t->d)
-		bh_wipe_aligned_free(t->d, (size_t)t->h * t->w * t->c * sizeof(float));
+		buf_give(t->d, (size_t)t->h * t->w * t->c * sizeof(float), t->cap);
 	t->d = NULL;
+	t->cap = 0;
 }
-
 /* Rows of the im2col matrix: one per output pixel, k*k*cin values in
  * (ky, kx, ci) order, matching the filter layout. */
 BH_VEC static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
@@ -98,52 +196,6 @@ BH_VEC static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
 				}
 			}
 		}
-}
-
-/* im2col scratch: one grow-only buffer per thread, wiped after every use
- * (it holds activations) and wiped + freed when the thread exits.  Saves a
- * multi-megabyte allocate/zero/fault/free cycle per layer. */
-static pthread_key_t col_key;
-static pthread_once_t col_once = PTHREAD_ONCE_INIT;
-static _Thread_local float *col_buf;
-static _Thread_local size_t col_cap;
-
-typedef struct col_cache {
-	float *p;
-	size_t cap;
-} col_cache;
-
-static void col_release(void *v)
-{
-	col_cache *c = v;
-	bh_wipe(c->p, c->cap);
-	free(c->p);
-	free(c);
-}
-
-static void col_key_init(void) { (void)pthread_key_create(&col_key, col_release); }
-
-static float *col_get(size_t bytes)
-{
-	if (bytes <= col_cap)
-		return col_buf;
-	pthread_once(&col_once, col_key_init);
-	col_cache *c = pthread_getspecific(col_key);
-	if (!c) {
-		c = calloc(1, sizeof *c);
-		if (!c || pthread_setspecific(col_key, c)) {
-			free(c);
-			return NULL;
-		}
-	}
-	size_t cap = bh_round_up(bytes, 1u << 20);
-	float *p = aligned_alloc(BH_ALIGN, cap);
-	if (!p)
-		return NULL;
-	free(c->p); /* wiped after its last use */
-	c->p = col_buf = p;
-	c->cap = col_cap = cap;
-	return p;
 }
 
 static void add_bias(bh_t3 *t, const float *bias)

@@ -23,6 +23,7 @@
 typedef struct bh_t3 {
 	int h, w, c;
 	float *d;
+	size_t cap; /* bytes of the buffer behind d (per-thread cache) */
 } bh_t3;
 
 /* Output geometry and leading padding of a window op on one axis pair. */
@@ -35,8 +36,10 @@ typedef struct bh_geom {
 void bh_geom_same(const bh_t3 *in, int k, int s, bh_geom *g);
 void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g);
 
+/* Zeroed tensor.  Buffers come from a per-thread cache: a tensor must be
+ * freed by the thread that allocated it (true for every forward pass). */
 int bh_t3_alloc(bh_t3 *t, int h, int w, int c);
-/* Wipes and frees; safe on a zeroed struct. */
+/* Wipes and releases (to the cache or free); safe on a zeroed struct. */
 void bh_t3_free(bh_t3 *t);
 
 /* out = conv2d(in, filt) (+ bias if non-NULL); im2col + sgemm. */
