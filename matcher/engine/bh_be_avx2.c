@@ -77,9 +77,31 @@ static inline uint64_t word(const uint8_t *p)
 	return w;
 }
 
+/* 256-bit codes (the finger code): four words, fully unrolled, query words
+ * in registers. */
+static void ham4_one(const bh_kparams *p, const uint8_t *q, const uint8_t *rows, size_t n,
+		     int32_t *out)
+{
+	const size_t st = p->stride;
+	const uint64_t q0 = word(q), q1 = word(q + 8), q2 = word(q + 16), q3 = word(q + 24);
+	const int32_t dim = (int32_t)p->dim;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *r = rows + i * st;
+		if (i % 2 == 0)
+			_mm_prefetch((const char *)(r + PF_DIST), _MM_HINT_T0);
+		int64_t d = _mm_popcnt_u64(word(r) ^ q0) + _mm_popcnt_u64(word(r + 8) ^ q1) +
+			    _mm_popcnt_u64(word(r + 16) ^ q2) + _mm_popcnt_u64(word(r + 24) ^ q3);
+		out[i] = dim - (int32_t)d;
+	}
+}
+
 static void ham_one(const bh_kparams *p, const uint8_t *q, const uint8_t *rows, size_t n,
 		    int32_t *out)
 {
+	if (p->row_bytes == 32) {
+		ham4_one(p, q, rows, n, out);
+		return;
+	}
 	const size_t nw = p->row_bytes / 8, st = p->stride;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *r = rows + i * st;

@@ -2,6 +2,7 @@
  * and against a brute-force sort, bit for bit (scores, ids, order), on random
  * data and edge cases; the engine's shard merge over 1..3 threads; the device
  * fallback; the backend registry; the top-K heap. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,72 @@ static void test_engine_edges(void **state)
 		}
 }
 
+/* Several threads share one engine (searches are serialised inside). */
+typedef struct shared_ctx {
+	bh_engine *e;
+	const fixture *fx;
+	int ok;
+} shared_ctx;
+
+static void *shared_main(void *arg)
+{
+	shared_ctx *c = arg;
+	bh_hit out[17 * 9];
+	uint32_t nout[17];
+	c->ok = 1;
+	for (int i = 0; i < 20 && c->ok; i++) {
+		if (bh_engine_search(c->e, &c->fx->q, 9, out, nout) != BH_OK)
+			c->ok = 0;
+		/* compare with the brute force of query 0 and 16 */
+		for (size_t j = 0; j < 17 && c->ok; j += 16) {
+			bh_hit exp[9];
+			uint32_t ne;
+			bh_hit *all = calloc(c->fx->s.n, sizeof *all);
+			for (size_t r = 0; r < c->fx->s.n; r++) {
+				all[r].score = bh_score_ref(c->fx->s.kernel, c->fx->s.dim,
+							    c->fx->qs + j * c->fx->q.stride,
+							    c->fx->rows + r * c->fx->s.stride);
+				all[r].id = c->fx->ids[r];
+			}
+			qsort(all, c->fx->s.n, sizeof *all, cmp_hit);
+			ne = 9;
+			memcpy(exp, all, sizeof exp);
+			free(all);
+			for (uint32_t h = 0; h < ne; h++)
+				if (nout[j] != ne || out[j * 9 + h].id != exp[h].id ||
+				    out[j * 9 + h].score != exp[h].score)
+					c->ok = 0;
+		}
+	}
+	return NULL;
+}
+
+static void test_engine_shared(void **state)
+{
+	(void)state;
+	fixture fx;
+	make(&fx, BH_KERNEL_DOT_I8, 128, 700, 17, 0, 0, FILL_SMALL, FILL_RANDOM);
+	bh_engine_config cfg = {.threads = 2};
+	bh_engine *e;
+	assert_int_equal(bh_engine_open(&cfg, &fx.s, &e), BH_OK);
+	shared_ctx c[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = (shared_ctx){.e = e, .fx = &fx};
+		assert_int_equal(pthread_create(&th[i], NULL, shared_main, &c[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(c[i].ok);
+	}
+	bh_engine_stats st;
+	bh_engine_get_stats(e, &st);
+	assert_int_equal(st.searches, 60);
+	assert_int_equal(st.queries, 60 * 17);
+	bh_engine_close(e);
+	unmake(&fx);
+}
+
 /* ---- a fake device: answers through scalar, fails on demand --------------- */
 
 static int dev_fail;
@@ -431,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_backends_edges),
 		cmocka_unit_test(test_engine_merge),
 		cmocka_unit_test(test_engine_edges),
+		cmocka_unit_test(test_engine_shared),
 		cmocka_unit_test(test_device_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
