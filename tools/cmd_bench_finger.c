@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bh_cli.h"
 #include "bh_engine.h"
@@ -114,6 +115,15 @@ static int imgset_load(imgset *s, const char *dir)
 	return s->n >= 2 ? BH_OK : bh_fail(BH_ENOTFOUND, "bench: no FINGER_IMPRESSION images in %s", dir);
 }
 
+/* CPU time of this thread: on a shared machine it measures the work done,
+ * not the waiting for a core (reported next to wall-clock time). */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof *v, cmp_dbl);
@@ -150,21 +160,22 @@ int cmd_bench_extract(int argc, char **argv)
 		return bh_cli_error("bench extract", BH_ENOMEM);
 	int rc = imgset_load(s, dir);
 	double *tm = malloc(sizeof(double) * MAX_IMG), *tt = malloc(sizeof(double) * MAX_IMG);
+	double *tc = malloc(sizeof(double) * MAX_IMG);
 	double sum_m = 0, sum_t = 0, nmin = 0;
 	int ok = 0;
-	if (rc == BH_OK && (!tm || !tt))
+	if (rc == BH_OK && (!tm || !tt || !tc))
 		rc = bh_fail(BH_ENOMEM, "bench: times");
 	for (int i = 0; rc == BH_OK && i < s->n; i++) {
 		bh_image img;
 		if (bh_image_load(s->path[i], 1, &img) != BH_OK)
 			continue;
-		double bm = 1e30, bt = 1e30; /* best of R: the least disturbed run */
+		double bm = 1e30, bt = 1e30, bc = 1e30; /* best of R: the least disturbed run */
 		for (long r = 0; r < rep; r++) {
 			bh_fp_features f;
 			bh_extract_opts eo = {.ppi_override = (uint32_t)ppi};
-			uint64_t t0 = bh_now_ns();
+			uint64_t c0 = cpu_ns(), t0 = bh_now_ns();
 			int e1 = bh_fp_extract(&img, &eo, &f);
-			uint64_t t1 = bh_now_ns();
+			uint64_t t1 = bh_now_ns(), c1 = cpu_ns();
 			if (e1 == BH_OK && r == 0)
 				nmin += f.n;
 			bh_fp_features_free(&f);
@@ -175,6 +186,8 @@ int cmd_bench_extract(int argc, char **argv)
 			bh_probe_tmpl_clear(&t);
 			if (e1 != BH_OK || e2 != BH_OK)
 				break;
+			if ((c1 - c0) / 1e6 < bc)
+				bc = (c1 - c0) / 1e6;
 			if ((t1 - t0) / 1e6 < bm)
 				bm = (t1 - t0) / 1e6;
 			if ((t3 - t2) / 1e6 < bt)
@@ -184,6 +197,7 @@ int cmd_bench_extract(int argc, char **argv)
 		if (bm < 1e30) {
 			tm[ok] = bm;
 			tt[ok] = bt;
+			tc[ok] = bc;
 			sum_m += bm;
 			sum_t += bt;
 			ok++;
@@ -192,7 +206,7 @@ int cmd_bench_extract(int argc, char **argv)
 	if (rc == BH_OK && ok == 0)
 		rc = bh_fail(BH_ENOFEATURE, "bench: no image could be extracted");
 	if (rc == BH_OK) {
-		double mm = median(tm, ok), mt = median(tt, ok);
+		double mm = median(tm, ok), mt = median(tt, ok), mc = median(tc, ok);
 		if (json) {
 			bh_json j;
 			bh_json_init(&j, stdout);
@@ -203,27 +217,30 @@ int cmd_bench_extract(int argc, char **argv)
 			bh_json_num(&j, "minutiae_mean", nmin / ok);
 			bh_json_num(&j, "minutiae_ms_median", mm);
 			bh_json_num(&j, "minutiae_ms_mean", sum_m / ok);
+			bh_json_num(&j, "minutiae_cpu_ms_median", mc);
 			bh_json_num(&j, "template_ms_median", mt);
 			bh_json_num(&j, "template_ms_mean", sum_t / ok);
 			bh_json_str(&j, "anchor", "NBIS mindtct 16-32 ms/image (literature, issue 4; not installable here)");
-			bh_json_num(&j, "speedup_vs_anchor_lo", NBIS_LO_MS / mm);
-			bh_json_num(&j, "speedup_vs_anchor_hi", NBIS_HI_MS / mm);
+			bh_json_num(&j, "speedup_vs_anchor_lo", NBIS_LO_MS / mc);
+			bh_json_num(&j, "speedup_vs_anchor_hi", NBIS_HI_MS / mc);
 			bh_json_end(&j);
 			bh_json_newline(&j);
 		} else {
 			printf("bench extract: %s, %d images, best of %ld runs each, one core\n", dir, ok, rep);
 			printf("  %-34s %8.2f ms median  %8.2f ms mean  (%.1f minutiae)\n",
 			       "minutiae (bh_fp_extract)", mm, sum_m / ok, nmin / ok);
+			printf("  %-34s %8.2f ms median\n", "minutiae, thread CPU time", mc);
 			printf("  %-34s %8.2f ms median  %8.2f ms mean\n", "template (minutiae+MCC+code)", mt,
 			       sum_t / ok);
 			printf("  %-34s %5.0f-%.0f ms (literature, not measured)\n", "anchor: NBIS mindtct",
 			       NBIS_LO_MS, NBIS_HI_MS);
-			printf("  %-34s %8.2f-%.2fx\n", "ratio anchor / ours (minutiae)", NBIS_LO_MS / mm,
-			       NBIS_HI_MS / mm);
+			printf("  %-34s %8.2f-%.2fx\n", "ratio anchor / ours (CPU time)", NBIS_LO_MS / mc,
+			       NBIS_HI_MS / mc);
 		}
 	}
 	free(tm);
 	free(tt);
+	free(tc);
 	imgset_free(s);
 	free(s);
 	return rc == BH_OK ? 0 : bh_cli_error("bench extract", rc);

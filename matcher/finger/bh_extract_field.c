@@ -119,31 +119,48 @@ out:
 }
 
 /* Ridge period of one block from the grey signature across the ridges: the
- * mean spacing of the signature's maxima.  Returns 0 if not measurable. */
-static float block_period(const fp_work *w, uint32_t bx, uint32_t by)
+ * mean spacing of the signature's maxima.  Returns 0 if not measurable.
+ * off holds, per orientation bin, the pixel offsets of the L x (2U+1)
+ * sampling grid (across x along) in the padded plane. */
+enum { SIG_L = 33, SIG_U = 5, SIG_NO = 24, SIG_REACH = SIG_L / 2 + SIG_U + 1 };
+
+static void period_offsets(const fp_work *w, ptrdiff_t *off)
 {
-	enum { L = 33, U = 5 };
-	float sig[L];
+	for (int o = 0; o < SIG_NO; o++) {
+		float t = o * (float)M_PI / SIG_NO, dx = cosf(t), dy = sinf(t), nx = -dy, ny = dx;
+		for (int k = 0; k < SIG_L; k++)
+			for (int u = -SIG_U; u <= SIG_U; u++) {
+				long x = lrintf((k - SIG_L / 2) * nx + u * dx), y = lrintf((k - SIG_L / 2) * ny + u * dy);
+				off[(o * SIG_L + k) * (2 * SIG_U + 1) + u + SIG_U] = (ptrdiff_t)y * (ptrdiff_t)w->ps + x;
+			}
+	}
+}
+
+static float block_period(const fp_work *w, uint32_t bx, uint32_t by, const ptrdiff_t *off)
+{
+	float sig[SIG_L];
 	float t = w->orient[(size_t)by * w->bw + bx];
-	float dx = cosf(t), dy = sinf(t), nx = -dy, ny = dx;
-	float cx = bx * BH_FP_BLOCK + BH_FP_BLOCK / 2.0f, cy = by * BH_FP_BLOCK + BH_FP_BLOCK / 2.0f;
-	for (int k = 0; k < L; k++) {
+	int o = (int)lrintf(t * SIG_NO / (float)M_PI) % SIG_NO;
+	int cx = (int)(bx * BH_FP_BLOCK + BH_FP_BLOCK / 2), cy = (int)(by * BH_FP_BLOCK + BH_FP_BLOCK / 2);
+	/* the grid reaches SIG_REACH px; the padded plane has FP_PAD of zeros */
+	int inside = cx - SIG_REACH >= -FP_PAD && cy - SIG_REACH >= -FP_PAD &&
+		     cx + SIG_REACH < (int)w->w + FP_PAD && cy + SIG_REACH < (int)w->h + FP_PAD;
+	if (!inside)
+		return 0;
+	const float *c = w->norm + fp_pix(w, cx, cy);
+	const ptrdiff_t *of = off + (size_t)o * SIG_L * (2 * SIG_U + 1);
+	for (int k = 0; k < SIG_L; k++) {
 		float s = 0;
-		for (int u = -U; u <= U; u++) {
-			int x = (int)lrintf(cx + (k - L / 2) * nx + u * dx);
-			int y = (int)lrintf(cy + (k - L / 2) * ny + u * dy);
-			if (x < -FP_PAD || y < -FP_PAD || x >= (int)w->w + FP_PAD || y >= (int)w->h + FP_PAD)
-				continue;
-			s += w->norm[fp_pix(w, x, y)];
-		}
+		for (int u = 0; u < 2 * SIG_U + 1; u++)
+			s += c[of[k * (2 * SIG_U + 1) + u]];
 		sig[k] = s;
 	}
 	/* light smoothing, then maxima */
-	float sm[L];
-	for (int k = 0; k < L; k++)
-		sm[k] = (sig[k > 0 ? k - 1 : k] + 2 * sig[k] + sig[k < L - 1 ? k + 1 : k]) / 4;
+	float sm[SIG_L];
+	for (int k = 0; k < SIG_L; k++)
+		sm[k] = (sig[k > 0 ? k - 1 : k] + 2 * sig[k] + sig[k < SIG_L - 1 ? k + 1 : k]) / 4;
 	int first = -1, last = -1, n = 0;
-	for (int k = 1; k < L - 1; k++)
+	for (int k = 1; k < SIG_L - 1; k++)
 		if (sm[k] > sm[k - 1] && sm[k] >= sm[k + 1]) {
 			if (first < 0)
 				first = k;
@@ -168,16 +185,19 @@ int fp_frequency(fp_work *w)
 {
 	size_t nb = (size_t)w->bw * w->bh;
 	float *tmp = malloc(nb * sizeof *tmp), *vals = malloc(nb * sizeof *vals);
-	if (!tmp || !vals) {
+	ptrdiff_t *off = malloc(sizeof(ptrdiff_t) * SIG_NO * SIG_L * (2 * SIG_U + 1));
+	if (!tmp || !vals || !off) {
 		free(tmp);
 		free(vals);
+		free(off);
 		return bh_fail(BH_ENOMEM, "frequency");
 	}
+	period_offsets(w, off);
 	size_t nv = 0;
 	for (uint32_t by = 0; by < w->bh; by++)
 		for (uint32_t bx = 0; bx < w->bw; bx++) {
 			size_t i = (size_t)by * w->bw + bx;
-			w->period[i] = w->fg[i] ? block_period(w, bx, by) : 0;
+			w->period[i] = w->fg[i] ? block_period(w, bx, by, off) : 0;
 			if (w->period[i] > 0)
 				vals[nv++] = w->period[i];
 		}
@@ -220,5 +240,6 @@ int fp_frequency(fp_work *w)
 	blur_blocks(w->period, tmp, w->bw, w->bh, 2.0f);
 	free(tmp);
 	free(vals);
+	free(off);
 	return BH_OK;
 }
