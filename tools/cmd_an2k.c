@@ -23,6 +23,12 @@ typedef struct dec_result {
 	double ms;
 } dec_result;
 
+static const char *kind_name(const bh_an2k_image *im)
+{
+	static const char *const n[] = {"other", "finger", "latent", "slap", "palm"};
+	return n[bh_an2k_image_kind(im)];
+}
+
 static dec_result decode_one(const bh_an2k_image *im)
 {
 	dec_result r = {0, 0, 0, 0, 0};
@@ -67,6 +73,7 @@ static void print_json(const char *file, const bh_an2k *a, int decode)
 		bh_json_uint(&j, "record", im->record);
 		bh_json_int(&j, "idc", im->idc);
 		bh_json_int(&j, "position", im->position);
+		bh_json_str(&j, "kind", kind_name(im));
 		bh_json_int(&j, "impression", im->impression);
 		bh_json_uint(&j, "width", im->w);
 		bh_json_uint(&j, "height", im->h);
@@ -109,9 +116,9 @@ static void print_text(const char *file, const bh_an2k *a, int decode)
 		       a->records[i].idc, a->records[i].len, a->records[i].offset);
 	for (uint32_t i = 0; i < a->nimages; i++) {
 		const bh_an2k_image *im = &a->images[i];
-		printf("  image: type-%d idc %d position %d impression %d %ux%u %u ppi %s (%zu bytes)",
-		       im->record_type, im->idc, im->position, im->impression, im->w, im->h, im->ppi,
-		       bh_an2k_comp_name(im->comp), im->len);
+		printf("  image: type-%d idc %d %s position %d impression %d %ux%u %u ppi %s (%zu bytes)",
+		       im->record_type, im->idc, kind_name(im), im->position, im->impression, im->w, im->h,
+		       im->ppi, bh_an2k_comp_name(im->comp), im->len);
 		if (decode) {
 			dec_result r = decode_one(im);
 			printf(" decode %s %.1f ms", r.rc == BH_OK ? "ok" : bh_strerror(r.rc), r.ms);

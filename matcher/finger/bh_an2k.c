@@ -576,3 +576,16 @@ int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh
 		out->ppi = im->ppi;
 	return BH_OK;
 }
+
+bh_an2k_kind bh_an2k_image_kind(const bh_an2k_image *im)
+{
+	if (im->record_type == 15 || (im->position >= 20 && im->position <= 38))
+		return BH_AN2K_KIND_PALM;
+	if (im->record_type == 13)
+		return BH_AN2K_KIND_LATENT;
+	if (im->position >= 0 && im->position <= 10)
+		return BH_AN2K_KIND_FINGER;
+	if (im->position >= 11 && im->position <= 15)
+		return BH_AN2K_KIND_SLAP;
+	return BH_AN2K_KIND_OTHER;
+}

@@ -146,4 +146,19 @@ uint32_t bh_an2k_minutiae_to_fp(const bh_an2k_minset *s, int32_t height_001mm,
 
 const char *bh_an2k_comp_name(bh_an2k_comp c);
 
+/* What an image record holds, from its record type and position code, for
+ * enrolment: a single finger (fingerprint types 3/4/14 with position 1..10,
+ * or 0 = unknown finger), a latent (type 13), a multi-finger slap or plain
+ * thumbs (11..15: needs segmentation first), a palm (type 15 or positions
+ * 20..38: forensic palm, minutiae path), or something else (e.g. EJI 19). */
+typedef enum bh_an2k_kind {
+	BH_AN2K_KIND_OTHER = 0,
+	BH_AN2K_KIND_FINGER = 1,
+	BH_AN2K_KIND_LATENT = 2,
+	BH_AN2K_KIND_SLAP = 3,
+	BH_AN2K_KIND_PALM = 4,
+} bh_an2k_kind;
+
+bh_an2k_kind bh_an2k_image_kind(const bh_an2k_image *im);
+
 #endif

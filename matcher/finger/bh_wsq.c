@@ -605,6 +605,8 @@ static void synth_index(long n, int inv, uint32_t *idx)
 	}
 }
 
+static void synth_row(const wsq_dec *d, float *row, long n, int inv, float *tmp);
+
 /* Inverse 2-D split of one region: columns (y) then rows (x).  The y pass
  * reads a copy of the region in scratch and accumulates whole rows, so
  * that memory is walked contiguously. */
@@ -631,29 +633,65 @@ static void join_region(wsq_dec *d, wsq_rect r, float *scratch, uint32_t *idx, f
 				out[x] += g * src[x];
 		}
 	}
-	synth_index(r.w, r.invx, idx);
-	for (uint32_t y = 0; y < r.h; y++) {
-		float *row = d->img + (r.y + y) * W + r.x;
-		memcpy(line, row, r.w * sizeof *line);
-		for (long m = 0; m < (long)r.w; m++) {
-			float s = 0.0f;
-			for (int j = -am; j <= am; j++) {
-				long p = m - j;
-				int odd = (int)(p & 1);
-				if (odd ? (j < -a1 || j > a1) : (j < -a0 || j > a0))
-					continue;
-				s += (odd ? d->hi[a1 + j] : d->lo[a0 + j]) * line[idx[p + WSQ_PAD]];
-			}
-			row[m] = s;
+	for (uint32_t y = 0; y < r.h; y++)
+		synth_row(d, d->img + (r.y + y) * W + r.x, r.w, r.invx, line);
+}
+
+/* One row of n samples in place, in polyphase form: even outputs 2i and
+ * odd outputs 2i+1 are each a short FIR over the extended low band Lx and
+ * high band Hx (Lx[t] = the sample at virtual position 2t, Hx[t] at 2t+1,
+ * after reflection), which the compiler vectorises. */
+#define WSQ_EXT 9 /* > (longest half filter + 1) / 2 */
+static void synth_row(const wsq_dec *d, float *row, long n, int inv, float *tmp)
+{
+	long nl = (n + 1) / 2, nh = n / 2, ne = nl, no = nh;
+	const float *L = inv ? row + nh : row, *H = inv ? row : row + nl;
+	float *Lx = tmp, *Hx = tmp + ne + 2 * WSQ_EXT, *oe = Hx + ne + 2 * WSQ_EXT, *oo = oe + ne;
+	for (long t = -WSQ_EXT; t < ne + WSQ_EXT; t++) {
+		Lx[t + WSQ_EXT] = L[reflect(2 * t, n) / 2];
+		Hx[t + WSQ_EXT] = nh ? H[reflect(2 * t + 1, n) / 2] : 0.0f;
+	}
+	int a0 = d->losz / 2, a1 = d->hisz / 2;
+	memset(oe, 0, (size_t)(ne + no) * sizeof *oe);
+	for (int j = -a0; j <= a0; j++) {
+		float g = d->lo[a0 + j];
+		/* even j feeds even outputs at t = i - j/2; odd j odd outputs at
+		 * t = i - (j-1)/2 */
+		if (!(j & 1)) {
+			const float *src = Lx + WSQ_EXT - j / 2;
+			for (long i = 0; i < ne; i++)
+				oe[i] += g * src[i];
+		} else {
+			const float *src = Lx + WSQ_EXT - (j - 1) / 2;
+			for (long i = 0; i < no; i++)
+				oo[i] += g * src[i];
 		}
 	}
+	for (int j = -a1; j <= a1; j++) {
+		float g = d->hi[a1 + j];
+		/* odd j feeds even outputs at t = i - (j+1)/2; even j odd outputs
+		 * at t = i - j/2 */
+		if (j & 1) {
+			const float *src = Hx + WSQ_EXT - (j + 1) / 2;
+			for (long i = 0; i < ne; i++)
+				oe[i] += g * src[i];
+		} else {
+			const float *src = Hx + WSQ_EXT - j / 2;
+			for (long i = 0; i < no; i++)
+				oo[i] += g * src[i];
+		}
+	}
+	for (long i = 0; i < ne; i++)
+		row[2 * i] = oe[i];
+	for (long i = 0; i < no; i++)
+		row[2 * i + 1] = oo[i];
 }
 
 static int reconstruct(wsq_dec *d)
 {
 	size_t n = (d->w > d->h ? d->w : d->h) + 2 * WSQ_PAD;
-	size_t npx = (size_t)d->w * d->h;
-	float *scratch = malloc(npx * sizeof *scratch), *line = malloc(n * sizeof *line);
+	size_t npx = (size_t)d->w * d->h, nline = 3 * n + 8 * WSQ_EXT;
+	float *scratch = malloc(npx * sizeof *scratch), *line = malloc(nline * sizeof *line);
 	uint32_t *idx = malloc(n * sizeof *idx);
 	int rc = BH_OK;
 	if (!scratch || !line || !idx)
@@ -663,7 +701,7 @@ static int reconstruct(wsq_dec *d)
 	if (scratch)
 		bh_wipe_free(scratch, npx * sizeof *scratch);
 	if (line)
-		bh_wipe_free(line, n * sizeof *line);
+		bh_wipe_free(line, nline * sizeof *line);
 	free(idx);
 	return rc;
 }

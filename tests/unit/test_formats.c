@@ -149,6 +149,7 @@ static void test_an2k_type3(void **state)
 	assert_int_equal(a->images[0].record_type, 3);
 	assert_int_equal(a->images[0].position, 2);
 	assert_int_equal(a->images[0].comp, BH_AN2K_COMP_NONE);
+	assert_int_equal(bh_an2k_image_kind(&a->images[0]), BH_AN2K_KIND_FINGER);
 	bh_image im;
 	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
 	assert_int_equal(im.w, 402);
@@ -176,6 +177,7 @@ static void test_an2k_type4_slaps(void **state)
 		assert_int_equal(ai->comp, BH_AN2K_COMP_WSQ);
 		assert_int_equal(ai->w, w[i]);
 		assert_int_equal(ai->h, 1000);
+		assert_int_equal(bh_an2k_image_kind(ai), BH_AN2K_KIND_SLAP);
 		bh_image im;
 		assert_int_equal(bh_an2k_image_decode(ai, NULL, &im), BH_OK);
 		assert_int_equal(im.ppi, 500); /* the record wins over the comment's 255 */
@@ -219,6 +221,7 @@ static void test_an2k_type9_13_15_efs(void **state)
 		skip();
 	assert_int_equal(a->nimages, 1);
 	assert_int_equal(a->images[0].record_type, 13);
+	assert_int_equal(bh_an2k_image_kind(&a->images[0]), BH_AN2K_KIND_LATENT);
 	assert_int_equal(a->images[0].ppi, 500);
 	bh_image im;
 	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
@@ -235,6 +238,7 @@ static void test_an2k_type9_13_15_efs(void **state)
 	assert_int_equal(a->nimages, 2);
 	assert_int_equal(a->images[0].record_type, 15);
 	assert_int_equal(a->images[0].position, 24);
+	assert_int_equal(bh_an2k_image_kind(&a->images[0]), BH_AN2K_KIND_PALM);
 	assert_int_equal(a->images[0].comp, BH_AN2K_COMP_WSQ);
 	assert_int_equal(a->images[0].ppi, 500);
 	assert_int_equal(bh_an2k_image_decode(&a->images[0], NULL, &im), BH_OK);
