@@ -5,9 +5,15 @@
 #include "bh_mcc.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "bh_cpu.h"
 #include "bh_err.h"
 #include "bh_mem.h"
 
@@ -490,18 +496,29 @@ static inline uint16_t view_theta(const bh_mcc_view *v, uint32_t i)
 	return (uint16_t)get16(v->blob + BH_MCC_HEADER + 8 * i + 4);
 }
 
-/* sqrt of small integers, exact in float for the popcount range */
+/* Tables built once per process (pthread_once): sqrt of popcounts, and the
+ * three compatibility sigmoids sampled finely enough (1/64 px, 1/2048 rad)
+ * that nearest-sample lookup changes a score by far less than 1/10000. */
+#define Z1_MAX 12.0f
+#define Z1_STEP 64.0f
+#define Z23_MAX (MU_2 + 0.45f)
+#define Z23_STEP 2048.0f
 static float sqrt_tab[64 * 64 + 1];
-static int sqrt_ready;
+static float z1_tab[12 * 64 + 2];  /* Z1_MAX * Z1_STEP + 2 */
+static float z2_tab[1476]; /* > Z23_MAX * Z23_STEP + 1 = 1458.8 */
+static pthread_once_t tabs_once = PTHREAD_ONCE_INIT;
 
-static void sqrt_init(void)
+static void tabs_build(void)
 {
-	if (__atomic_load_n(&sqrt_ready, __ATOMIC_ACQUIRE))
-		return;
 	for (int i = 0; i <= 64 * 64; i++)
 		sqrt_tab[i] = sqrtf((float)i);
-	__atomic_store_n(&sqrt_ready, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < sizeof z1_tab / sizeof *z1_tab; i++)
+		z1_tab[i] = sigmoid(i / Z1_STEP, MU_1, TAU_1);
+	for (size_t i = 0; i < sizeof z2_tab / sizeof *z2_tab; i++)
+		z2_tab[i] = sigmoid(i / Z23_STEP, MU_2, TAU_2); /* MU_3, TAU_3 are equal */
 }
+
+static void sqrt_init(void) { pthread_once(&tabs_once, tabs_build); }
 
 #if defined(__x86_64__)
 #define POPCNT_TARGET __attribute__((target("popcnt")))
@@ -541,6 +558,50 @@ POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b,
 	}
 }
 
+#if defined(__x86_64__)
+/* Same integers as local_sims(), 8 words per AVX-512 step (VPOPCNTQ); the
+ * last step masks the words past W.  Popcounts are exact, so the result is
+ * bit-identical to the scalar path. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void
+local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam)
+{
+	const uint32_t W = a->words;
+	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
+	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
+	for (uint32_t i = 0; i < a->n; i++) {
+		uint16_t ta = view_theta(a, i);
+		const uint8_t *xa = ca + (size_t)i * 16 * W;
+		for (uint32_t j = 0; j < b->n; j++) {
+			uint16_t d = (uint16_t)(ta - view_theta(b, j));
+			float l = 0;
+			if (d <= 16384 || d >= 49152) {
+				const uint8_t *xb = cb + (size_t)j * 16 * W;
+				__m512i sv = _mm512_setzero_si512(), sx = sv, sy = sv, sd = sv;
+				for (uint32_t k = 0; k < W; k += 8) {
+					__mmask8 m = W - k >= 8 ? 0xff : (__mmask8)((1u << (W - k)) - 1);
+					__m512i ma = _mm512_maskz_loadu_epi64(m, xa + 8 * (W + k));
+					__m512i mb = _mm512_maskz_loadu_epi64(m, xb + 8 * (W + k));
+					__m512i v = _mm512_and_si512(ma, mb);
+					__m512i x = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, xa + 8 * k), v);
+					__m512i y = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, xb + 8 * k), v);
+					sv = _mm512_add_epi64(sv, _mm512_popcnt_epi64(v));
+					sx = _mm512_add_epi64(sx, _mm512_popcnt_epi64(x));
+					sy = _mm512_add_epi64(sy, _mm512_popcnt_epi64(y));
+					sd = _mm512_add_epi64(sd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+				}
+				uint32_t nv = (uint32_t)_mm512_reduce_add_epi64(sv);
+				uint32_t nx = (uint32_t)_mm512_reduce_add_epi64(sx);
+				uint32_t ny = (uint32_t)_mm512_reduce_add_epi64(sy);
+				uint32_t nd = (uint32_t)_mm512_reduce_add_epi64(sd);
+				if (nv >= min_me && nx + ny > 0)
+					l = 1.0f - sqrt_tab[nd] / (sqrt_tab[nx] + sqrt_tab[ny]);
+			}
+			lam[(size_t)i * b->n + j] = l;
+		}
+	}
+}
+#endif
+
 /* atan2 with |error| < 2e-5 rad, deterministic (no libm variance). */
 static float fast_atan2(float y, float x)
 {
@@ -565,17 +626,17 @@ static float compat(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2)
 	float dxa = a2->x - a1->x, dya = a2->y - a1->y, dxb = b2->x - b1->x, dyb = b2->y - b1->y;
 	float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
 	float d1 = fabsf(da - db);
-	if (d1 > 12.0f) /* Z1 < 2e-5 */
+	if (d1 >= Z1_MAX) /* Z1 < 2e-5 */
 		return 0;
 	float d2 = fabsf(dphi(dphi(a1->t, a2->t), dphi(b1->t, b2->t)));
-	if (d2 > MU_2 + 0.45f) /* Z2 < 2e-6 */
+	if (d2 >= Z23_MAX) /* Z2 < 2e-6 */
 		return 0;
 	/* radial angle: direction of m1 relative to the segment m1 -> m2 (y down) */
 	float ra = dphi(a1->t, fast_atan2(dya, dxa)), rb = dphi(b1->t, fast_atan2(dyb, dxb));
 	float d3 = fabsf(dphi(ra, rb));
-	if (d3 > MU_3 + 0.45f)
+	if (d3 >= Z23_MAX)
 		return 0;
-	return sigmoid(d1, MU_1, TAU_1) * sigmoid(d2, MU_2, TAU_2) * sigmoid(d3, MU_3, TAU_3);
+	return z1_tab[(int)(d1 * Z1_STEP)] * z2_tab[(int)(d2 * Z23_STEP)] * z2_tab[(int)(d3 * Z23_STEP)];
 }
 
 /* LSS-R on a filled lam matrix (na x nb). */
@@ -666,6 +727,26 @@ static int32_t to_score(float s)
 }
 
 int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
+{
+	if (!a || !b || !ws)
+		return BH_EINVAL;
+	if (a->n < 2 || b->n < 2)
+		return 0;
+	if (ws_reserve(ws, a->n, b->n) != BH_OK)
+		return BH_ENOMEM;
+	sqrt_init();
+	load_points(a, ws->pa);
+	load_points(b, ws->pb);
+#if defined(__x86_64__)
+	if (bh_cpu_features() & BH_CPU_VPOPCNTDQ)
+		local_sims_avx512(a, b, ws->lam);
+	else
+#endif
+		local_sims(a, b, ws->lam);
+	return to_score(lssr(ws, a->n, b->n));
+}
+
+int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
 {
 	if (!a || !b || !ws)
 		return BH_EINVAL;

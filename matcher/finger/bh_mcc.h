@@ -101,6 +101,10 @@ void bh_mcc_ws_free(bh_mcc_ws *ws);
 /* Score 0..BH_MCC_SCORE_MAX (>= 0), or a negative BH_E* (BH_ENOMEM). */
 int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws);
 
+/* The same score computed with the portable scalar popcount path only (the
+ * reference the AVX-512 path must equal bit for bit; used by tests). */
+int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws);
+
 /* Convenience: validates both blobs and compares them (allocates scratch). */
 int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -117,6 +117,19 @@ static void test_same_beats_different(void **state)
 	assert_true(same > BH_FINGER_THRESHOLD);
 	assert_true(d1 < BH_FINGER_THRESHOLD && d2 < BH_FINGER_THRESHOLD);
 	assert_true(same > 2 * d1 && same > 2 * d2);
+	/* vector and scalar paths give identical integers */
+	bh_mcc_view va, vb, vc, vd;
+	assert_int_equal(bh_mcc_view_init(a.full, a.full_len, &va), BH_OK);
+	assert_int_equal(bh_mcc_view_init(b.full, b.full_len, &vb), BH_OK);
+	assert_int_equal(bh_mcc_view_init(c.full, c.full_len, &vc), BH_OK);
+	assert_int_equal(bh_mcc_view_init(d.full, d.full_len, &vd), BH_OK);
+	bh_mcc_ws *ws = bh_mcc_ws_new();
+	assert_non_null(ws);
+	const bh_mcc_view *vs[4] = {&va, &vb, &vc, &vd};
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			assert_int_equal(bh_mcc_compare(vs[i], vs[j], ws), bh_mcc_compare_ref(vs[i], vs[j], ws));
+	bh_mcc_ws_free(ws);
 	/* the first-stage code is weaker than MCC: it only has to rank mates
 	 * higher on average (see test_code_statistics) */
 	assert_int_equal(bh_fcode_similarity(a.code, a.code), BH_FCODE_BITS);
