@@ -6,7 +6,8 @@
 # is ignored) - the full core is about core(LANES=1) + (LANES-1) x lane.
 # The full configuration (32 lanes, KMAX 32) takes minutes; tests run a
 # small one (tests/sim/hw_check.sh).  Output: yosys `stat` of the top module
-# (LUT/FF/BRAM/DSP cell counts) after a line "=== TOP ===".
+# (LUT/FF/BRAM/DSP cell counts) after a line "=== TOP ===".  Measured runs
+# and the resulting 32-lane figures are in docs/HARDWARE.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 rtl="$here/../rtl"
@@ -21,9 +22,9 @@ case "$target" in
   generic) synth="synth -top $top -flatten" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
-exec yosys -q -l /dev/stdout -p "
+exec yosys -q -p "
 read_verilog -DSYNTHESIS -sv $rtl/bh_pkg.sv $rtl/bh_topk.sv $rtl/bh_lane.sv $rtl/bh_core.sv
 hierarchy -top $top $params
 $synth
 tee -o /dev/stdout stat
-" | sed -n '/Printing statistics/,$p'
+"
