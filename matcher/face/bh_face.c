@@ -89,7 +89,7 @@ static int prep(const bh_image *img, bh_image *work, int *f)
 static int resize_view(const bh_image *img, int x0, int y0, int vw, int vh, int side, int centre,
 		       bh_t3 *out, int *pre_x, int *pre_y)
 {
-	int rc = bh_t3_alloc(out, side, side, 3);
+	int rc = bh_t3_alloc_nz(out, side, side, 3); /* every element written */
 	if (rc)
 		return rc;
 	const int s = vw > vh ? vw : vh;
@@ -398,7 +398,7 @@ int bh_face_align(const bh_image *img, const float pts[136], bh_t3 *chip)
 	double scale = sqrt(a * a + b * b);
 	if (!isfinite(scale) || scale < 1e-3 || scale > 1e3)
 		return bh_fail(BH_ENOFACE, "face: degenerate landmarks");
-	int rc = bh_t3_alloc(chip, BH_FACE_CHIP, BH_FACE_CHIP, 3);
+	int rc = bh_t3_alloc_nz(chip, BH_FACE_CHIP, BH_FACE_CHIP, 3); /* all written */
 	if (rc)
 		return rc;
 	/* shrinking by more than 1.5x: average ns x ns sub-samples (anti-alias) */

@@ -55,7 +55,7 @@ static int copy_in(const bh_t3 *in, int side, bh_t3 *x)
 	if (in->h != side || in->w != side || in->c != 3)
 		return bh_fail(BH_EINVAL, "face: net input %dx%dx%d, expected %dx%dx3", in->h, in->w,
 			       in->c, side, side);
-	int rc = bh_t3_alloc(x, side, side, 3);
+	int rc = bh_t3_alloc_nz(x, side, side, 3);
 	if (!rc)
 		memcpy(x->d, in->d, (size_t)side * side * 3 * sizeof(float));
 	return rc;

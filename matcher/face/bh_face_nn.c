@@ -164,9 +164,7 @@ static int t3_take(bh_t3 *t, int h, int w, int c, int zero)
 
 int bh_t3_alloc(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 1); }
 
-/* Without zeroing, for outputs every element of which is written (sgemm with
- * beta 0, direct conv, pooling). */
-static int t3_alloc_nz(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 0); }
+int bh_t3_alloc_nz(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 0); }
 
 void bh_t3_free(bh_t3 *t)
 {
@@ -207,58 +205,89 @@ static void add_bias(bh_t3 *t, const float *bias)
 /* Direct convolution for few input channels (the RGB first layers): an
  * im2col matrix would have K = k*k*3 columns, too thin for sgemm and many
  * megabytes to write and wipe.  Each tap is an axpy over the output channels. */
+/* 16 floats; GCC vector extension (zmm in the AVX-512 clone, split into
+ * narrower vectors in the others). */
+typedef float v16f __attribute__((vector_size(64)));
+
+/* Inner loop of the direct convolution on a zero-bordered input (no bounds
+ * checks): 3x3 taps, 3 input channels, nv*16 outputs in vector registers. */
 static inline __attribute__((always_inline)) void
-conv_direct_n(const bh_t3 *in, const float *filt, const int cout, const bh_geom *g, float *out)
+conv_direct_n(const float *pad, int pw, const float *filt, const int nv, const bh_geom *g,
+	      float *out)
 {
-	const int c = in->c, k = g->k;
+	const int cout = nv * 16;
 	for (int oy = 0; oy < g->oh; oy++)
 		for (int ox = 0; ox < g->ow; ox++) {
-			float acc[64] = {0}; /* cout <= 64; in registers for constant cout */
-			for (int ky = 0; ky < k; ky++) {
-				int iy = oy * g->s + ky - g->pt;
-				if (iy < 0 || iy >= in->h)
-					continue;
-				for (int kx = 0; kx < k; kx++) {
-					int ix = ox * g->s + kx - g->pl;
-					if (ix < 0 || ix >= in->w)
-						continue;
-					const float *x = in->d + ((size_t)iy * in->w + ix) * c;
-					const float *f = filt + (size_t)(ky * k + kx) * c * cout;
-					for (int ci = 0; ci < c; ci++)
-						for (int co = 0; co < cout; co++)
-							acc[co] += x[ci] * f[(size_t)ci * cout + co];
+			v16f acc[2] = {{0}, {0}};
+			const float *base = pad + ((size_t)oy * g->s * pw + (size_t)ox * g->s) * 3;
+			for (int ky = 0; ky < 3; ky++)
+				for (int kx = 0; kx < 3; kx++) {
+					const float *x = base + ((size_t)ky * pw + kx) * 3;
+					const float *f = filt + (size_t)(ky * 3 + kx) * 3 * cout;
+					for (int ci = 0; ci < 3; ci++)
+						for (int v = 0; v < nv; v++) {
+							v16f w;
+							memcpy(&w, f + ci * cout + v * 16, sizeof w);
+							acc[v] += x[ci] * w;
+						}
 				}
-			}
 			memcpy(out + ((size_t)oy * g->ow + ox) * cout, acc, (size_t)cout * sizeof(float));
 		}
 }
 
-/* Direct convolution for few input channels (the RGB first layers): an
- * im2col matrix would have K = k*k*3 columns, too thin for sgemm and many
- * megabytes to write and wipe.  Specialised for 16 and 32 outputs (the
- * detector's and the landmark net's first layers) so the accumulators stay
- * in vector registers. */
-BH_VEC static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
-			      float *out)
+BH_VEC static void conv_direct_run(const float *pad, int pw, const float *filt, int cout,
+				   const bh_geom *g, float *out)
 {
 	if (cout == 16)
-		conv_direct_n(in, filt, 16, g, out);
-	else if (cout == 32)
-		conv_direct_n(in, filt, 32, g, out);
+		conv_direct_n(pad, pw, filt, 1, g, out);
 	else
+		conv_direct_n(pad, pw, filt, 2, g, out);
+}
+
+/* Direct convolution for the RGB first layers (3x3, 3 -> 16 or 32): an
+ * im2col matrix would have K = 27 columns, too thin for sgemm and megabytes
+ * to write and wipe.  The input is copied once into a zero-bordered buffer.
+ * Returns 0 (not handled) for other shapes, <0 on error. */
+static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
+		       float *out)
+{
+	if (g->k != 3 || in->c != 3 || (cout != 16 && cout != 32))
 		return 0;
+	const int ph = (g->oh - 1) * g->s + 3, pw = (g->ow - 1) * g->s + 3;
+	bh_t3 pad = {0};
+	int rc = bh_t3_alloc(&pad, ph, pw, 3);
+	if (rc)
+		return rc;
+	for (int y = 0; y < in->h; y++) {
+		int py = y + g->pt;
+		if (py < 0 || py >= ph)
+			continue;
+		for (int x = 0; x < in->w; x++) {
+			int px = x + g->pl;
+			if (px >= 0 && px < pw)
+				memcpy(pad.d + ((size_t)py * pw + px) * 3, in->d + ((size_t)y * in->w + x) * 3,
+				       3 * sizeof(float));
+		}
+	}
+	conv_direct_run(pad.d, pw, filt, cout, g, out);
+	bh_t3_free(&pad);
 	return 1;
 }
 
 int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 	      const float *bias, bh_t3 *out)
 {
-	int rc = t3_alloc_nz(out, g->oh, g->ow, cout);
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, cout);
 	if (rc)
 		return rc;
 	const int kk = g->k * g->k * in->c, p = g->oh * g->ow;
 	count((size_t)p, (size_t)kk, (size_t)cout);
-	if (in->c <= 4 && g->k > 1 && conv_direct(in, filt, cout, g, out->d)) {
+	int direct = conv_direct(in, filt, cout, g, out->d);
+	if (direct < 0) {
+		bh_t3_free(out);
+		return direct;
+	}
+	if (direct) {
 		/* done */
 	} else if (g->k == 1 && g->s == 1) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, cout, kk, 1.0f, in->d, kk,
@@ -281,7 +310,7 @@ int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 
 BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out)
 {
-	int rc = bh_t3_alloc(out, g->oh, g->ow, in->c);
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
 	if (rc)
 		return rc;
 	const int c = in->c, k = g->k;
@@ -289,6 +318,8 @@ BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3
 	for (int oy = 0; oy < g->oh; oy++)
 		for (int ox = 0; ox < g->ow; ox++) {
 			float *restrict o = out->d + ((size_t)oy * g->ow + ox) * c;
+			for (int ci = 0; ci < c; ci++)
+				o[ci] = 0.0f;
 			for (int ky = 0; ky < k; ky++) {
 				int iy = oy * g->s + ky - g->pt;
 				if (iy < 0 || iy >= in->h)
@@ -326,7 +357,7 @@ int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, int cout, cons
 
 BH_VEC static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
 {
-	int rc = t3_alloc_nz(out, g->oh, g->ow, in->c);
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
 	if (rc)
 		return rc;
 	const int c = in->c;

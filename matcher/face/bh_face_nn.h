@@ -39,6 +39,8 @@ void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g);
 /* Zeroed tensor.  Buffers come from a per-thread cache: a tensor must be
  * freed by the thread that allocated it (true for every forward pass). */
 int bh_t3_alloc(bh_t3 *t, int h, int w, int c);
+/* The same without zeroing, for tensors whose every element is written. */
+int bh_t3_alloc_nz(bh_t3 *t, int h, int w, int c);
 /* Wipes and releases (to the cache or free); safe on a zeroed struct. */
 void bh_t3_free(bh_t3 *t);
 
