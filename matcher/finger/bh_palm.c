@@ -78,14 +78,23 @@ static int winner(const float *pad, int cx, int cy, float *contrast)
 {
 	float resp[BH_PALM_ORIENT];
 	const float *base = pad + (size_t)cy * PADW + cx; /* top-left of the window */
+	/* The even Gabor is point-symmetric, g(x, y) = g(-x, -y): pairs of
+	 * pixels mirrored through the centre share one multiply. */
+	float fold[GAB_HALF * GAB_SIZE + GAB_HALF + 1];
+	for (int y = 0; y < GAB_HALF; y++) {
+		const float *ra = base + (size_t)y * PADW, *rb = base + (size_t)(GAB_SIZE - 1 - y) * PADW;
+		for (int x = 0; x < GAB_SIZE; x++)
+			fold[y * GAB_SIZE + x] = ra[x] + rb[GAB_SIZE - 1 - x];
+	}
+	const float *rc = base + (size_t)GAB_HALF * PADW;
+	for (int x = 0; x < GAB_HALF; x++)
+		fold[GAB_HALF * GAB_SIZE + x] = rc[x] + rc[GAB_SIZE - 1 - x];
+	fold[GAB_HALF * GAB_SIZE + GAB_HALF] = rc[GAB_HALF];
 	for (int j = 0; j < BH_PALM_ORIENT; j++) {
 		const float *g = gabor_bank[j];
 		float s = 0;
-		for (int y = 0; y < GAB_SIZE; y++) {
-			const float *row = base + (size_t)y * PADW, *gr = g + y * GAB_SIZE;
-			for (int x = 0; x < GAB_SIZE; x++)
-				s += row[x] * gr[x];
-		}
+		for (int k = 0; k < GAB_HALF * GAB_SIZE + GAB_HALF + 1; k++)
+			s += fold[k] * g[k];
 		resp[j] = s;
 	}
 	int best = 0;
