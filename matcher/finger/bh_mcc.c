@@ -620,23 +620,29 @@ static float fast_atan2(float y, float x)
 	return y < 0 ? -r : r;
 }
 
-/* Compatibility of pair t with pair k (the paper's rho). */
-static float compat(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2)
+/* Compatibility of pair t = (a1, b1) with pair k = (a2, b2) and of k with t
+ * (the paper's rho; d1 and d2 are symmetric, the radial angle d3 is not). */
+static void compat2(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2, float *tk, float *kt)
 {
+	*tk = *kt = 0;
 	float dxa = a2->x - a1->x, dya = a2->y - a1->y, dxb = b2->x - b1->x, dyb = b2->y - b1->y;
 	float da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
 	float d1 = fabsf(da - db);
 	if (d1 >= Z1_MAX) /* Z1 < 2e-5 */
-		return 0;
+		return;
 	float d2 = fabsf(dphi(dphi(a1->t, a2->t), dphi(b1->t, b2->t)));
 	if (d2 >= Z23_MAX) /* Z2 < 2e-6 */
-		return 0;
-	/* radial angle: direction of m1 relative to the segment m1 -> m2 (y down) */
-	float ra = dphi(a1->t, fast_atan2(dya, dxa)), rb = dphi(b1->t, fast_atan2(dyb, dxb));
-	float d3 = fabsf(dphi(ra, rb));
-	if (d3 >= Z23_MAX)
-		return 0;
-	return z1_tab[(int)(d1 * Z1_STEP)] * z2_tab[(int)(d2 * Z23_STEP)] * z2_tab[(int)(d3 * Z23_STEP)];
+		return;
+	float z12 = z1_tab[(int)(d1 * Z1_STEP)] * z2_tab[(int)(d2 * Z23_STEP)];
+	/* radial angle: direction of m1 relative to the segment m1 -> m2 (y down);
+	 * the segment m2 -> m1 points the opposite way (+pi) */
+	float ga = fast_atan2(dya, dxa), gb = fast_atan2(dyb, dxb);
+	float d3 = fabsf(dphi(dphi(a1->t, ga), dphi(b1->t, gb)));
+	if (d3 < Z23_MAX)
+		*tk = z12 * z2_tab[(int)(d3 * Z23_STEP)];
+	float d3r = fabsf(dphi(dphi(a2->t, ga + (float)M_PI), dphi(b2->t, gb + (float)M_PI)));
+	if (d3r < Z23_MAX)
+		*kt = z12 * z2_tab[(int)(d3r * Z23_STEP)];
 }
 
 /* LSS-R on a filled lam matrix (na x nb). */
@@ -678,10 +684,11 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 	for (uint32_t t = 0; t < ns; t++) {
 		const pairsel *st = &ws->sel[t];
 		ws->l0[t] = ws->l1[t] = st->l;
-		for (uint32_t k = 0; k < ns; k++) {
+		ws->rho[(size_t)t * ns + t] = 0;
+		for (uint32_t k = t + 1; k < ns; k++) {
 			const pairsel *sk = &ws->sel[k];
-			ws->rho[(size_t)t * ns + k] =
-				k == t ? 0 : compat(&ws->pa[st->a], &ws->pa[sk->a], &ws->pb[st->b], &ws->pb[sk->b]);
+			compat2(&ws->pa[st->a], &ws->pa[sk->a], &ws->pb[st->b], &ws->pb[sk->b],
+				&ws->rho[(size_t)t * ns + k], &ws->rho[(size_t)k * ns + t]);
 		}
 	}
 	const float wn = (1 - W_R) / (float)(ns - 1);
