@@ -27,6 +27,8 @@
 
 #include <sqlite3.h>
 
+#include "bh_template.h"
+
 #define ROUNDS_BULK 20
 #define ROUNDS_SYNTH 6
 #define LINES 1500
@@ -351,6 +353,70 @@ static int synth_rounds(int64_t *total)
 	return 0;
 }
 
+/* `gallery synth` content: deterministic per seed, faces unit-norm after
+ * quantisation, finger positions 1..10, code sizes per bh_template.h, every
+ * subject marked synthetic. */
+static int synth_content(void)
+{
+	char a[160], b[160];
+	snprintf(a, sizeof a, "%s/sa.db", dir);
+	snprintf(b, sizeof b, "%s/sb.db", dir);
+	for (int k = 0; k < 2; k++) {
+		char *argv[] = {(char *)biohub, "gallery", "synth", k ? b : a, "--faces", "300",
+				"--fingers", "200", "--palms", "50", "--seed", "7", "--quiet", NULL};
+		CHECK(run_wait(argv) == 0, "synth into %s", k ? b : a);
+	}
+	sqlite3 *da, *db;
+	CHECK(sqlite3_open_v2(a, &da, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", a);
+	CHECK(sqlite3_open_v2(b, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", b);
+	const char *sql = "SELECT s.external_ref, s.synthetic, t.modality, t.position, t.code"
+			  " FROM templates t JOIN subjects s ON s.id = t.subject_id ORDER BY t.id";
+	sqlite3_stmt *qa, *qb;
+	CHECK(sqlite3_prepare_v2(da, sql, -1, &qa, NULL) == SQLITE_OK, "prepare");
+	CHECK(sqlite3_prepare_v2(db, sql, -1, &qb, NULL) == SQLITE_OK, "prepare");
+	int n[4] = {0}, bad = 0;
+	while (!bad && sqlite3_step(qa) == SQLITE_ROW) {
+		if (sqlite3_step(qb) != SQLITE_ROW)
+			bad = 1;
+		int mod = sqlite3_column_int(qa, 2), pos = sqlite3_column_int(qa, 3);
+		int len = sqlite3_column_bytes(qa, 4);
+		const int8_t *c = sqlite3_column_blob(qa, 4);
+		if (!bad && (len != sqlite3_column_bytes(qb, 4) ||
+			     memcmp(c, sqlite3_column_blob(qb, 4), (size_t)len) ||
+			     strcmp((const char *)sqlite3_column_text(qa, 0),
+				    (const char *)sqlite3_column_text(qb, 0))))
+			bad = 2;
+		if (!bad && sqlite3_column_int(qa, 1) != 1)
+			bad = 3;
+		if (!bad && mod == 1) {
+			long ss = 0;
+			for (int i = 0; i < len; i++)
+				ss += (long)c[i] * c[i];
+			if (len != BH_FACE_DIM || ss < 127L * 127 * 97 / 100 || ss > 127L * 127 * 103 / 100)
+				bad = 4;
+		}
+		if (!bad && mod == 2 && (len != BH_FINGER_CODE_BITS / 8 || pos < 1 || pos > 10))
+			bad = 5;
+		if (!bad && mod == 3 && (len != BH_PALM_CODE_BITS / 8 || pos != 0))
+			bad = 6;
+		if (!bad && mod >= 1 && mod <= 3)
+			n[mod]++;
+	}
+	if (!bad && sqlite3_step(qb) != SQLITE_DONE)
+		bad = 1;
+	sqlite3_finalize(qa);
+	sqlite3_finalize(qb);
+	sqlite3_close(da);
+	sqlite3_close(db);
+	CHECK(!bad, "synth content check failed (%s)",
+	      (const char *[]){"", "different row counts", "same seed, different gallery",
+			       "synthetic flag", "face not unit norm", "finger code/position",
+			       "palm code/position"}[bad]);
+	CHECK(n[1] == 300 && n[2] == 200 && n[3] == 50, "synth counts %d/%d/%d", n[1], n[2], n[3]);
+	printf("synth content ok: same seed -> identical gallery; faces unit-norm; codes sized\n");
+	return 0;
+}
+
 static void cleanup(void)
 {
 	char cmd[160];
@@ -398,6 +464,8 @@ int main(int argc, char **argv)
 		rc = bulk_rounds(&total);
 	if (rc == 0)
 		rc = synth_rounds(&total);
+	if (rc == 0)
+		rc = synth_content();
 	/* Our own checker agrees, and the gallery is still usable. */
 	if (rc == 0 && run_wait(check) != 0) {
 		fprintf(stderr, "FAIL: biohub gallery check after the kills\n");
