@@ -302,6 +302,19 @@ static void test_no_face_and_bounds(void **state)
 	memset(img.px, 0, 100);
 	assert_int_equal(bh_face_analyse(model, &img, &r), BH_ENOFACE);
 	bh_image_free(&img);
+	/* noise and extreme aspect ratios: a face or a clean "no face", never a crash */
+	static const uint32_t dims[4][2] = {{300, 200}, {4000, 40}, {40, 3000}, {64, 64}};
+	uint64_t seed = 12345;
+	for (int t = 0; t < 4; t++) {
+		assert_int_equal(bh_image_alloc(&img, dims[t][0], dims[t][1], 3, NULL), BH_OK);
+		for (size_t i = 0; i < (size_t)img.w * img.h * 3; i++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			img.px[i] = (uint8_t)(seed >> 56);
+		}
+		int rc = bh_face_analyse(model, &img, &r);
+		assert_true(rc == BH_OK || rc == BH_ENOFACE);
+		bh_image_free(&img);
+	}
 	/* NULL / bad image */
 	bh_image none = {0};
 	assert_int_equal(bh_face_analyse(model, &none, &r), BH_EINVAL);
