@@ -18,6 +18,7 @@ struct bh_backend {
 	bh_kparams p;
 	bh_shard s;
 	int loaded;
+	int32_t *sc; /* BH_TILE_Q x BLOCK_MAX scores of one block (heap: 128 KiB) */
 };
 
 #define BLOCK_BYTES 32768
@@ -50,6 +51,11 @@ static int cpu_open(bh_score_fn fn, bh_filter_fn filt, bh_backend **out)
 		return bh_fail(BH_ENOMEM, "engine: backend state");
 	be->fn = fn;
 	be->filt = filt;
+	be->sc = malloc(sizeof *be->sc * BH_TILE_Q * BLOCK_MAX);
+	if (!be->sc) {
+		free(be);
+		return bh_fail(BH_ENOMEM, "engine: score buffer");
+	}
 	*out = be;
 	return BH_OK;
 }
@@ -102,7 +108,7 @@ static int cpu_search(bh_backend *be, const bh_queries *q, uint32_t k, bh_hit *o
 	uint32_t kk = (uint32_t)(s->n < k ? s->n : k);
 	size_t block = BLOCK_BYTES / s->stride;
 	block = block < 16 ? 16 : block > BLOCK_MAX ? BLOCK_MAX : block;
-	int32_t sc[BH_TILE_Q * BLOCK_MAX];
+	int32_t *sc = be->sc;
 	bh_topk t[PASS_Q];
 	const uint8_t *qp[PASS_Q];
 	for (size_t p0 = 0; p0 < q->nq; p0 += PASS_Q) {
@@ -129,6 +135,9 @@ static int cpu_search(bh_backend *be, const bh_queries *q, uint32_t k, bh_hit *o
 
 static void cpu_close(bh_backend *be)
 {
+	if (!be)
+		return;
+	free(be->sc);
 	free(be);
 }
 

@@ -342,8 +342,8 @@ size_t bh_engine_overhead_bytes(const bh_engine *e)
 {
 	if (!e)
 		return 0;
-	/* the CPU backends keep a pointer and a few words per shard */
-	return sizeof *e + e->nw * (sizeof(worker) + 64) +
+	/* the CPU backends keep a few words and a 128 KiB score buffer per shard */
+	return sizeof *e + e->nw * (sizeof(worker) + 64 + 131072) +
 	       e->cap_hits * e->nw * sizeof(bh_hit) + e->cap_n * e->nw * sizeof(uint32_t);
 }
 
