@@ -417,6 +417,53 @@ static int synth_content(void)
 	return 0;
 }
 
+/* Image inputs go through the modality extractors (real data; skipped when
+ * ../shared/data is absent): a good enrolment stores one template per image
+ * (fingers with a full part); a truncated image fails and changes nothing.
+ * Skipped when the data or the face weights (scripts/setup) are absent. */
+static int image_enroll(void)
+{
+	const char *fp = BH_SHARED_DATA_DIR "/fingerprint/fvc2002/DB1_B/101_1.pgm";
+	const char *face = BH_SHARED_DATA_DIR "/face/lfw_dev/Madonna/Madonna_0001.jpg";
+	if (access(fp, R_OK) || access(face, R_OK) ||
+	    access(BH_DEFAULT_MODEL_DIR "/face_recognition_model.bin", R_OK)) {
+		printf("image enrolment: sample data or face weights absent, skipped\n");
+		return 0;
+	}
+	char g3[160], cut[160], fpos[300];
+	snprintf(g3, sizeof g3, "%s/img.db", dir);
+	snprintf(cut, sizeof cut, "%s/cut.jpg", dir);
+	snprintf(fpos, sizeof fpos, "1=%s", fp);
+	char *create[] = {(char *)biohub, "gallery", "create", g3, NULL};
+	CHECK(run_wait(create) == 0, "create %s", g3);
+	char *ok[] = {(char *)biohub, "gallery", "enroll", g3, "--ref", "IMG-1", "--finger", fpos,
+		      "--face", (char *)face, NULL};
+	CHECK(run_wait(ok) == 0, "enrol from images");
+	/* a truncated JPEG: error, nothing changed */
+	FILE *in = fopen(face, "rb");
+	CHECK(in, "open %s", face);
+	static uint8_t buf[4096];
+	size_t n = fread(buf, 1, sizeof buf, in);
+	fclose(in);
+	CHECK(n > 1000 && !write_file(cut, buf, n / 2), "write %s", cut);
+	char *bad[] = {(char *)biohub, "gallery", "enroll", g3, "--ref", "IMG-2", "--finger", fpos,
+		       "--face", cut, NULL};
+	CHECK(run_wait(bad) == 1, "truncated image must fail with exit 1");
+	sqlite3 *db;
+	CHECK(sqlite3_open_v2(g3, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", g3);
+	int64_t subj = q_int(db, "SELECT count(*) FROM subjects");
+	int64_t faces = q_int(db, "SELECT count(*) FROM templates WHERE modality = 1 AND full IS NULL"
+				  " AND length(code) = 128");
+	int64_t fingers = q_int(db, "SELECT count(*) FROM templates WHERE modality = 2 AND"
+				    " position = 1 AND length(full) > 0");
+	sqlite3_close(db);
+	CHECK(subj == 1 && faces == 1 && fingers == 1,
+	      "image enrolment stored %lld subjects, %lld faces, %lld fingers", (long long)subj,
+	      (long long)faces, (long long)fingers);
+	printf("image enrolment ok: face + finger extracted; truncated image refused, nothing changed\n");
+	return 0;
+}
+
 static void cleanup(void)
 {
 	char cmd[160];
@@ -466,6 +513,8 @@ int main(int argc, char **argv)
 		rc = synth_rounds(&total);
 	if (rc == 0)
 		rc = synth_content();
+	if (rc == 0)
+		rc = image_enroll();
 	/* Our own checker agrees, and the gallery is still usable. */
 	if (rc == 0 && run_wait(check) != 0) {
 		fprintf(stderr, "FAIL: biohub gallery check after the kills\n");
