@@ -12,6 +12,7 @@
 #   and the audit table holds exactly one row per search.
 # Exit 77 (skip) only when not root or network namespaces are unavailable.
 set -uo pipefail
+hexrand() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; } # N random bytes as hex
 biohubd="$1" biohub="$2" dp_check="$3" gallery="${4:-}"
 src="$(cd "$(dirname "$0")/../.." && pwd)"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for network namespaces"; exit 77; }
@@ -40,9 +41,9 @@ if [ -z "$gallery" ] && "$biohubd" --features | grep -q search; then
   grep -q "enrolled [a-z]* [1-9]" "$work/enrolled" && gallery="$work/g.db"
 fi
 umask 077
-printf '7 %s border\n9 %s customs\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" > "$work/keys"
-printf '9 %s customs\n' "$(openssl rand -hex 32)" > "$work/wrong"
-control="CONTROL$(openssl rand -hex 12)"
+printf '7 %s border\n9 %s customs\n' "$(hexrand 32)" "$(hexrand 32)" > "$work/keys"
+printf '9 %s customs\n' "$(hexrand 32)" > "$work/wrong"
+control="CONTROL$(hexrand 12)"
 cat > "$work/d.conf" <<CONF
 port = net_af_packet0,iface=${name}d0
 ip = 10.77.9.1
@@ -76,7 +77,7 @@ inc "$dp_check" badinput $srv "$work/keys" 7 || fail "bad input"
 # the probe marker must be gone once the search has been answered.
 "$dp_check" scan "$dpid" "$control" >"$work/scan0" || fail "control marker not found: scanner broken"
 grep -q "hits" "$work/scan0" && tail -n 1 "$work/scan0"
-marker="PROBE$(openssl rand -hex 14)"
+marker="PROBE$(hexrand 14)"
 img="${BH_TEST_FINGER:-$src/../shared/data/fingerprint/fvc2002/DB1_B/101_1.pgm}"
 if [ ! -f "$img" ]; then
   # No shared data: a synthetic 64x64 PGM carries the marker just as well.
