@@ -6,7 +6,7 @@
 # is ignored) - the full core is about core(LANES=1) + (LANES-1) x lane.
 # The full configuration (32 lanes, KMAX 32) takes minutes; tests run a
 # small one (tests/sim/hw_check.sh).  Output: yosys `stat` of the top module
-# (LUT/FF/BRAM/DSP cell counts) after a line "=== TOP ===".  Measured runs
+# (LUT/FF/BRAM/DSP cell counts: LUTn, FD*, RAMB*, DSP48E2).  Measured runs
 # and the resulting 32-lane figures are in docs/HARDWARE.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
