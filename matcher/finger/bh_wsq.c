@@ -55,6 +55,7 @@
 #include "bh_err.h"
 #include "bh_image.h"
 #include "bh_mem.h"
+#include "bh_wsq.h"
 
 #define WSQ_SOI 0xffa0
 #define WSQ_EOI 0xffa1
@@ -422,6 +423,20 @@ static wsq_rect walk(uint32_t w, uint32_t h, const char *path)
 	for (; *path; path++)
 		r = quadrant(r, *path - '0');
 	return r;
+}
+
+void bh_wsq_subband_rects(uint32_t w, uint32_t h, uint32_t x[BH_WSQ_SUBBANDS],
+			  uint32_t y[BH_WSQ_SUBBANDS], uint32_t sw[BH_WSQ_SUBBANDS],
+			  uint32_t sh[BH_WSQ_SUBBANDS])
+{
+	static const char *const finest[4] = {"30", "31", "32", "33"};
+	for (int i = 0; i < BH_WSQ_SUBBANDS; i++) {
+		wsq_rect r = walk(w, h, i < WSQ_NCODED ? wsq_paths[i] : finest[i - WSQ_NCODED]);
+		x[i] = r.x;
+		y[i] = r.y;
+		sw[i] = r.w;
+		sh[i] = r.h;
+	}
 }
 
 /* ---- entropy decoding ----------------------------------------------- */

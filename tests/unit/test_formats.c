@@ -18,6 +18,7 @@
 #include "bh_image.h"
 #include "bh_iso19794.h"
 #include "bh_minutiae.h"
+#include "bh_wsq.h"
 
 #define NIST BH_SHARED_DATA_DIR "/fingerprint/nist/"
 
@@ -121,6 +122,41 @@ static void test_wsq_corrupt(void **state)
 	assert_int_equal(bh_wsq_decode(c, len, NULL, &im), BH_EFORMAT);
 	free(c);
 	free(b);
+}
+
+/* The 64 subbands tile the image exactly (every pixel once) for even and
+ * odd sizes, and the coarsest band is ~1/32 of each side. */
+static void test_wsq_geometry(void **state)
+{
+	(void)state;
+	static const uint32_t sizes[][2] = {{256, 256}, {1608, 1000}, {900, 2500}, {401, 333},
+					    {97, 131}, {32, 33}, {2047, 1999}};
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		uint32_t w = sizes[k][0], h = sizes[k][1];
+		uint32_t x[64], y[64], sw[64], sh[64];
+		bh_wsq_subband_rects(w, h, x, y, sw, sh);
+		uint8_t *cover = calloc((size_t)w * h, 1);
+		for (int i = 0; i < 64; i++) {
+			assert_true(x[i] + sw[i] <= w && y[i] + sh[i] <= h);
+			for (uint32_t yy = y[i]; yy < y[i] + sh[i]; yy++)
+				for (uint32_t xx = x[i]; xx < x[i] + sw[i]; xx++)
+					cover[(size_t)yy * w + xx]++;
+		}
+		for (size_t i = 0; i < (size_t)w * h; i++)
+			assert_int_equal(cover[i], 1);
+		free(cover);
+		assert_int_equal(x[0], 0);
+		assert_true(sw[0] >= w / 32 && sw[0] <= w / 32 + 1);
+		assert_true(sh[0] >= h / 32 && sh[0] <= h / 32 + 1);
+	}
+	/* 256 x 256: subband 0 is 8 x 8, subband 59 is the 64 x 64 block at (0, 192) */
+	uint32_t x[64], y[64], sw[64], sh[64];
+	bh_wsq_subband_rects(256, 256, x, y, sw, sh);
+	assert_int_equal(sw[0], 8);
+	assert_int_equal(sh[0], 8);
+	assert_int_equal(x[59], 64);
+	assert_int_equal(y[59], 192);
+	assert_int_equal(sw[59], 64);
 }
 
 /* ---- ANSI/NIST-ITL ---------------------------------------------------- */
@@ -516,6 +552,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wsq_real),
 		cmocka_unit_test(test_wsq_corrupt),
+		cmocka_unit_test(test_wsq_geometry),
 		cmocka_unit_test(test_an2k_type3),
 		cmocka_unit_test(test_an2k_type4_slaps),
 		cmocka_unit_test(test_an2k_type9),
