@@ -94,6 +94,8 @@ enum stmt_id {
 	ST_AUDIT,
 	ST_PACK_COUNT,
 	ST_PACK_ROWS,
+	ST_PACK_COUNTS,
+	ST_PACK_ALL,
 	ST_COUNT_
 };
 
@@ -123,6 +125,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	 * (measured ~1.5x slower at 1M rows). */
 	[ST_PACK_ROWS] = "SELECT id, subject_id, position, format, code FROM templates NOT INDEXED"
 			 " WHERE modality = ?1 ORDER BY id",
+	[ST_PACK_COUNTS] = "SELECT modality, count(*) FROM templates GROUP BY modality",
+	[ST_PACK_ALL] = "SELECT id, subject_id, position, format, code, modality FROM templates"
+			" NOT INDEXED ORDER BY id",
 };
 
 struct bh_gallery {
@@ -797,47 +802,85 @@ static int pack_alloc(bh_gallery_pack *p, size_t n, size_t stride)
 	return BH_OK;
 }
 
-/* Copies the rows of one modality into p (inside a read transaction). */
-static int pack_fill(bh_gallery *g, int modality, size_t n, size_t stride, bh_gallery_pack *p)
+/* Stride of a modality's packed rows (engine layout); 0 on error. */
+static size_t pack_stride(int modality, int *kernel, uint32_t *dim)
+{
+	if (bh_template_code_kind(modality, kernel, dim) != BH_OK)
+		return 0;
+	size_t stride = bh_row_stride((bh_kernel)*kernel, *dim);
+	if (!stride)
+		bh_fail(BH_EINVAL, "gallery: no engine row stride for modality %d", modality);
+	return stride;
+}
+
+/* Allocates p for n rows of `modality` and fills the shard header. */
+static int pack_prepare(bh_gallery_pack *p, int modality, size_t n)
+{
+	int kernel;
+	uint32_t dim;
+	size_t stride = pack_stride(modality, &kernel, &dim);
+	if (!stride)
+		return BH_EINVAL;
+	int rc = pack_alloc(p, n, stride);
+	if (rc != BH_OK)
+		return rc;
+	p->shard.kernel = (bh_kernel)kernel;
+	p->shard.dim = dim;
+	p->shard.stride = stride;
+	p->shard.data = p->data;
+	p->shard.ids = p->ids;
+	return BH_OK;
+}
+
+/* Appends the current row of s (id, subject_id, position, format, code) to
+ * p, whose capacity is `cap` rows; p->n counts the rows stored. */
+static int pack_row(bh_gallery_pack *p, size_t cap, int modality, sqlite3_stmt *s)
 {
 	uint32_t fmt = bh_template_format(modality);
 	size_t code_bytes = bh_template_code_bytes(fmt);
-	sqlite3_stmt *s;
-	int rc = stmt(g, ST_PACK_ROWS, &s);
-	if (rc != BH_OK)
-		return rc;
-	sqlite3_bind_int(s, 1, modality);
-	size_t i = 0;
-	int src;
-	uint8_t *data = p->data;
+	int64_t id = sqlite3_column_int64(s, 0);
+	uint32_t f = (uint32_t)sqlite3_column_int64(s, 3);
+	const void *code = sqlite3_column_blob(s, 4);
+	size_t len = (size_t)sqlite3_column_bytes(s, 4);
+	if (p->n >= cap)
+		return bh_fail(BH_EDB, "gallery: template count changed while loading");
+	if (f != fmt)
+		return bh_fail(BH_EVERSION, "gallery: template %lld has format 0x%04x; this build loads 0x%04x",
+			       (long long)id, (unsigned)f, (unsigned)fmt);
+	if (len != code_bytes || !code)
+		return bh_fail(BH_EFORMAT, "gallery: template %lld: code of %zu bytes, expected %zu",
+			       (long long)id, len, code_bytes);
+	size_t i = p->n++;
+	memcpy((uint8_t *)p->data + i * p->shard.stride, code, code_bytes);
+	p->ids[i] = (uint64_t)id;
+	p->subject[i] = sqlite3_column_int64(s, 1);
+	p->position[i] = (uint8_t)sqlite3_column_int(s, 2);
+	return BH_OK;
+}
+
+/* Steps s to the end, handing each row to pack_row for the pack of its
+ * modality (column 5, or `only` when > 0).  caps[m] = rows expected. */
+static int pack_scan(bh_gallery *g, sqlite3_stmt *s, int only, bh_gallery_pack *packs,
+		     const int64_t *caps)
+{
+	int rc = BH_OK, src;
 	while (rc == BH_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s, 0);
-		uint32_t f = (uint32_t)sqlite3_column_int64(s, 3);
-		const void *code = sqlite3_column_blob(s, 4);
-		size_t len = (size_t)sqlite3_column_bytes(s, 4);
-		if (i >= n)
-			rc = bh_fail(BH_EDB, "gallery: template count changed while loading");
-		else if (f != fmt)
-			rc = bh_fail(BH_EVERSION, "gallery: template %lld has format 0x%04x; this build loads 0x%04x",
-				     (long long)id, (unsigned)f, (unsigned)fmt);
-		else if (len != code_bytes || !code)
-			rc = bh_fail(BH_EFORMAT, "gallery: template %lld: code of %zu bytes, expected %zu",
-				     (long long)id, len, code_bytes);
-		if (rc != BH_OK)
-			break;
-		memcpy(data + i * stride, code, code_bytes);
-		p->ids[i] = (uint64_t)id;
-		p->subject[i] = sqlite3_column_int64(s, 1);
-		p->position[i] = (uint8_t)sqlite3_column_int(s, 2);
-		i++;
+		int m = only > 0 ? only : sqlite3_column_int(s, 5);
+		if (m < 1 || m > BH_MOD_COUNT)
+			rc = bh_fail(BH_EFORMAT, "gallery: template with modality %d", m);
+		else
+			rc = pack_row(&packs[m], (size_t)caps[m], m, s);
 	}
 	if (rc == BH_OK && src != SQLITE_DONE)
 		rc = db_fail(g->db, src, "load templates");
-	if (rc == BH_OK && i != n)
-		rc = bh_fail(BH_EDB, "gallery: template count changed while loading");
+	for (int m = 1; rc == BH_OK && m <= BH_MOD_COUNT; m++)
+		if ((only <= 0 || m == only) && packs[m].n != (size_t)caps[m])
+			rc = bh_fail(BH_EDB, "gallery: template count changed while loading");
 	done(s);
 	return rc;
 }
+
+static void pack_finish(bh_gallery_pack *p) { p->shard.n = p->n; }
 
 int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out)
 {
@@ -848,46 +891,82 @@ int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out)
 		return bh_fail(BH_EINVAL, "gallery: pack_load: no handle");
 	int kernel;
 	uint32_t dim;
-	int rc = bh_template_code_kind(modality, &kernel, &dim);
-	if (rc != BH_OK)
-		return rc;
-	size_t stride = bh_row_stride((bh_kernel)kernel, dim);
-	if (!stride)
-		return bh_fail(BH_EINVAL, "gallery: no engine row stride for modality %d", modality);
+	if (!pack_stride(modality, &kernel, &dim))
+		return BH_EINVAL;
 	/* One read transaction: the count and the rows see the same snapshot. */
-	int own_tx = sqlite3_get_autocommit(g->db);
+	int own_tx = sqlite3_get_autocommit(g->db), rc;
 	if (own_tx && (rc = run(g, ST_BEGIN_READ, "begin read")) != BH_OK)
 		return rc;
 	sqlite3_stmt *s;
-	int64_t n = 0;
+	int64_t caps[BH_MOD_COUNT + 1] = {0};
 	rc = stmt(g, ST_PACK_COUNT, &s);
 	if (rc == BH_OK) {
 		sqlite3_bind_int(s, 1, modality);
 		int src = sqlite3_step(s);
 		if (src == SQLITE_ROW)
-			n = sqlite3_column_int64(s, 0);
+			caps[modality] = sqlite3_column_int64(s, 0);
 		else
 			rc = db_fail(g->db, src, "count templates");
 		done(s);
 	}
+	/* packs[] view so pack_scan can index by modality */
+	bh_gallery_pack packs[BH_MOD_COUNT + 1];
+	memset(packs, 0, sizeof packs);
 	if (rc == BH_OK)
-		rc = pack_alloc(out, (size_t)n, stride);
-	if (rc == BH_OK && n > 0) /* the scan below reads the whole table */
-		rc = pack_fill(g, modality, (size_t)n, stride, out);
+		rc = pack_prepare(&packs[modality], modality, (size_t)caps[modality]);
+	if (rc == BH_OK && caps[modality] > 0 && (rc = stmt(g, ST_PACK_ROWS, &s)) == BH_OK) {
+		sqlite3_bind_int(s, 1, modality); /* the scan reads the whole table */
+		rc = pack_scan(g, s, modality, packs, caps);
+	}
 	if (own_tx)
 		run(g, ST_COMMIT, "end read");
 	if (rc != BH_OK) {
-		bh_gallery_pack_free(out);
+		bh_gallery_pack_free(&packs[modality]);
 		return rc;
 	}
-	out->n = (size_t)n;
-	out->shard.kernel = (bh_kernel)kernel;
-	out->shard.dim = dim;
-	out->shard.stride = stride;
-	out->shard.n = out->n;
-	out->shard.data = out->data;
-	out->shard.ids = out->ids;
+	*out = packs[modality];
+	pack_finish(out);
 	return BH_OK;
+}
+
+int bh_gallery_pack_load_all(bh_gallery *g, bh_gallery_pack out[BH_MOD_COUNT + 1])
+{
+	if (!out)
+		return bh_fail(BH_EINVAL, "gallery: pack_load_all: no output");
+	memset(out, 0, (BH_MOD_COUNT + 1) * sizeof *out);
+	if (!g)
+		return bh_fail(BH_EINVAL, "gallery: pack_load_all: no handle");
+	int own_tx = sqlite3_get_autocommit(g->db), rc;
+	if (own_tx && (rc = run(g, ST_BEGIN_READ, "begin read")) != BH_OK)
+		return rc;
+	int64_t caps[BH_MOD_COUNT + 1] = {0};
+	sqlite3_stmt *s = NULL;
+	rc = stmt(g, ST_PACK_COUNTS, &s);
+	int src = SQLITE_DONE;
+	while (rc == BH_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		int m = sqlite3_column_int(s, 0);
+		if (m < 1 || m > BH_MOD_COUNT)
+			rc = bh_fail(BH_EFORMAT, "gallery: templates with modality %d", m);
+		else
+			caps[m] = sqlite3_column_int64(s, 1);
+	}
+	if (rc == BH_OK && src != SQLITE_DONE)
+		rc = db_fail(g->db, src, "count templates");
+	if (s)
+		done(s);
+	for (int m = 1; rc == BH_OK && m <= BH_MOD_COUNT; m++)
+		rc = pack_prepare(&out[m], m, (size_t)caps[m]);
+	if (rc == BH_OK && (rc = stmt(g, ST_PACK_ALL, &s)) == BH_OK)
+		rc = pack_scan(g, s, 0, out, caps);
+	if (own_tx)
+		run(g, ST_COMMIT, "end read");
+	for (int m = 1; m <= BH_MOD_COUNT; m++) {
+		if (rc != BH_OK)
+			bh_gallery_pack_free(&out[m]);
+		else
+			pack_finish(&out[m]);
+	}
+	return rc;
 }
 
 void bh_gallery_pack_free(bh_gallery_pack *p)

@@ -98,6 +98,11 @@ typedef struct bh_gallery_pack {
 } bh_gallery_pack;
 
 int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out);
+/* Every modality in one pass over the templates table: out[m] for
+ * m = 1..BH_MOD_COUNT (out[0] unused, zeroed).  Same packs as
+ * bh_gallery_pack_load() per modality, about 1/k of the time for k
+ * populated modalities.  On error nothing is left allocated. */
+int bh_gallery_pack_load_all(bh_gallery *g, bh_gallery_pack out[BH_MOD_COUNT + 1]);
 void bh_gallery_pack_free(bh_gallery_pack *p);
 
 /* The full template of one template id (malloc'd copy; caller frees).

@@ -297,6 +297,25 @@ static void test_enroll_show_pack(void **state)
 	assert_int_equal(pk.subject[0], c);
 	bh_gallery_pack_free(&pk);
 	assert_int_equal(bh_gallery_pack_load(g, 9, &pk), BH_EINVAL);
+	/* One-pass load of every modality: the same packs. */
+	bh_gallery_pack all[BH_MOD_COUNT + 1];
+	assert_int_equal(bh_gallery_pack_load_all(g, all), BH_OK);
+	assert_null(all[0].data);
+	for (int m = 1; m <= BH_MOD_COUNT; m++) {
+		assert_int_equal(bh_gallery_pack_load(g, m, &pk), BH_OK);
+		assert_int_equal(all[m].n, pk.n);
+		assert_int_equal(all[m].shard.n, pk.shard.n);
+		assert_int_equal(all[m].shard.stride, pk.shard.stride);
+		assert_int_equal(all[m].shard.kernel, pk.shard.kernel);
+		assert_int_equal(all[m].shard.dim, pk.shard.dim);
+		assert_ptr_equal(all[m].shard.data, all[m].data);
+		assert_memory_equal(all[m].data, pk.data, pk.n * pk.shard.stride);
+		assert_memory_equal(all[m].ids, pk.ids, pk.n * sizeof *pk.ids);
+		assert_memory_equal(all[m].subject, pk.subject, pk.n * sizeof *pk.subject);
+		assert_memory_equal(all[m].position, pk.position, pk.n);
+		bh_gallery_pack_free(&pk);
+		bh_gallery_pack_free(&all[m]);
+	}
 	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
 	bh_gallery_close(g);
 	/* Empty modality in a fresh gallery: n = 0, still a valid shard. */
@@ -552,6 +571,10 @@ static void test_pack_wrong_stored_format(void **state)
 	bh_gallery_pack pk;
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FINGER, &pk), BH_EVERSION);
 	assert_null(pk.data);
+	bh_gallery_pack all[BH_MOD_COUNT + 1];
+	assert_int_equal(bh_gallery_pack_load_all(g, all), BH_EVERSION);
+	for (int m = 0; m <= BH_MOD_COUNT; m++)
+		assert_null(all[m].data);
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
 	bh_gallery_pack_free(&pk);
 	bh_gallery_close(g);
