@@ -410,6 +410,7 @@ int cmd_bench_finger(int argc, char **argv)
 	uint8_t *codes = NULL;
 	uint64_t *ids = NULL;
 	bh_engine *eng = NULL;
+	bh_shard sh;
 	bh_hit *hits = NULL;
 	int rc = s && ws ? imgset_load(s, dir) : BH_ENOMEM;
 	if (rc == BH_OK)
@@ -453,8 +454,9 @@ int cmd_bench_finger(int argc, char **argv)
 			}
 			ids[i] = (uint64_t)i;
 		}
-		bh_shard sh = {.kernel = BH_KERNEL_HAMMING, .dim = BH_FINGER_CODE_BITS, .stride = stride,
-			       .n = (size_t)ngal, .data = codes, .ids = ids};
+		/* the engine keeps a pointer to the shard: it lives at function scope */
+		sh = (bh_shard){.kernel = BH_KERNEL_HAMMING, .dim = BH_FINGER_CODE_BITS, .stride = stride,
+				.n = (size_t)ngal, .data = codes, .ids = ids};
 		bh_engine_config cfg = {.backend = NULL, .threads = 2, .fallback = NULL};
 		rc = bh_engine_open(&cfg, &sh, &eng);
 	}
