@@ -164,10 +164,11 @@ int fp_normalise(fp_work *w)
 		}
 	}
 out:
-	free(bs);
-	free(bq);
-	free(mean);
-	free(inv);
+	/* block statistics of a probe image: wiped like the image */
+	bh_wipe_free(bs, nb * sizeof *bs);
+	bh_wipe_free(bq, nb * sizeof *bq);
+	bh_wipe_free(mean, nb * sizeof *mean);
+	bh_wipe_free(inv, nb * sizeof *inv);
 	free(x0);
 	free(fx);
 	return rc;
@@ -238,8 +239,8 @@ static int seg_components(fp_work *w)
 			for (size_t j = 0; j < nb; j++)
 				w->fg[j] = lab[j] >= 0 && lab[j] == best;
 	}
-	free(lab);
-	free(stack);
+	bh_wipe_free(lab, nb * sizeof *lab);
+	bh_wipe_free(stack, nb * sizeof *stack);
 	return BH_OK;
 }
 
@@ -286,8 +287,8 @@ int fp_segment(fp_work *w)
 		w->fg[i] = w->bstd[i] > thr && w->coh[i] > 0.15f;
 	seg_smooth(w, tmp);
 	seg_smooth(w, tmp);
-	free(sorted);
-	free(tmp);
+	bh_wipe_free(sorted, nb * sizeof *sorted);
+	bh_wipe_free(tmp, nb);
 	int rc = seg_components(w);
 	if (rc != BH_OK)
 		return rc;

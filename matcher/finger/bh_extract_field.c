@@ -108,13 +108,13 @@ int fp_orientation(fp_work *w)
 			t += (float)M_PI;
 		w->orient[i] = t;
 	}
-out:
-	free(a);
-	free(b);
-	free(e);
-	free(wa);
-	free(wb);
-	free(tmp);
+out: /* gradient statistics of a probe image: wiped like the image */
+	bh_wipe_free(a, nb * sizeof *a);
+	bh_wipe_free(b, nb * sizeof *b);
+	bh_wipe_free(e, nb * sizeof *e);
+	bh_wipe_free(wa, nb * sizeof *wa);
+	bh_wipe_free(wb, nb * sizeof *wb);
+	bh_wipe_free(tmp, nb * sizeof *tmp);
 	return rc;
 }
 
@@ -238,8 +238,8 @@ int fp_frequency(fp_work *w)
 		if (w->period[i] <= 0)
 			w->period[i] = med;
 	blur_blocks(w->period, tmp, w->bw, w->bh, 2.0f);
-	free(tmp);
-	free(vals);
+	bh_wipe_free(tmp, nb * sizeof *tmp);
+	bh_wipe_free(vals, nb * sizeof *vals);
 	free(off);
 	return BH_OK;
 }

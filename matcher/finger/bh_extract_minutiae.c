@@ -298,7 +298,7 @@ static int remove_false(const fp_work *w, cand *c, int n, float P)
 	for (int i = 0; i < n; i++)
 		if (kill[i])
 			c[i].alive = 0;
-	free(kill);
+	bh_wipe_free(kill, (size_t)n + 1);
 	return BH_OK;
 }
 
@@ -326,7 +326,7 @@ static int remove_clusters(cand *c, int n, float P)
 	for (int i = 0; i < n; i++)
 		if (kill[i])
 			c[i].alive = 0;
-	free(kill);
+	bh_wipe_free(kill, (size_t)n + 1);
 	return BH_OK;
 }
 
