@@ -20,6 +20,8 @@
 #include "bh_modality.h"
 #include "bh_template.h"
 
+_Static_assert(BH_FCODE_BITS == BH_FINGER_CODE_BITS, "finger code size: bh_fcode.h vs bh_template.h");
+
 int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl *out)
 {
 	memset(out, 0, sizeof *out);
