@@ -38,10 +38,8 @@
 #include "bhp.h"
 #include "dp_config.h"
 #include "dp_net.h"
-#ifdef BHD_HAVE_SEARCH
 #include "bh_gallery.h"
 #include "bh_search.h"
-#endif
 
 #define BURST 32
 #define NB_MBUF 8191
@@ -91,10 +89,7 @@ typedef struct bhd {
 	pthread_t workers[64];
 	unsigned n_workers, n_lcore_workers;
 	volatile int stop_workers;
-	pthread_mutex_t audit_lock;
-#ifdef BHD_HAVE_SEARCH
 	bh_searcher *searcher;
-#endif
 	counters c;
 	uint64_t start_ns, in_flight;
 	uint64_t now; /* clock read once per rx burst */
@@ -235,7 +230,6 @@ static void record_latency(bhd *d, uint64_t first_ns)
 
 static void audit(bhd *d, const job *j, unsigned n, const char *backend, const char *outcome)
 {
-#ifdef BHD_HAVE_SEARCH
 	if (!d->searcher)
 		return;
 	bh_audit_rec r = {.agency = d->ag[j->agency].key.name,
@@ -244,14 +238,9 @@ static void audit(bhd *d, const job *j, unsigned n, const char *backend, const c
 			  .candidates = n,
 			  .backend = backend ? backend : "",
 			  .outcome = outcome};
-	pthread_mutex_lock(&d->audit_lock);
-	int rc = bh_gallery_audit(bh_searcher_gallery(d->searcher), &r);
-	pthread_mutex_unlock(&d->audit_lock);
+	int rc = bh_searcher_audit(d->searcher, &r);
 	if (rc)
 		fprintf(stderr, "biohubd: audit failed: %s: %s\n", bh_strerror(rc), bh_errmsg());
-#else
-	(void)d, (void)j, (void)n, (void)backend, (void)outcome;
-#endif
 }
 
 static void set_error_reply(job *j, int code, const char *text)
@@ -264,7 +253,6 @@ static void set_error_reply(job *j, int code, const char *text)
 /* Runs one search job on a worker thread; always wipes the probe. */
 static void run_job(bhd *d, job *j)
 {
-#ifdef BHD_HAVE_SEARCH
 	bh_candidate cand[BHP_MAX_K];
 	bh_search_info info;
 	uint32_t n = 0;
@@ -308,12 +296,6 @@ static void run_job(bhd *d, job *j)
 	j->outcome_ok = 1;
 	audit(d, j, r->n, info.backend, "ok");
 	free(r);
-#else
-	(void)d;
-	bh_wipe_free(j->msg, j->msg_len);
-	j->msg = NULL;
-	set_error_reply(j, BH_EUNSUPPORTED, "this biohubd was built without the search service");
-#endif
 }
 
 static void *worker_main(void *arg);
@@ -358,11 +340,7 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 		bhp_msg_free(m);
 		return;
 	}
-	int have_searcher = 0;
-#ifdef BHD_HAVE_SEARCH
-	have_searcher = d->searcher != NULL;
-#endif
-	if (!have_searcher) {
+	if (!d->searcher) {
 		send_error(d, a, peer, m->request_id, BH_EUNSUPPORTED, "no gallery configured");
 		d->c.search_err++;
 		bhp_msg_free(m);
@@ -658,7 +636,6 @@ static int pipeline_init(bhd *d)
 	if (rc)
 		return rc;
 	sem_init(&d->job_sem, 0, 0);
-	pthread_mutex_init(&d->audit_lock, NULL);
 	/* Search workers: one per EAL worker lcore, else plain threads. */
 	unsigned lc;
 	RTE_LCORE_FOREACH_WORKER(lc)
@@ -679,15 +656,11 @@ static int search_init(bhd *d)
 {
 	if (!d->cfg.gallery[0])
 		return BH_OK;
-#ifdef BHD_HAVE_SEARCH
 	bh_searcher_config sc = {.gallery_path = d->cfg.gallery,
 				 .backend = d->cfg.backend,
 				 .threads = d->cfg.engine_threads,
 				 .model_dir = NULL};
 	return bh_searcher_open(&sc, &d->searcher);
-#else
-	return bh_fail(BH_EUNSUPPORTED, "built without the search service; remove `gallery`");
-#endif
 }
 
 static void shutdown_all(bhd *d)
@@ -712,9 +685,7 @@ static void shutdown_all(bhd *d)
 	for (size_t i = 0; i < d->n_ag; i++)
 		bhp_crypto_free(d->ag[i].crypto);
 	bh_wipe(d->ag, sizeof(d->ag)); /* keys, replay state, nonces */
-#ifdef BHD_HAVE_SEARCH
 	bh_searcher_close(d->searcher);
-#endif
 	if (d->pool) {
 		rte_eth_dev_stop(d->port);
 		rte_eth_dev_close(d->port);
@@ -754,11 +725,7 @@ int main(int argc, char **argv)
 		if (o == 'c') {
 			cfg_path = optarg;
 		} else if (o == 'f') {
-#ifdef BHD_HAVE_SEARCH
 			printf("bhp/1 health stats search\n");
-#else
-			printf("bhp/1 health stats\n");
-#endif
 			return 0;
 		} else {
 			return usage();

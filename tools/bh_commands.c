@@ -12,6 +12,7 @@ int cmd_eval_finger(int argc, char **argv);
 int cmd_bench_extract(int argc, char **argv);
 int cmd_bench_finger(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench_dataplane(int argc, char **argv);
@@ -44,6 +45,7 @@ const bh_cmd bh_commands[] = {
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
 	{"an2k", cmd_an2k, "list the records, images and minutiae of an ANSI/NIST-ITL file"},
 	{"gallery", cmd_gallery, "gallery store: create, enroll, list, show, delete, stats, check, synth"},
+	{"search", cmd_search, "search one probe image against a gallery, in process"},
 	{"probe", cmd_probe, "send a probe image to biohubd over BHP/1 (also --health, --load)"},
 	{"stats", cmd_stats, "biohubd counters and search latency histogram"},
 	{NULL, NULL, NULL},

@@ -40,8 +40,9 @@ typedef struct bh_search_info {
 int bh_searcher_open(const bh_searcher_config *cfg, bh_searcher **out);
 void bh_searcher_close(bh_searcher *s);
 
-/* The gallery behind a searcher (for the audit table). */
-bh_gallery *bh_searcher_gallery(bh_searcher *s);
+/* Writes one audit row to the searcher's gallery.  Serialised with the
+ * searches' own gallery calls (they share one SQLite handle). */
+int bh_searcher_audit(bh_searcher *s, const bh_audit_rec *rec);
 
 /* Searches one probe image (any supported format) of `modality`.
  * out has room for k candidates; *n gets how many were written. */

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# search.sh BIOHUB - `biohub search` in process on a small real gallery
+# (scripts/demo-gallery): another impression of an enrolled finger, palm and
+# face is found at rank 1 with match set; --json parses; a truncated JPEG,
+# a probe of the wrong size and a missing gallery each exit non-zero with a
+# message.  Skips (77) without ../shared/data.
+set -uo pipefail
+biohub="$1"
+src="$(cd "$(dirname "$0")/../.." && pwd)"
+data="${BH_DATA:-$src/../shared/data}"
+[ -d "$data/fingerprint/fvc2002/DB1_B" ] || { echo "skip: no shared data"; exit 77; }
+work="$(mktemp -d /tmp/bh-search-test.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+bash "$src/scripts/demo-gallery" "$biohub" "$work/g.db" 5 | tee "$work/enrolled"
+rank1() { # modality image expected-ref
+  local out
+  out=$("$biohub" search "$work/g.db" --modality "$1" --k 3 --json "$2") || fail "$1 search of $2"
+  echo "$out"
+  echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
+sys.exit(0 if len(c)==3 and c[0]["subject"]==sys.argv[1] and c[0]["match"]
+         and all(c[i]["score"]>=c[i+1]["score"] for i in range(2)) else 1)' "$3" \
+    || fail "$1: $2 did not find $3 at rank 1"
+}
+grep -q "enrolled finger 5" "$work/enrolled" || fail "finger enrolment"
+rank1 finger "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" fvc-103
+if grep -q "enrolled palm 5" "$work/enrolled"; then
+  rank1 palm "$data/palm/polyu/Multispectral_G/004/2_01_s.pgm" polyu-004
+fi
+if grep -q "enrolled face 5" "$work/enrolled"; then
+  who=$(ls "$data/face/lfw_dev" | grep -v '\.txt$' | head -n 2 | tail -n 1)
+  rank1 face "$data/face/lfw_dev/$who/${who}_0002.jpg" "lfw-$who"
+  jpg="$data/face/lfw_dev/$who/${who}_0003.jpg"
+  head -c $(( $(stat -c %s "$jpg") / 2 )) "$jpg" > "$work/trunc.jpg"
+  "$biohub" search "$work/g.db" --modality face "$work/trunc.jpg" 2>"$work/err" \
+    && fail "truncated JPEG searched"
+  cat "$work/err"; [ -s "$work/err" ] || fail "no message for a truncated JPEG"
+fi
+printf 'P5\n8 8\n255\n' > "$work/tiny.pgm"; head -c 64 /dev/zero >> "$work/tiny.pgm"
+"$biohub" search "$work/g.db" --modality finger "$work/tiny.pgm" 2>"$work/err" \
+  && fail "an 8x8 image searched"
+cat "$work/err"
+"$biohub" search "$work/none.db" --modality finger "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" \
+  2>"$work/err" && fail "a missing gallery searched"
+cat "$work/err"
+[ ! -e "$work/none.db" ] || fail "search created a gallery file"
+echo "search: ok"
