@@ -10,10 +10,14 @@
 #   gallery is built (scripts/demo-gallery) and real images are searched
 #   with `biohub probe`: an enrolled image finds its own subject at rank 1,
 #   and the audit table holds exactly one row per search.
+# BH_BACKEND=NAME runs biohubd with that engine backend (hardware in the
+# loop: fpga = the Verilator-simulated core): every answer must name it and
+# the daemon must not have fallen back to software for any search.
 # Exit 77 (skip) only when not root or network namespaces are unavailable.
 set -uo pipefail
 hexrand() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; } # N random bytes as hex
 biohubd="$1" biohub="$2" dp_check="$3" gallery="${4:-}"
+backend="${BH_BACKEND:-}"
 src="$(cd "$(dirname "$0")/../.." && pwd)"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "skip: no iproute2"; exit 77; }
@@ -52,6 +56,7 @@ name = $control
 max_msg = 1048576
 reasm_timeout_ms = 1000
 ${gallery:+gallery = $gallery}
+${backend:+backend = $backend}
 CONF
 ip netns exec "${name}d" "$biohubd" --config "$work/d.conf" >"$work/d.log" 2>&1 &
 dpid=$!
@@ -101,6 +106,10 @@ search_check() { # modality image expected-ref
     --k 5 --json --timeout 60000 "$2") || fail "$1 search of $2: $out"
   searches=$((searches + 1))
   echo "$out"
+  if [ -n "$backend" ]; then
+    echo "$out" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["backend"]!=sys.argv[1])' \
+      "$backend" || fail "$1 search not answered by backend $backend"
+  fi
   [ -z "$3" ] && return 0
   echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); c=r["candidates"];
 sys.exit(0 if c and c[0]["external_ref"]==sys.argv[1] and c[0]["match"] else 1)' "$3" \
@@ -131,4 +140,7 @@ wait "$dpid"
 rc=$?
 dpid=""
 [ $rc = 0 ] || fail "biohubd exit code $rc"
+if grep -q "failed a search" "$work/d.log"; then
+  fail "the engine fell back to software: $(grep -m1 'failed a search' "$work/d.log")"
+fi
 echo "dataplane: ok"
