@@ -13,6 +13,7 @@ int cmd_bench_extract(int argc, char **argv);
 int cmd_bench_finger(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int gallery_enroll(int argc, char **argv); /* tools/cmd_gallery_enroll.c */
 int cmd_probe(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench_dataplane(int argc, char **argv);
@@ -45,6 +46,7 @@ const bh_cmd bh_commands[] = {
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
 	{"an2k", cmd_an2k, "list the records, images and minutiae of an ANSI/NIST-ITL file"},
 	{"gallery", cmd_gallery, "gallery store: create, enroll, list, show, delete, stats, check, synth"},
+	{"enroll", gallery_enroll, "enrol one subject from images and ANSI/NIST files (= gallery enroll)"},
 	{"search", cmd_search, "search one probe image against a gallery, in process"},
 	{"probe", cmd_probe, "send a probe image to biohubd over BHP/1 (also --health, --load)"},
 	{"stats", cmd_stats, "biohubd counters and search latency histogram"},

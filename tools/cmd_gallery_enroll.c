@@ -8,6 +8,10 @@
  *   image           --face IMG, --finger POS=IMG, --palm IMG, --image MOD[:POS]=IMG
  *                   (bulk: image:MOD[:POS]=IMG), turned into a template by the
  *                   modality's extractor (bh_modality_get()->extract)
+ *   ANSI/NIST-ITL   --an2k FILE   (bulk: an2k=FILE): one finger template per
+ *                   finger position from the transaction's image records or
+ *                   Type-9 minutiae (bh_finger_an2k.h); records it does not
+ *                   use are listed on stderr
  * FORMAT defaults to the modality's current format (bh_template.h).
  *
  * Bulk file: one subject per line, `REF INPUT...`, whitespace separated;
@@ -29,6 +33,7 @@
 
 #include "bh_cli.h"
 #include "bh_err.h"
+#include "bh_finger_an2k.h"
 #include "bh_image.h"
 #include "bh_json.h"
 #include "bh_mem.h"
@@ -40,7 +45,7 @@
 #define MAX_ITEMS (2 * BH_GALLERY_MAX_TEMPLATES)
 #define CODE_FILE_MAX (64u << 10) /* no code blob is near this */
 
-enum { IT_CODE, IT_FULL, IT_IMAGE };
+enum { IT_CODE, IT_FULL, IT_IMAGE, IT_AN2K };
 
 typedef struct item {
 	int kind, modality, position;
@@ -195,6 +200,14 @@ static int add_finger_image(subject_spec *s, const char *arg)
 	return add_image(s, BH_MOD_FINGER, (int)pos, e + 1);
 }
 
+static int add_an2k(subject_spec *s, const char *path)
+{
+	if (s->n >= MAX_ITEMS)
+		return bh_fail(BH_ETOOBIG, "more than %d inputs for one subject", MAX_ITEMS);
+	s->items[s->n++] = (item){.kind = IT_AN2K, .modality = BH_MOD_FINGER, .path = path};
+	return BH_OK;
+}
+
 static int keep_buf(built *b, uint8_t *p, size_t n)
 {
 	b->buf[b->nbuf] = p;
@@ -257,6 +270,48 @@ static int build_image(built *b, models *m, const item *it)
 	return BH_OK;
 }
 
+#define AN2K_FILE_MAX (256u << 20) /* 1000-ppi palm transactions are tens of MB */
+
+static int build_an2k(built *b, const item *it)
+{
+	uint8_t *p;
+	size_t len;
+	int rc = bh_read_file(it->path, AN2K_FILE_MAX, &p, &len);
+	if (rc != BH_OK)
+		return rc;
+	char notes[1024] = "";
+	size_t n = 0;
+	rc = bh_finger_an2k_enrol(p, len, &b->pt[b->npt], BH_GALLERY_MAX_TEMPLATES - b->nrec, &n,
+				  notes, sizeof notes);
+	bh_wipe_free(p, len);
+	for (char *line = notes, *e; *line; line = e + 1) { /* one note per unused record */
+		e = strchr(line, '\n');
+		if (!e)
+			break;
+		fprintf(stderr, "biohub: enroll: %s: not enrolled: %.*s\n", it->path, (int)(e - line),
+			line);
+	}
+	if (rc != BH_OK) {
+		char why[200];
+		snprintf(why, sizeof why, "%s", bh_errmsg());
+		return bh_fail(rc, "%s: %s", it->path, why);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const bh_probe_tmpl *pt = &b->pt[b->npt++];
+		b->rec[b->nrec++] = (bh_template_rec){
+			.modality = pt->modality,
+			.position = pt->position,
+			.format = pt->format,
+			.quality = pt->quality,
+			.code = pt->code,
+			.code_len = pt->code_len,
+			.full = pt->full,
+			.full_len = pt->full_len,
+		};
+	}
+	return BH_OK;
+}
+
 /* The k-th --full of a MOD:POS goes with the k-th --template of it. */
 static int attach_full(built *b, const subject_spec *s, size_t idx, size_t *code_of_item)
 {
@@ -298,8 +353,11 @@ static int build_subject(const subject_spec *s, models *m, int quality, built *b
 			return bh_fail(BH_ETOOBIG, "more than %d templates for one subject",
 				       BH_GALLERY_MAX_TEMPLATES);
 		code_of_item[i] = b->nrec;
-		rc = s->items[i].kind == IT_CODE ? build_code(b, &s->items[i], quality)
-						 : build_image(b, m, &s->items[i]);
+		switch (s->items[i].kind) {
+		case IT_CODE: rc = build_code(b, &s->items[i], quality); break;
+		case IT_AN2K: rc = build_an2k(b, &s->items[i]); break;
+		default: rc = build_image(b, m, &s->items[i]); break;
+		}
 	}
 	for (size_t i = 0; rc == BH_OK && i < s->n; i++)
 		if (s->items[i].kind == IT_FULL)
@@ -392,6 +450,8 @@ static int bulk_line(bulk *bk, char *line, int lineno, const char *dir)
 			rc = parse_item(tok + 5, IT_FULL, s);
 		else if (!strncmp(tok, "image:", 6))
 			rc = parse_item(tok + 6, IT_IMAGE, s);
+		else if (!strncmp(tok, "an2k=", 5) && tok[5])
+			rc = add_an2k(s, tok + 5);
 		else
 			rc = parse_item(tok, IT_CODE, s);
 		if (rc == BH_OK)
@@ -548,10 +608,11 @@ static int usage(FILE *f)
 	      "         [--meta JSON] [--quality Q] [--models DIR] [--json]\n"
 	      "         [--template MOD[:POS][@FORMAT]=FILE]... [--full MOD[:POS]=FILE]...\n"
 	      "         [--face IMG] [--finger POS=IMG]... [--palm IMG] [--image MOD[:POS]=IMG]...\n"
+	      "         [--an2k ANSI_NIST_FILE]...\n"
 	      "       biohub gallery enroll GALLERY --bulk FILE [--operator NAME] [--keep-going]\n"
 	      "         [--quiet] [--models DIR] [--json]\n"
 	      "  bulk FILE: one subject per line: REF MOD[:POS][@FORMAT]=CODEFILE\n"
-	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG ...\n",
+	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG an2k=FILE ...\n",
 	      f);
 	return f == stdout ? 0 : 2;
 }
@@ -567,7 +628,8 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 		{"palm", required_argument, 0, 'p'},     {"image", required_argument, 0, 'i'},
 		{"bulk", required_argument, 0, 'b'},     {"keep-going", no_argument, 0, 'k'},
 		{"quiet", no_argument, 0, 'Q'},          {"json", no_argument, 0, 'j'},
-		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+		{"an2k", required_argument, 0, 'a'},     {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
 	int c, rc = BH_OK;
 	int64_t v;
 	optind = 0;
@@ -593,6 +655,7 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 		case 'f': rc = add_image(s, BH_MOD_FACE, 0, optarg); break;
 		case 'p': rc = add_image(s, BH_MOD_PALM, 0, optarg); break;
 		case 'g': rc = add_finger_image(s, optarg); break;
+		case 'a': rc = add_an2k(s, optarg); break;
 		case 'h': return usage(stdout);
 		default: return usage(stderr);
 		}

@@ -47,11 +47,17 @@ int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl 
 		bh_image_free(&grey);
 	if (rc != BH_OK)
 		return rc;
+	rc = bh_finger_from_features(&f, out);
+	bh_fp_features_free(&f);
+	return rc;
+}
+
+int bh_finger_from_features(const bh_fp_features *f, bh_probe_tmpl *out)
+{
+	memset(out, 0, sizeof *out);
 	uint8_t *blob = NULL;
 	size_t len = 0;
-	rc = bh_mcc_build(&f, &blob, &len);
-	int quality = f.quality;
-	bh_fp_features_free(&f);
+	int rc = bh_mcc_build(f, &blob, &len);
 	bh_mcc_view v;
 	if (rc == BH_OK)
 		rc = bh_mcc_view_init(blob, len, &v);
@@ -75,7 +81,7 @@ int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl 
 	out->modality = BH_MOD_FINGER;
 	out->position = 0;
 	out->format = BH_FMT_FINGER_V1;
-	out->quality = quality;
+	out->quality = f->quality;
 	out->code_len = BH_FINGER_CODE_BITS / 8;
 	out->full = blob;
 	out->full_len = len;

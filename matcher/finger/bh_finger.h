@@ -17,6 +17,7 @@
 
 #include "bh_engine.h"
 #include "bh_image.h"
+#include "bh_minutiae.h"
 #include "bh_modality.h"
 
 /* Candidates passed from the first stage to MCC re-ranking. */
@@ -31,6 +32,11 @@ extern const bh_modality_ops bh_finger_ops;
 /* image -> template (code + MCC full).  ppi_override 0 = use img->ppi (or
  * 500 if unknown).  Grey or RGB input. */
 int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl *out);
+
+/* minutiae -> template (MCC full + code), e.g. for minutiae read from an
+ * ANSI/NIST Type-9 or ISO 19794-2 record.  f->fg must be non-NULL (the MCC
+ * cell validity comes from the minutiae's convex hull, not from fg). */
+int bh_finger_from_features(const bh_fp_features *f, bh_probe_tmpl *out);
 
 /* MCC re-ranking of hits[0..n) with full templates obtained from fetch()
  * (malloc'd blob, freed here; len 0 = none: score 0), then re-sorted by the

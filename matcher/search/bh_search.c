@@ -11,6 +11,7 @@
 
 #include "bh_engine.h"
 #include "bh_err.h"
+#include "bh_finger_an2k.h"
 #include "bh_mem.h"
 #include "bh_modality.h"
 #include "bh_template.h"
@@ -198,10 +199,15 @@ int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_
 	bh_probe_tmpl t;
 	memset(&t, 0, sizeof t);
 	uint64_t t0 = bh_now_ns();
-	int rc = bh_image_decode(image, image_len, 0, NULL, &img);
-	if (rc == BH_OK) {
-		rc = m->ops->extract(m->model, &img, &t);
-		bh_image_free(&img);
+	int rc;
+	if (modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len)) {
+		rc = bh_finger_an2k_probe(image, image_len, &t); /* latent, finger or minutiae */
+	} else {
+		rc = bh_image_decode(image, image_len, 0, NULL, &img);
+		if (rc == BH_OK) {
+			rc = m->ops->extract(m->model, &img, &t);
+			bh_image_free(&img);
+		}
 	}
 	if (info)
 		info->extract_ns = bh_now_ns() - t0;

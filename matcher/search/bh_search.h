@@ -1,6 +1,7 @@
 /*
  * bh_search.h - the search service used by `biohub search` and biohubd:
  * probe image bytes -> decode -> extract -> 1:N engine -> re-rank -> candidates.
+ * A finger probe may also be an ANSI/NIST-ITL transaction (bh_finger_an2k.h).
  *
  * A searcher loads every modality of one gallery into engines at open time.
  * bh_searcher_search() is thread-safe.  Every buffer that held the probe

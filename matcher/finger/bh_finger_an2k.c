@@ -1,0 +1,219 @@
+/* bh_finger_an2k.c - finger templates from an ANSI/NIST-ITL transaction.
+ * See bh_finger_an2k.h.  Every decoded image and minutia buffer is wiped
+ * before it is freed: the transaction may be a probe. */
+#include "bh_finger_an2k.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_an2k.h"
+#include "bh_err.h"
+#include "bh_finger.h"
+#include "bh_mem.h"
+#include "bh_minutiae.h"
+
+int bh_finger_an2k_sniff(const uint8_t *buf, size_t len)
+{
+	return len >= 6 && !memcmp(buf, "1.001:", 6);
+}
+
+static void note(char *notes, size_t cap, const char *fmt, ...)
+{
+	if (!notes || !cap)
+		return;
+	size_t used = strnlen(notes, cap);
+	if (used + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(notes + used, cap - used, fmt, ap);
+	va_end(ap);
+}
+
+static int from_image(const bh_an2k_image *im, bh_probe_tmpl *out)
+{
+	bh_image img;
+	int rc = bh_an2k_image_decode(im, NULL, &img);
+	if (rc != BH_OK)
+		return rc;
+	rc = bh_finger_extract(&img, 0, out);
+	bh_image_free(&img);
+	return rc;
+}
+
+/* The image record described by a minutiae set (same IDC), or NULL. */
+static const bh_an2k_image *image_of(const bh_an2k *a, const bh_an2k_minset *s)
+{
+	for (uint32_t i = 0; i < a->nimages; i++)
+		if (a->images[i].idc == s->idc)
+			return &a->images[i];
+	return NULL;
+}
+
+static int from_minutiae(const bh_an2k *a, const bh_an2k_minset *s, bh_probe_tmpl *out)
+{
+	const bh_an2k_image *im = image_of(a, s);
+	int32_t height = 0; /* 0.01 mm */
+	if (im && im->ppi)
+		height = (int32_t)((uint64_t)im->h * 2540u / im->ppi);
+	bh_minutia *m = calloc(BH_MINUTIAE_MAX, sizeof *m);
+	if (!m)
+		return bh_fail(BH_ENOMEM, "an2k: out of memory");
+	uint32_t n = bh_an2k_minutiae_to_fp(s, height, m, BH_MINUTIAE_MAX);
+	/* MCC is translation invariant: move the minutiae into the positive
+	 * quadrant (an EFS record may put some left of / above its origin). */
+	float minx = 0, miny = 0, maxx = 0, maxy = 0;
+	uint32_t qsum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		minx = m[i].x < minx ? m[i].x : minx;
+		miny = m[i].y < miny ? m[i].y : miny;
+		qsum += m[i].quality;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		m[i].x -= minx;
+		m[i].y -= miny;
+		maxx = m[i].x > maxx ? m[i].x : maxx;
+		maxy = m[i].y > maxy ? m[i].y : maxy;
+	}
+	uint8_t fg = 1; /* MCC validity comes from the minutiae hull */
+	/* +2: MCC quantises x to quarter pixels with rounding, which may reach
+	 * maxx + 0.25 > (uint32_t)maxx + 1. */
+	bh_fp_features f = {.w = (uint32_t)maxx + 2, .h = (uint32_t)maxy + 2, .bw = 1, .bh = 1,
+			    .fg = &fg, .n = n, .m = m, .quality = n ? (int)(qsum / n) : 0};
+	int rc = bh_finger_from_features(&f, out);
+	bh_wipe_free(m, BH_MINUTIAE_MAX * sizeof *m);
+	return rc;
+}
+
+static int is_finger_pos(int pos) { return pos >= 0 && pos <= 10; }
+
+/* What the minutiae describe: the kind of the image with the same IDC
+ * (a latent's or a palm's minutiae are not finger references), else finger. */
+static bh_an2k_kind minset_kind(const bh_an2k *a, const bh_an2k_minset *s)
+{
+	const bh_an2k_image *im = image_of(a, s);
+	return im ? bh_an2k_image_kind(im) : BH_AN2K_KIND_FINGER;
+}
+
+static const char *skip_reason(bh_an2k_kind k)
+{
+	switch (k) {
+	case BH_AN2K_KIND_LATENT: return "a latent is a probe, not a reference";
+	case BH_AN2K_KIND_SLAP: return "slap / plain thumbs: needs segmentation (not done)";
+	case BH_AN2K_KIND_PALM: return "forensic palm: no palm minutiae gallery (not done)";
+	default: return "not a finger";
+	}
+}
+
+static void clear_all(bh_probe_tmpl *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bh_probe_tmpl_clear(&out[i]);
+}
+
+int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
+			 size_t *n, char *notes, size_t notes_len)
+{
+	*n = 0;
+	if (notes && notes_len)
+		notes[0] = '\0';
+	bh_an2k *a;
+	int rc = bh_an2k_parse(buf, len, &a);
+	if (rc != BH_OK)
+		return rc;
+	int have[11] = {0};
+	size_t k = 0;
+	for (uint32_t i = 0; rc == BH_OK && i < a->nimages; i++) {
+		const bh_an2k_image *im = &a->images[i];
+		bh_an2k_kind kind = bh_an2k_image_kind(im);
+		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(im->position)) {
+			note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
+			     im->idc, im->position, skip_reason(kind));
+			continue;
+		}
+		if (have[im->position]) {
+			note(notes, notes_len, "type-%d idc %d: position %d already enrolled\n",
+			     im->record_type, im->idc, im->position);
+			continue;
+		}
+		if (k == max) {
+			rc = bh_fail(BH_ETOOBIG, "an2k: more than %zu fingers", max);
+			break;
+		}
+		rc = from_image(im, &out[k]);
+		if (rc == BH_ENOFEATURE || rc == BH_EINVAL) { /* unusable impression: say so, go on */
+			note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
+			     im->idc, im->position, bh_errmsg());
+			rc = BH_OK;
+			continue;
+		}
+		if (rc == BH_OK) {
+			out[k++].position = im->position;
+			have[im->position] = 1;
+		}
+	}
+	for (uint32_t i = 0; rc == BH_OK && i < a->nminsets; i++) {
+		const bh_an2k_minset *s = &a->minsets[i];
+		bh_an2k_kind kind = minset_kind(a, s);
+		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(s->position) || have[s->position]) {
+			note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
+			     kind != BH_AN2K_KIND_FINGER   ? skip_reason(kind)
+			     : !is_finger_pos(s->position) ? "not a finger position"
+							   : "position already enrolled");
+			continue;
+		}
+		if (k == max) {
+			rc = bh_fail(BH_ETOOBIG, "an2k: more than %zu fingers", max);
+			break;
+		}
+		rc = from_minutiae(a, s, &out[k]);
+		if (rc == BH_ENOFEATURE) {
+			note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
+			     bh_errmsg());
+			rc = BH_OK;
+			continue;
+		}
+		if (rc == BH_OK) {
+			out[k++].position = s->position;
+			have[s->position] = 1;
+		}
+	}
+	bh_an2k_free(a);
+	if (rc == BH_OK && k == 0)
+		rc = bh_fail(BH_ENOFEATURE, "an2k: no usable finger image or minutiae");
+	if (rc != BH_OK) {
+		clear_all(out, k);
+		return rc;
+	}
+	*n = k;
+	return BH_OK;
+}
+
+int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
+{
+	memset(out, 0, sizeof *out);
+	bh_an2k *a;
+	int rc = bh_an2k_parse(buf, len, &a);
+	if (rc != BH_OK)
+		return rc;
+	const bh_an2k_image *pick = NULL;
+	for (uint32_t i = 0; i < a->nimages && !pick; i++)
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_LATENT)
+			pick = &a->images[i];
+	for (uint32_t i = 0; i < a->nimages && !pick; i++)
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_FINGER)
+			pick = &a->images[i];
+	if (pick)
+		rc = from_image(pick, out);
+	else if (a->nminsets)
+		rc = from_minutiae(a, &a->minsets[0], out);
+	else
+		rc = bh_fail(BH_ENOFEATURE, "an2k: no finger, latent or minutiae record");
+	if (rc == BH_OK)
+		out->position = pick ? (is_finger_pos(pick->position) ? pick->position : 0)
+				     : (is_finger_pos(a->minsets[0].position) ? a->minsets[0].position : 0);
+	bh_an2k_free(a);
+	return rc;
+}

@@ -1,0 +1,175 @@
+/* test_finger_an2k.c - finger templates from the NIST ANSI/NIST-ITL sample
+ * transactions (bh_finger_an2k.h): which records are enrolled at which
+ * position and which are refused; a transaction searched against itself
+ * scores far above the threshold and far above another one; truncated
+ * transactions are errors with nothing returned. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bh_err.h"
+#include "bh_finger.h"
+#include "bh_finger_an2k.h"
+#include "bh_mcc.h"
+#include "bh_mem.h"
+
+#define NIST BH_SHARED_DATA_DIR "/fingerprint/nist/"
+#define MAXT 16
+
+static uint8_t *load(const char *name, size_t *len)
+{
+	uint8_t *b = NULL;
+	if (bh_read_file(name, 0, &b, len) != BH_OK)
+		return NULL;
+	return b;
+}
+
+typedef struct enrolled {
+	bh_probe_tmpl t[MAXT];
+	size_t n;
+	char notes[2048];
+	int rc;
+} enrolled;
+
+static int enrol(const char *file, enrolled *e)
+{
+	size_t len;
+	uint8_t *b = load(file, &len);
+	if (!b)
+		return -1;
+	memset(e, 0, sizeof *e);
+	e->rc = bh_finger_an2k_enrol(b, len, e->t, MAXT, &e->n, e->notes, sizeof e->notes);
+	free(b);
+	return 0;
+}
+
+static void release(enrolled *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		bh_probe_tmpl_clear(&e->t[i]);
+}
+
+static size_t count_lines(const char *s, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void finger_image_and_minutiae(void **state)
+{
+	(void)state;
+	enrolled e;
+	if (enrol(NIST "type3.an2k", &e))
+		skip();
+	assert_int_equal(e.rc, BH_OK);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.t[0].position, 2); /* type-3 record, right index */
+	assert_int_equal(e.t[0].modality, BH_MOD_FINGER);
+	assert_int_equal(bh_mcc_check(e.t[0].full, e.t[0].full_len), BH_OK);
+	release(&e);
+
+	/* EFS minutiae only: one template per finger position, no image */
+	assert_int_equal(enrol(NIST "type9-efs.an2k", &e), 0);
+	assert_int_equal(e.rc, BH_OK);
+	assert_true(e.n >= 8);
+	int seen[11] = {0};
+	for (size_t i = 0; i < e.n; i++) {
+		assert_in_range(e.t[i].position, 1, 10);
+		assert_int_equal(seen[e.t[i].position]++, 0);
+		assert_int_equal(bh_mcc_check(e.t[i].full, e.t[i].full_len), BH_OK);
+	}
+	release(&e);
+}
+
+static void refused_records(void **state)
+{
+	(void)state;
+	enrolled e;
+	if (enrol(NIST "type4-slaps.an2k", &e))
+		skip();
+	assert_int_equal(e.rc, BH_ENOFEATURE);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(count_lines(e.notes, "needs segmentation"), 4);
+
+	assert_int_equal(enrol(NIST "type9-13.an2k", &e), 0);
+	assert_int_equal(e.rc, BH_ENOFEATURE); /* latent image and its minutiae */
+	assert_int_equal(count_lines(e.notes, "latent"), 2);
+
+	assert_int_equal(enrol(NIST "type9-15.an2k", &e), 0);
+	assert_int_equal(e.rc, BH_ENOFEATURE); /* palms and the palm's minutiae */
+	assert_int_equal(count_lines(e.notes, "forensic palm"), 3);
+}
+
+static int32_t compare(const bh_probe_tmpl *a, const bh_probe_tmpl *b)
+{
+	return bh_mcc_compare_blobs(a->full, a->full_len, b->full, b->full_len);
+}
+
+static void probe_matches_its_reference(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *b = load(NIST "type3.an2k", &len);
+	if (!b)
+		skip();
+	bh_probe_tmpl p;
+	assert_int_equal(bh_finger_an2k_probe(b, len, &p), BH_OK);
+	assert_int_equal(p.position, 2);
+	enrolled self, other;
+	assert_int_equal(enrol(NIST "type3.an2k", &self), 0);
+	assert_int_equal(enrol(NIST "type9.an2k", &other), 0);
+	assert_int_equal(self.rc, BH_OK);
+	assert_int_equal(other.rc, BH_OK);
+	int32_t s_self = compare(&p, &self.t[0]), s_other = compare(&p, &other.t[0]);
+	assert_true(s_self >= 5 * BH_FINGER_THRESHOLD);
+	assert_true(s_other < BH_FINGER_THRESHOLD);
+	bh_probe_tmpl_clear(&p);
+
+	/* a latent transaction is a probe: its latent image is used */
+	uint8_t *l = load(NIST "type9-13.an2k", &len);
+	assert_non_null(l);
+	assert_int_equal(bh_finger_an2k_probe(l, len, &p), BH_OK);
+	assert_true(p.code_len > 0 && p.full_len > 0);
+	bh_probe_tmpl_clear(&p);
+	free(l);
+	release(&self);
+	release(&other);
+	free(b);
+}
+
+static void truncated(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *b = load(NIST "type9-efs.an2k", &len);
+	if (!b)
+		skip();
+	assert_true(bh_finger_an2k_sniff(b, len));
+	for (size_t cut = 0; cut < len; cut += len / 7 + 1) {
+		enrolled e;
+		memset(&e, 0, sizeof e);
+		int rc = bh_finger_an2k_enrol(b, cut, e.t, MAXT, &e.n, e.notes, sizeof e.notes);
+		assert_int_not_equal(rc, BH_OK);
+		assert_int_equal(e.n, 0);
+		bh_probe_tmpl p;
+		assert_int_not_equal(bh_finger_an2k_probe(b, cut, &p), BH_OK);
+	}
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(finger_image_and_minutiae),
+		cmocka_unit_test(refused_records),
+		cmocka_unit_test(probe_matches_its_reference),
+		cmocka_unit_test(truncated),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
