@@ -5,6 +5,7 @@
 
 #include "bh_engine.h"
 #include "bh_err.h"
+#include "bh_mcc.h"
 
 const char *bh_modality_name(int m)
 {
@@ -74,5 +75,9 @@ int bh_template_check(int modality, int position, uint32_t format,
 		return bh_fail(BH_EFORMAT, "template: %s full template of %zu bytes", mname, full_len);
 	if (modality == BH_MOD_FACE && full_len)
 		return bh_fail(BH_EFORMAT, "template: face templates have no full part");
+	/* a finger's full part is the MCC blob the re-ranker parses: refuse a
+	 * malformed one at the door rather than at search time */
+	if (modality == BH_MOD_FINGER && full_len)
+		return bh_mcc_check(full, full_len);
 	return BH_OK;
 }

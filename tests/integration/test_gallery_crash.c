@@ -27,6 +27,9 @@
 
 #include <sqlite3.h>
 
+#include "bh_err.h"
+#include "bh_mcc.h"
+#include "bh_minutiae.h"
 #include "bh_template.h"
 
 #define ROUNDS_BULK 20
@@ -63,7 +66,30 @@ static void file_bytes(int kind, int j, uint8_t *out, size_t n)
 	}
 }
 
-static size_t full_size(int j) { return 2000 + (size_t)j * 1700; } /* 2..41 KB */
+/* Full finger template j: a real MCC blob (the gallery validates it) from
+ * 4 + 3j seeded random minutiae, so the blobs grow from ~1 to tens of KB. */
+static size_t fsize[NFILES];
+static size_t full_size(int j) { return fsize[j]; }
+
+static int full_bytes(int j, uint8_t *out, size_t cap)
+{
+	bh_minutia m[4 + 3 * NFILES];
+	uint32_t n = 4 + 3 * (uint32_t)j, x = (uint32_t)(j * 104729 + 17);
+	for (uint32_t i = 0; i < n; i++) {
+		x = x * 1664525u + 1013904223u;
+		m[i] = (bh_minutia){.x = 20.0f + (float)(x >> 24) * 1.5f, .y = 20.0f + (float)(x >> 16 & 255) * 1.5f,
+				    .theta = (float)(x % 628) / 100.0f, .type = 1 + (x >> 5 & 1), .quality = 50};
+	}
+	uint8_t fg = 1;
+	bh_fp_features f = {.w = 420, .h = 420, .bw = 1, .bh = 1, .fg = &fg, .n = n, .m = m, .quality = 50};
+	uint8_t *blob;
+	size_t len;
+	CHECK(bh_mcc_build(&f, &blob, &len) == BH_OK && len <= cap, "mcc blob %d", j);
+	memcpy(out, blob, len);
+	free(blob);
+	fsize[j] = len;
+	return 0;
+}
 
 static int write_file(const char *path, const void *p, size_t n)
 {
@@ -83,7 +109,8 @@ static int make_files(void)
 		file_bytes(1, j, buf, 32);
 		CHECK(!write_file(p, buf, 32), "write %s", p);
 		snprintf(p, sizeof p, "%s/ff%d.bin", dir, j);
-		file_bytes(2, j, buf, full_size(j));
+		if (full_bytes(j, buf, sizeof buf))
+			return -1;
 		CHECK(!write_file(p, buf, full_size(j)), "write %s", p);
 		snprintf(p, sizeof p, "%s/face%d.bin", dir, j);
 		file_bytes(3, j, buf, 128);

@@ -16,7 +16,9 @@
 
 #include "bh_err.h"
 #include "bh_gallery.h"
+#include "bh_mcc.h"
 #include "bh_mem.h"
+#include "bh_minutiae.h"
 #include "bh_template.h"
 
 static char dir[64];
@@ -109,12 +111,35 @@ static void sql_exec(const char *p, const char *sql)
 	sqlite3_close(db);
 }
 
-/* Deterministic template blobs: code bytes derived from a seed. */
+/* Deterministic template blobs: code bytes derived from a seed; a finger's
+ * full part is a real MCC blob (bh_template_check validates it) built from
+ * seeded random minutiae, other full parts are seeded bytes. */
 typedef struct tmpl {
 	uint8_t code[BH_PALM_CODE_BITS / 8];
-	uint8_t full[3000];
+	uint8_t full[16384];
+	size_t full_len;
 	bh_template_rec rec;
 } tmpl;
+
+static size_t make_mcc(uint32_t *x, uint8_t *out, size_t cap)
+{
+	bh_minutia m[12];
+	for (size_t i = 0; i < 12; i++) {
+		*x = *x * 1103515245u + 12345u;
+		m[i] = (bh_minutia){.x = 40.0f + (float)(*x >> 16 & 255), .y = 40.0f + (float)(*x >> 8 & 255),
+				    .theta = (float)(*x % 628) / 100.0f, .type = 1 + (*x >> 30 & 1),
+				    .quality = 60};
+	}
+	uint8_t fg = 1;
+	bh_fp_features f = {.w = 400, .h = 400, .bw = 1, .bh = 1, .fg = &fg, .n = 12, .m = m, .quality = 60};
+	uint8_t *blob;
+	size_t len;
+	assert_int_equal(bh_mcc_build(&f, &blob, &len), BH_OK);
+	assert_true(len <= cap);
+	memcpy(out, blob, len);
+	free(blob);
+	return len;
+}
 
 static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int with_full)
 {
@@ -123,10 +148,13 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 		x = x * 1103515245u + 12345u;
 		t->code[i] = (uint8_t)(x >> 16);
 	}
-	for (size_t i = 0; i < sizeof t->full; i++) {
+	t->full_len = 3000;
+	for (size_t i = 0; i < t->full_len; i++) {
 		x = x * 1103515245u + 12345u;
 		t->full[i] = (uint8_t)(x >> 16);
 	}
+	if (modality == BH_MOD_FINGER)
+		t->full_len = make_mcc(&x, t->full, sizeof t->full);
 	uint32_t fmt = bh_template_format(modality);
 	t->rec = (bh_template_rec){
 		.modality = modality,
@@ -136,7 +164,7 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 		.code = t->code,
 		.code_len = bh_template_code_bytes(fmt),
 		.full = with_full ? t->full : NULL,
-		.full_len = with_full ? sizeof t->full : 0,
+		.full_len = with_full ? t->full_len : 0,
 	};
 }
 
@@ -240,7 +268,9 @@ static void test_enroll_show_pack(void **state)
 	assert_int_equal(d.templates[0].full_len, 0);
 	assert_int_equal(d.templates[1].modality, BH_MOD_FINGER);
 	assert_int_equal(d.templates[1].position, 3);
-	assert_int_equal(d.templates[1].full_len, 3000);
+	tmpl tc;
+	make_tmpl(&tc, BH_MOD_FINGER, 3, 1002, 1);
+	assert_int_equal(d.templates[1].full_len, tc.full_len);
 	assert_int_equal(d.n_enrolments, 1);
 	assert_int_equal(d.enrolments[0].n_templates, 2);
 	assert_string_equal(d.enrolments[0].operator_id, "op1");
@@ -258,7 +288,7 @@ static void test_enroll_show_pack(void **state)
 	assert_int_equal(bh_gallery_template_full(g, d.templates[1].id, &full, &flen), BH_OK);
 	tmpl ta;
 	make_tmpl(&ta, BH_MOD_FINGER, 2, 1001, 1);
-	assert_int_equal(flen, sizeof ta.full);
+	assert_int_equal(flen, ta.full_len);
 	assert_memory_equal(full, ta.full, flen);
 	free(full);
 	assert_int_equal(bh_gallery_template_full(g, d.templates[0].id, &full, &flen), BH_OK);
@@ -347,7 +377,10 @@ static void test_enroll_bad_input(void **state)
 		{"position 11", BH_EINVAL},     {"palm position", BH_EINVAL},
 		{"modality 7", BH_EINVAL},      {"quality 101", BH_EINVAL},
 		{"null code", BH_EFORMAT},      {"huge full", BH_EFORMAT},
+		{"mcc truncated", BH_EFORMAT},  {"mcc garbage", BH_EFORMAT},
 	};
+	uint8_t junk[3000];
+	memset(junk, 0xA5, sizeof junk);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		r = t.rec;
 		switch (i) {
@@ -361,6 +394,8 @@ static void test_enroll_bad_input(void **state)
 		case 7: r.quality = 101; break;
 		case 8: r.code = NULL; break;
 		case 9: r.full_len = BH_FULL_MAX_BYTES + 1; break;
+		case 10: r.full_len -= 1; break;
+		case 11: r.full = junk; r.full_len = sizeof junk; break;
 		}
 		bh_errclear();
 		/* the bad template second: the first must not be committed either */
