@@ -65,7 +65,7 @@ static uint64_t cpu_ns(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohub eval finger --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n");
+	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n");
 	return 2;
 }
 
@@ -237,8 +237,40 @@ static void rank1_study(entry *e, int n, const int32_t *mat, const int *depths, 
 	free(used);
 }
 
+int cmd_eval_palm(int argc, char **argv); /* tools/cmd_eval_palm.c */
+
+/* `--modality palm|finger` (issue 4's spelling): palm goes to `eval palm`
+ * with the other arguments; the option is removed from argv in place. */
+static int take_modality(int *argc, char **argv, const char **mod)
+{
+	*mod = "finger";
+	for (int i = 1; i < *argc; i++) {
+		const char *v = NULL;
+		int used = 0;
+		if (!strcmp(argv[i], "--modality") && i + 1 < *argc)
+			v = argv[i + 1], used = 2;
+		else if (!strncmp(argv[i], "--modality=", 11))
+			v = argv[i] + 11, used = 1;
+		if (!used)
+			continue;
+		*mod = v;
+		for (int j = i; j + used <= *argc; j++)
+			argv[j] = argv[j + used];
+		*argc -= used;
+		break;
+	}
+	return strcmp(*mod, "finger") && strcmp(*mod, "palm") ? -1 : 0;
+}
+
 int cmd_eval_finger(int argc, char **argv)
 {
+	const char *mod;
+	if (take_modality(&argc, argv, &mod)) {
+		fprintf(stderr, "biohub eval finger: --modality must be finger or palm, not '%s'\n", mod);
+		return 2;
+	}
+	if (!strcmp(mod, "palm"))
+		return cmd_eval_palm(argc, argv);
 	static const struct option opts[] = {{"data", required_argument, 0, 'd'},
 					     {"ppi", required_argument, 0, 'p'},
 					     {"json", no_argument, 0, 'j'},
