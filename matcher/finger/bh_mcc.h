@@ -10,9 +10,10 @@
  *   t near the cell centre, a spatial Gaussian (sigma_S) of the distance
  *   times the mass of a Gaussian (sigma_D) of the direction difference
  *   d(theta_m, theta_t) falling in section k; the cell bit is 1 when the sum
- *   exceeds mu_psi.  A cell is *valid* when its centre lies on the
- *   fingerprint foreground (the extractor's block mask), which replaces the
- *   paper's enlarged convex hull by the segmentation actually measured.
+ *   exceeds mu_psi.  A cell is *valid* when its centre lies inside the
+ *   minutiae's convex hull enlarged by omega (the paper's rule), so a
+ *   template can be built from minutiae alone (ANSI/NIST Type-9, ISO
+ *   19794-2); bh_fp_features.fg is required but not consulted.
  *   A cylinder is kept if >= 75 % of its cells are valid and >= 2 other
  *   minutiae lie within R + 3 sigma_S.
  *   Parameters (500 ppi): R = 70, NS = 16, ND = 6, sigma_S = 28/3,
