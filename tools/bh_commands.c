@@ -19,6 +19,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_bench_dataplane(int argc, char **argv);
 int cmd_eval_face(int argc, char **argv);
 int cmd_eval_palm(int argc, char **argv);
+int cmd_eval_search(int argc, char **argv);
 int cmd_an2k(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
@@ -37,6 +38,7 @@ const bh_cmd bh_bench_commands[] = {
 const bh_cmd bh_eval_commands[] = {
 	{"finger", cmd_eval_finger, "fingerprint EER/FMR100/FMR1000 on an FVC-style folder"},
 	{"face", cmd_eval_face, "face verification accuracy on a pairs file"},
+	{"search", cmd_eval_search, "1:N rank-1/rank-10 through the search service on a probe list"},
 	{"palm", cmd_eval_palm, "palm ROI texture code EER/FMR100/FMR1000 on a folder per palm"},
 	{NULL, NULL, NULL},
 };
