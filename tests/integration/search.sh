@@ -14,8 +14,10 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 bash "$src/scripts/demo-gallery" "$biohub" "$work/g.db" 5 | tee "$work/enrolled"
+searches=0
 rank1() { # modality image expected-ref
   local out
+  searches=$((searches + 1))
   out=$("$biohub" search "$work/g.db" --modality "$1" --k 3 --json "$2") || fail "$1 search of $2"
   echo "$out"
   echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
@@ -33,6 +35,7 @@ if grep -q "enrolled face 5" "$work/enrolled"; then
   rank1 face "$data/face/lfw_dev/$who/${who}_0002.jpg" "lfw-$who"
   jpg="$data/face/lfw_dev/$who/${who}_0003.jpg"
   head -c $(( $(stat -c %s "$jpg") / 2 )) "$jpg" > "$work/trunc.jpg"
+  searches=$((searches + 1))
   "$biohub" search "$work/g.db" --modality face "$work/trunc.jpg" 2>"$work/err" \
     && fail "truncated JPEG searched"
   cat "$work/err"; [ -s "$work/err" ] || fail "no message for a truncated JPEG"
@@ -48,6 +51,7 @@ if [ -f "$nist/type9-efs.an2k" ]; then
   grep -q "needs segmentation" "$work/err" || fail "no note for the slaps"
 fi
 printf 'P5\n8 8\n255\n' > "$work/tiny.pgm"; head -c 64 /dev/zero >> "$work/tiny.pgm"
+searches=$((searches + 1))
 "$biohub" search "$work/g.db" --modality finger "$work/tiny.pgm" 2>"$work/err" \
   && fail "an 8x8 image searched"
 cat "$work/err"
@@ -55,4 +59,9 @@ cat "$work/err"
   2>"$work/err" && fail "a missing gallery searched"
 cat "$work/err"
 [ ! -e "$work/none.db" ] || fail "search created a gallery file"
+# every local search left one audit row (ok or error), none for the missing gallery
+rows=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);
+print(c.execute("select count(*) from audit where agency like ?",("local:%",)).fetchone()[0])' "$work/g.db")
+echo "audit rows: $rows for $searches local searches"
+[ "$rows" = "$searches" ] || fail "audit has $rows rows for $searches searches"
 echo "search: ok"
