@@ -234,6 +234,21 @@ static int build_code(built *b, const item *it, int quality)
 	return BH_OK;
 }
 
+/* The gallery record of an extracted template (the bytes stay in b->pt). */
+static void add_rec(built *b, const bh_probe_tmpl *pt, int modality, int position)
+{
+	b->rec[b->nrec++] = (bh_template_rec){
+		.modality = modality,
+		.position = position,
+		.format = pt->format,
+		.quality = pt->quality,
+		.code = pt->code,
+		.code_len = pt->code_len,
+		.full = pt->full,
+		.full_len = pt->full_len,
+	};
+}
+
 static int build_image(built *b, models *m, const item *it)
 {
 	const bh_modality_ops *ops = NULL;
@@ -257,16 +272,7 @@ static int build_image(built *b, models *m, const item *it)
 	}
 	if (pt->warning[0])
 		fprintf(stderr, "biohub: gallery enroll: %s: %s\n", it->path, pt->warning);
-	b->rec[b->nrec++] = (bh_template_rec){
-		.modality = it->modality,
-		.position = it->position,
-		.format = pt->format,
-		.quality = pt->quality,
-		.code = pt->code,
-		.code_len = pt->code_len,
-		.full = pt->full,
-		.full_len = pt->full_len,
-	};
+	add_rec(b, pt, it->modality, it->position);
 	return BH_OK;
 }
 
@@ -296,19 +302,8 @@ static int build_an2k(built *b, const item *it)
 		snprintf(why, sizeof why, "%s", bh_errmsg());
 		return bh_fail(rc, "%s: %s", it->path, why);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const bh_probe_tmpl *pt = &b->pt[b->npt++];
-		b->rec[b->nrec++] = (bh_template_rec){
-			.modality = pt->modality,
-			.position = pt->position,
-			.format = pt->format,
-			.quality = pt->quality,
-			.code = pt->code,
-			.code_len = pt->code_len,
-			.full = pt->full,
-			.full_len = pt->full_len,
-		};
-	}
+	for (size_t i = 0; i < n; i++, b->npt++)
+		add_rec(b, &b->pt[b->npt], b->pt[b->npt].modality, b->pt[b->npt].position);
 	return BH_OK;
 }
 
