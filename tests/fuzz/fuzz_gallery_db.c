@@ -1,0 +1,143 @@
+/*
+ * fuzz_gallery_db.c - libFuzzer target for opening a gallery file that may
+ * be foreign or corrupt: the input is the image of an SQLite database,
+ * written to a private scratch file (bh_gallery_open() takes a path: it
+ * stats the file, pre-checks it opened immutable, then reopens it), opened
+ * BH_GALLERY_READONLY, and loaded with bh_gallery_pack_load_all(); the full
+ * template of a few loaded ids is fetched as the re-rankers do.
+ *
+ * Contract (bh_gallery.h): a file that is not a biohub gallery fails with a
+ * clean error value and changes nothing (the file is compared with the
+ * input afterwards; a read-only open must not change it either); whatever
+ * loads has packs that keep their shape (n rows, one id per row, code
+ * stride of the modality).
+ * Side files SQLite may create next to the scratch file (-wal, -shm,
+ * -journal) are removed after each input so inputs stay independent.
+ * Built with -Dfuzz=true (clang); fuzz_replay.c runs corpus_gallery_db/
+ * (small galleries made by mkseeds.c, foreign and corrupt databases) in
+ * the normal and ASan suites.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bh_err.h"
+#include "bh_gallery.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char scratch[64], dbpath[96];
+
+static void remove_side_files(void)
+{
+	static const char *const ext[] = {"-wal", "-shm", "-journal"};
+	char p[112];
+	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+		snprintf(p, sizeof p, "%s%s", dbpath, ext[i]);
+		unlink(p);
+	}
+}
+
+static void scratch_remove(void)
+{
+	remove_side_files();
+	unlink(dbpath);
+	rmdir(scratch);
+}
+
+/* One private directory per process (parallel fuzz jobs must not share). */
+static int scratch_init(void)
+{
+	if (scratch[0])
+		return 0;
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(scratch, sizeof scratch, "%s/bh_fuzz_gdb_XXXXXX", base);
+	if (!mkdtemp(scratch)) {
+		scratch[0] = 0;
+		return -1;
+	}
+	snprintf(dbpath, sizeof dbpath, "%s/gallery.sqlite", scratch);
+	atexit(scratch_remove);
+	return 0;
+}
+
+static int write_db(const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(dbpath, "wb");
+	if (!f)
+		return -1;
+	int ok = fwrite(p, 1, n, f) == n;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Whether the scratch file still holds exactly the input bytes. */
+static int file_unchanged(const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(dbpath, "rb");
+	if (!f)
+		return 0;
+	uint8_t buf[4096];
+	size_t off = 0, k;
+	int same = 1;
+	while (same && (k = fread(buf, 1, sizeof buf, f)) > 0) {
+		same = off + k <= n && !memcmp(buf, p + off, k);
+		off += k;
+	}
+	fclose(f);
+	return same && off == n;
+}
+
+/* Aborts if a loaded pack breaks its shape (the engine's bh_shard_check
+ * included); fetches a few full templates as the re-rankers do. */
+static void check_packs(bh_gallery *g, const bh_gallery_pack *packs)
+{
+	for (int m = 1; m <= BH_MOD_COUNT; m++) {
+		const bh_gallery_pack *p = &packs[m];
+		int kernel;
+		uint32_t dim;
+		if (bh_template_code_kind(m, &kernel, &dim) != BH_OK || bh_shard_check(&p->shard) ||
+		    p->shard.n != p->n ||
+		    p->shard.dim != dim || (int)p->shard.kernel != kernel || !p->data || !p->ids ||
+		    p->shard.data != p->data || p->shard.ids != p->ids ||
+		    p->shard.stride < bh_template_code_bytes(bh_template_format(m)))
+			abort();
+		for (size_t i = 0; i < p->n && i < 8; i++) {
+			void *blob = NULL;
+			size_t len = 0;
+			if (bh_gallery_template_full(g, (int64_t)p->ids[i], &blob, &len) == BH_OK &&
+			    (blob == NULL) != (len == 0))
+				abort();
+			free(blob);
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (scratch_init() || write_db(data, size))
+		return 0;
+	bh_gallery *g = NULL;
+	int rc = bh_gallery_open(dbpath, BH_GALLERY_READONLY, &g);
+	if (rc == BH_OK) {
+		bh_gallery_pack packs[BH_MOD_COUNT + 1];
+		if (bh_gallery_pack_load_all(g, packs) == BH_OK) {
+			check_packs(g, packs);
+			for (int m = 1; m <= BH_MOD_COUNT; m++)
+				bh_gallery_pack_free(&packs[m]);
+		} else {
+			for (int m = 0; m <= BH_MOD_COUNT; m++)
+				if (packs[m].data || packs[m].ids || packs[m].n)
+					abort(); /* on error nothing is left allocated */
+		}
+		bh_gallery_close(g);
+	} else if (g || rc >= 0) {
+		abort();
+	}
+	if (!file_unchanged(data, size))
+		abort(); /* a read-only open (or a refused file) must not be modified */
+	remove_side_files();
+	return 0;
+}
