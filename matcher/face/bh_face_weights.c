@@ -71,7 +71,9 @@ static int j_string(jparser *p)
 		if (c < 0x20)
 			return bh_fail(BH_EFORMAT, "manifest: control character in string at %zu", p->pos);
 		if (c == '\\') {
-			if (p->pos + 1 >= p->len || !strchr("\"\\/bfnrtu", p->s[p->pos + 1]))
+			/* strchr() also "finds" a NUL byte (the terminator): test it apart */
+			if (p->pos + 1 >= p->len || !p->s[p->pos + 1] ||
+			    !strchr("\"\\/bfnrtu", p->s[p->pos + 1]))
 				return bh_fail(BH_EFORMAT, "manifest: bad escape at %zu", p->pos);
 			p->pos++;
 		}
@@ -92,7 +94,7 @@ static int j_number(jparser *p)
 {
 	char buf[64];
 	size_t k = 0;
-	while (p->pos < p->len && strchr("+-0123456789.eE", p->s[p->pos])) {
+	while (p->pos < p->len && p->s[p->pos] && strchr("+-0123456789.eE", p->s[p->pos])) {
 		if (k + 1 >= sizeof buf)
 			return bh_fail(BH_EFORMAT, "manifest: number too long at %zu", p->pos);
 		buf[k++] = p->s[p->pos++];
