@@ -98,8 +98,16 @@ static int parse_header(cur *c, bh_fmr *r, size_t len)
 		r->std = BH_FMR_INCITS2004;
 		if ((rc = get(c, 2, &rlen)) != BH_OK)
 			return rc;
-		if (rlen == 0 && (rc = get(c, 4, &rlen)) != BH_OK)
-			return rc;
+		if (rlen == 0) {
+			if ((rc = get(c, 4, &rlen)) != BH_OK)
+				return rc;
+			/* the 6-byte form is for records the 2-byte one cannot state;
+			 * bh_fmr_write picks the form from the size, so accepting it
+			 * for a smaller record would break the byte-exact round trip */
+			if (rlen <= 0xffffu + 4)
+				return bh_fail(BH_EFORMAT, "fmr: 6-byte length form for a %u-byte record",
+					       rlen);
+		}
 		if ((rc = get(c, 4, &r->product_id)) != BH_OK)
 			return rc;
 	}
