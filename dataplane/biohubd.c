@@ -1,30 +1,48 @@
 /*
- * biohubd.c - the biohub appliance bhd on DPDK.
+ * biohubd.c - the biohub appliance daemon on DPDK.
  *
  *   biohubd --config FILE
  *
- * Pipeline (one port, one rx/tx lcore, N search workers):
+ * Pipeline (one port, one rx/tx lcore, N search workers, one audit writer):
  *   rx lcore: rx burst -> ARP reply | IPv4/UDP -> BHP/1 parse -> agency ->
  *             replay check -> AES-256-GCM open (into a scratch buffer) ->
  *             replay update -> wipe the mbuf's probe bytes ->
  *             health/stats answered at once | fragment into reassembly ->
- *             complete search -> job ring (rte_ring) -> worker
- *   worker:   bh_searcher_search() -> wipe + free the probe -> audit row ->
- *             result message -> done ring (rte_ring)
+ *             complete search -> admission (below) -> job ring -> worker,
+ *             or a BH_EBUSY refusal -> audit writer
+ *   worker:   bh_searcher_search() -> wipe + free the probe -> result or
+ *             error message -> audit writer
+ *   audit:    one transaction (one fsync) for every row queued since the
+ *             last commit -> done ring (dp_audit.h: nothing is answered
+ *             before its audit row is on disk)
  *   rx lcore: done ring -> seal + fragment -> tx burst to the asking
  *             agency's address, under that agency's key, with its request id.
+ *
+ * Admission (overload): a search is admitted only if the work already
+ * admitted, minus what the workers have done of it, per worker, is at most
+ * `max_wait_ms` (0 = the modality's measured service time), and fewer than
+ * workers + `queue` searches are in flight.  So an admitted search waits at
+ * most about one search before it runs, its latency stays within about twice
+ * the unloaded one however much is offered, and memory is bounded by the
+ * queue; everything else is refused at once with BH_EBUSY.  Service times
+ * are a moving average per modality of the workers' measurements.
  * Counters and the latency histogram are owned by the rx lcore only.
  * See docs/PROTOCOL.md for the wire format.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -36,6 +54,7 @@
 #include "bh_mem.h"
 #include "bh_time.h"
 #include "bhp.h"
+#include "dp_audit.h"
 #include "dp_config.h"
 #include "dp_net.h"
 #include "bh_gallery.h"
@@ -45,6 +64,10 @@
 #define NB_MBUF 8191
 #define NB_DESC 512
 #define LAT_BUCKETS 24 /* bucket i: latency < 2^i us (last: everything above) */
+#define MAX_WORKERS 64
+#define IDLE_POLLS 64 /* empty rx polls before the loop may sleep */
+#define AUDIT_QUEUE 1024          /* rows waiting for the audit writer */
+#define SVC_EST_START_NS 50000000 /* service estimate before the first search: 50 ms */
 
 typedef struct agency {
 	bhp_key key;
@@ -53,7 +76,8 @@ typedef struct agency {
 	bhp_sender tx;
 } agency;
 
-/* A search handed to a worker and back. */
+/* A search handed to a worker, then to the audit writer, and back; or a
+ * busy refusal (never ran) that only goes through the audit writer. */
 typedef struct job {
 	unsigned agency;
 	uint64_t request_id;
@@ -61,18 +85,34 @@ typedef struct job {
 	uint64_t first_ns;
 	int modality;
 	unsigned k;
+	int busy;
 	uint8_t *msg; /* probe message (owned; wiped + freed by the worker) */
 	size_t msg_len;
+	uint64_t est_ns;     /* service estimate charged to the backlog at admission */
+	uint64_t service_ns; /* measured by the worker */
+	unsigned n_cand;
+	const char *backend; /* static string of the engine, or NULL */
+	char outcome[64];    /* audit outcome: ok, no_face, error:..., busy */
 	unsigned reply_type;
 	int outcome_ok;
 	size_t reply_len;
 	uint8_t reply[BHP_RESULT_HDR + BHP_MAX_K * BHP_CAND_SIZE];
 } job;
 
+struct bhd;
+/* One search worker.  start_ns/est_ns tell the rx lcore how far the current
+ * search is, so admission does not count work already done. */
+typedef struct worker {
+	struct bhd *d;
+	_Atomic uint64_t start_ns; /* 0 = idle */
+	_Atomic uint64_t est_ns;
+} worker;
+
 typedef struct counters {
 	uint64_t frames_in, frames_out, bytes_in, bytes_out, arp_replies, not_ours, tx_fail;
 	uint64_t drops[BHP_DROP_COUNT];
-	uint64_t health, stats, searches, search_ok, search_err, search_busy, reasm_expired;
+	uint64_t health, stats, searches, search_admitted, search_ok, search_err, search_busy;
+	uint64_t reasm_expired;
 	uint64_t lat[LAT_BUCKETS];
 } counters;
 
@@ -86,10 +126,18 @@ typedef struct bhd {
 	bhp_reasm *reasm;
 	struct rte_ring *jobs, *done;
 	sem_t job_sem;
-	pthread_t workers[64];
+	pthread_t threads[MAX_WORKERS];
+	worker w[MAX_WORKERS];
 	unsigned n_workers, n_lcore_workers;
+	cpu_set_t cpus;            /* for workers and the audit writer: not the rx lcore's */
+	int have_cpus;
 	volatile int stop_workers;
 	bh_searcher *searcher;
+	dp_audit *auditor;
+	_Atomic uint64_t backlog_ns; /* estimates of admitted searches not yet finished */
+	_Atomic uint64_t audit_overflow;
+	uint64_t svc_est_ns[4];      /* per modality (1..3), rx lcore only */
+	uint64_t svc_samples[4];
 	counters c;
 	uint64_t start_ns, in_flight;
 	uint64_t now; /* clock read once per rx burst */
@@ -171,7 +219,9 @@ static void answer_health(bhd *d, agency *a, const dp_peer *peer, uint64_t req)
 	send_msg(d, a, peer, BHP_T_HEALTH_OK, req, msg, sizeof(msg));
 }
 
-static size_t collect_stats(const bhd *d, bhp_stat *s)
+static uint64_t wait_estimate_ns(bhd *d, uint64_t now);
+
+static size_t collect_stats(bhd *d, bhp_stat *s)
 {
 	size_t n = 0;
 #define PUT(nm, v) (snprintf(s[n].name, sizeof(s[n].name), "%s", nm), s[n++].value = (v))
@@ -190,6 +240,7 @@ static size_t collect_stats(const bhd *d, bhp_stat *s)
 	PUT("health", c->health);
 	PUT("stats", c->stats);
 	PUT("searches", c->searches);
+	PUT("search_admitted", c->search_admitted);
 	PUT("search_ok", c->search_ok);
 	PUT("search_err", c->search_err);
 	PUT("search_busy", c->search_busy);
@@ -197,6 +248,16 @@ static size_t collect_stats(const bhd *d, bhp_stat *s)
 	PUT("reasm_in_flight", bhp_reasm_in_flight(d->reasm));
 	PUT("reasm_bytes", bhp_reasm_bytes(d->reasm));
 	PUT("reasm_expired", c->reasm_expired);
+	PUT("wait_est_us", wait_estimate_ns(d, bh_now_ns()) / 1000u);
+	PUT("svc_est_us_face", d->svc_est_ns[1] / 1000u);
+	PUT("svc_est_us_finger", d->svc_est_ns[2] / 1000u);
+	PUT("svc_est_us_palm", d->svc_est_ns[3] / 1000u);
+	dp_audit_stats as;
+	dp_audit_get_stats(d->auditor, &as);
+	PUT("audit_rows", as.rows);
+	PUT("audit_commits", as.commits);
+	PUT("audit_fail", as.failed);
+	PUT("audit_overflow", atomic_load(&d->audit_overflow));
 	PUT("uptime_s", (bh_now_ns() - d->start_ns) / 1000000000u);
 	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
 		snprintf(s[n].name, sizeof(s[n].name), "lat_us_lt_%llu",
@@ -228,19 +289,58 @@ static void record_latency(bhd *d, uint64_t first_ns)
 
 /* ------------------------------------------------------------ search ---- */
 
-static void audit(bhd *d, const job *j, unsigned n, const char *backend, const char *outcome)
+static unsigned n_workers_total(const bhd *d)
 {
-	if (!d->searcher)
-		return;
-	bh_audit_rec r = {.agency = d->ag[j->agency].key.name,
-			  .request_id = j->request_id,
-			  .modality = j->modality,
-			  .candidates = n,
-			  .backend = backend ? backend : "",
-			  .outcome = outcome};
-	int rc = bh_searcher_audit(d->searcher, &r);
-	if (rc)
-		fprintf(stderr, "biohubd: audit failed: %s: %s\n", bh_strerror(rc), bh_errmsg());
+	return d->n_lcore_workers ? d->n_lcore_workers : d->n_workers;
+}
+
+/* Expected wait of a search admitted now, per worker: the estimates of every
+ * admitted search not yet finished, minus what the running ones have done
+ * (a search past its estimate counts as done: the estimate is an average). */
+static uint64_t wait_estimate_ns(bhd *d, uint64_t now)
+{
+	uint64_t w = atomic_load(&d->backlog_ns), done = 0;
+	unsigned nw = n_workers_total(d);
+	for (unsigned i = 0; i < nw; i++) {
+		uint64_t start = atomic_load(&d->w[i].start_ns);
+		if (!start || now <= start)
+			continue;
+		uint64_t est = atomic_load(&d->w[i].est_ns);
+		done += now - start < est ? now - start : est;
+	}
+	w = w > done ? w - done : 0;
+	return nw ? w / nw : w;
+}
+
+/* Admission: room in the queue and an expected wait within the budget. */
+static int admit(bhd *d, int modality, uint64_t now)
+{
+	if (d->in_flight >= n_workers_total(d) + d->cfg.queue)
+		return 0;
+	uint64_t budget = d->cfg.max_wait_ms ? d->cfg.max_wait_ms * 1000000ull
+					     : d->svc_est_ns[modality];
+	return wait_estimate_ns(d, now) <= budget;
+}
+
+/* Moving average (1/8) of the service time of successful searches: failures
+ * (undecodable image, ...) end early and would make it optimistic. */
+static void update_estimate(bhd *d, const job *j)
+{
+	uint64_t *e = &d->svc_est_ns[j->modality];
+	if (d->svc_samples[j->modality]++ == 0)
+		*e = j->service_ns; /* the start value was a guess */
+	else
+		*e = *e - *e / 8 + j->service_ns / 8;
+}
+
+static void audit_rec_of(const bhd *d, const job *j, bh_audit_rec *r)
+{
+	*r = (bh_audit_rec){.agency = d->ag[j->agency].key.name,
+			    .request_id = j->request_id,
+			    .modality = j->modality,
+			    .candidates = j->n_cand,
+			    .backend = j->backend ? j->backend : "",
+			    .outcome = j->outcome};
 }
 
 static void set_error_reply(job *j, int code, const char *text)
@@ -248,6 +348,46 @@ static void set_error_reply(job *j, int code, const char *text)
 	j->reply_type = BHP_T_ERROR;
 	j->reply_len = bhp_error_encode(code, text, j->reply);
 	j->outcome_ok = 0;
+}
+
+static void set_error_outcome(job *j, int rc)
+{
+	char text[BHP_ERR_TEXT_MAX + 1];
+	snprintf(text, sizeof(text), "%s%s%s", bh_strerror(rc), bh_errmsg()[0] ? ": " : "",
+		 bh_errmsg());
+	if (rc == BH_ENOFACE)
+		snprintf(j->outcome, sizeof(j->outcome), "no_face");
+	else
+		snprintf(j->outcome, sizeof(j->outcome), "error:%s", bh_strerror(rc));
+	set_error_reply(j, rc, text);
+}
+
+/* Encodes the candidates as the RESULT reply. */
+static int set_result_reply(job *j, const bh_candidate *cand, uint32_t n,
+			    const bh_search_info *info)
+{
+	bhp_result *r = calloc(1, sizeof(*r));
+	if (!r)
+		return bh_fail(BH_ENOMEM, "out of memory");
+	r->modality = (uint8_t)j->modality;
+	r->n = (uint8_t)(n > BHP_MAX_K ? BHP_MAX_K : n);
+	r->search_us = (uint32_t)((info->extract_ns + info->search_ns + info->rerank_ns) / 1000u);
+	snprintf(r->backend, sizeof(r->backend), "%s", info->backend ? info->backend : "");
+	snprintf(r->warning, sizeof(r->warning), "%s", info->warning);
+	for (unsigned i = 0; i < r->n; i++) {
+		r->cand[i].subject_id = cand[i].subject_id;
+		r->cand[i].score = cand[i].score;
+		r->cand[i].position = cand[i].position;
+		r->cand[i].match = cand[i].match;
+		snprintf(r->cand[i].external_ref, 64, "%s", cand[i].external_ref);
+	}
+	j->reply_type = BHP_T_RESULT;
+	j->reply_len = bhp_result_encode(r, j->reply);
+	j->outcome_ok = 1;
+	j->n_cand = r->n;
+	snprintf(j->outcome, sizeof(j->outcome), "ok");
+	free(r);
+	return BH_OK;
 }
 
 /* Runs one search job on a worker thread; always wipes the probe. */
@@ -262,40 +402,42 @@ static void run_job(bhd *d, job *j)
 				    cand, &n, &info);
 	bh_wipe_free(j->msg, j->msg_len);
 	j->msg = NULL;
-	if (rc) {
-		char text[BHP_ERR_TEXT_MAX + 1], outcome[96];
-		snprintf(text, sizeof(text), "%s%s%s", bh_strerror(rc), bh_errmsg()[0] ? ": " : "",
-			 bh_errmsg());
-		snprintf(outcome, sizeof(outcome), "%s", rc == BH_ENOFACE ? "no_face" : "error:");
-		if (rc != BH_ENOFACE)
-			snprintf(outcome + 6, sizeof(outcome) - 6, "%s", bh_strerror(rc));
-		set_error_reply(j, rc, text);
-		audit(d, j, 0, info.backend, outcome);
+	j->backend = info.backend;
+	if (rc == BH_OK)
+		rc = set_result_reply(j, cand, n, &info);
+	if (rc)
+		set_error_outcome(j, rc);
+	bh_wipe(cand, sizeof(cand)); /* candidate lists are per-agency results */
+}
+
+/* Hands a finished job (search or refusal) to the rx lcore for sending. */
+static void hand_done(bhd *d, job *j)
+{
+	while (rte_ring_enqueue(d->done, j) != 0) /* sized to never fill */
+		;
+}
+
+/* Audit writer callback: the job's row is committed (or failed, logged and
+ * counted by dp_audit); now it may be answered. */
+static void audit_done(void *ctx, void *item, int rc)
+{
+	(void)rc;
+	hand_done(ctx, item);
+}
+
+/* Queues the job's audit row; answered once committed.  A full audit queue
+ * (disk stalled) answers at once and counts audit_overflow: an agency is
+ * never left without an answer. */
+static void audit_then_answer(bhd *d, job *j)
+{
+	bh_audit_rec r;
+	audit_rec_of(d, j, &r);
+	if (dp_audit_submit(d->auditor, &r, j) == BH_OK)
 		return;
-	}
-	bhp_result *r = calloc(1, sizeof(*r));
-	if (!r) {
-		set_error_reply(j, BH_ENOMEM, "out of memory");
-		audit(d, j, 0, info.backend, "error:out of memory");
-		return;
-	}
-	r->modality = (uint8_t)j->modality;
-	r->n = (uint8_t)(n > BHP_MAX_K ? BHP_MAX_K : n);
-	r->search_us = (uint32_t)((info.extract_ns + info.search_ns + info.rerank_ns) / 1000u);
-	snprintf(r->backend, sizeof(r->backend), "%s", info.backend ? info.backend : "");
-	snprintf(r->warning, sizeof(r->warning), "%s", info.warning);
-	for (unsigned i = 0; i < r->n; i++) {
-		r->cand[i].subject_id = cand[i].subject_id;
-		r->cand[i].score = cand[i].score;
-		r->cand[i].position = cand[i].position;
-		r->cand[i].match = cand[i].match;
-		snprintf(r->cand[i].external_ref, 64, "%s", cand[i].external_ref);
-	}
-	j->reply_type = BHP_T_RESULT;
-	j->reply_len = bhp_result_encode(r, j->reply);
-	j->outcome_ok = 1;
-	audit(d, j, r->n, info.backend, "ok");
-	free(r);
+	atomic_fetch_add(&d->audit_overflow, 1);
+	fprintf(stderr, "biohubd: audit queue full: request %llu answered without its row\n",
+		(unsigned long long)j->request_id);
+	hand_done(d, j);
 }
 
 static void *worker_main(void *arg);
@@ -307,7 +449,8 @@ static int worker_lcore(void *arg)
 
 static void *worker_main(void *arg)
 {
-	bhd *d = arg;
+	worker *w = arg;
+	bhd *d = w->d;
 	for (;;) {
 		sem_wait(&d->job_sem);
 		void *p = NULL;
@@ -316,59 +459,94 @@ static void *worker_main(void *arg)
 				return NULL;
 			continue;
 		}
-		run_job(d, p);
-		while (rte_ring_enqueue(d->done, p) != 0) /* sized to never fill */
-			;
+		job *j = p;
+		uint64_t t0 = bh_now_ns();
+		atomic_store(&w->est_ns, j->est_ns);
+		atomic_store(&w->start_ns, t0);
+		run_job(d, j);
+		j->service_ns = bh_now_ns() - t0;
+		/* Idle first, backlog second: the rx lcore may overestimate the
+		 * wait for an instant, never underestimate it. */
+		atomic_store(&w->start_ns, 0);
+		atomic_fetch_sub(&d->backlog_ns, j->est_ns);
+		audit_then_answer(d, j);
 	}
 }
 
-/* A complete SEARCH message: validate and queue it; m->buf moves to the job. */
+/* Refuses a valid search at once with BH_EBUSY (audited like any answer). */
+static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg *m)
+{
+	static const char text[] = "search queue full, retry later";
+	d->c.search_busy++;
+	job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY, text);
+		return;
+	}
+	*j = (job){.agency = ai, .request_id = m->request_id, .peer = *peer,
+		   .first_ns = m->first_ns, .modality = m->buf[0], .busy = 1};
+	snprintf(j->outcome, sizeof(j->outcome), "busy");
+	set_error_reply(j, BH_EBUSY, text);
+	bh_audit_rec r;
+	audit_rec_of(d, j, &r);
+	if (dp_audit_submit(d->auditor, &r, j) == BH_OK)
+		return;
+	/* Audit queue full: answer from here (the rx lcore must never wait on
+	 * the done ring it drains itself) and count the missing row. */
+	atomic_fetch_add(&d->audit_overflow, 1);
+	send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY, text);
+	free(j);
+}
+
+/* Why a SEARCH message cannot be searched (0 = it can). */
+static int search_invalid(const bhd *d, const bhp_msg *m, const char **text)
+{
+	if (m->request_id > INT64_MAX)
+		return *text = "request_id must be below 2^63", BH_EINVAL;
+	if (m->len < 4)
+		return *text = "search message too short", BH_EFORMAT;
+	if (m->buf[0] < 1 || m->buf[0] > 3 || m->buf[2] || m->buf[3])
+		return *text = "unknown modality", BH_EUNSUPPORTED;
+	if (!d->searcher)
+		return *text = "no gallery configured", BH_EUNSUPPORTED;
+	return 0;
+}
+
+/* A complete SEARCH message: validate, admit and queue it; m->buf moves to
+ * the job. */
 static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 {
-	agency *a = &d->ag[ai];
+	const char *why = NULL;
 	d->c.searches++;
-	if (m->request_id > INT64_MAX) {
-		send_error(d, a, peer, m->request_id, BH_EINVAL, "request_id must be below 2^63");
+	int code = search_invalid(d, m, &why);
+	if (code) {
+		send_error(d, &d->ag[ai], peer, m->request_id, code, why);
 		d->c.search_err++;
 		bhp_msg_free(m);
 		return;
 	}
-	if (m->len < 4 || m->buf[0] < 1 || m->buf[0] > 3 || m->buf[2] || m->buf[3]) {
-		send_error(d, a, peer, m->request_id, m->len < 4 ? BH_EFORMAT : BH_EUNSUPPORTED,
-			   m->len < 4 ? "search message too short" : "unknown modality");
-		d->c.search_err++;
+	int modality = m->buf[0];
+	job *j = admit(d, modality, bh_now_ns()) ? calloc(1, sizeof(*j)) : NULL;
+	if (!j) {
+		refuse_busy(d, ai, peer, m);
 		bhp_msg_free(m);
 		return;
 	}
-	if (!d->searcher) {
-		send_error(d, a, peer, m->request_id, BH_EUNSUPPORTED, "no gallery configured");
-		d->c.search_err++;
-		bhp_msg_free(m);
-		return;
-	}
-	job *j = calloc(1, sizeof(*j));
-	if (j) {
-		j->agency = ai;
-		j->request_id = m->request_id;
-		j->peer = *peer;
-		j->first_ns = m->first_ns;
-		j->modality = m->buf[0];
-		j->k = m->buf[1] == 0 ? 10 : (m->buf[1] > BHP_MAX_K ? BHP_MAX_K : m->buf[1]);
-		j->msg = m->buf;
-		j->msg_len = m->len;
-	}
-	if (!j || rte_ring_enqueue(d->jobs, j) != 0) {
-		d->c.search_busy++;
-		if (j) {
-			audit(d, j, 0, NULL, "busy");
-			free(j);
-		}
-		send_error(d, a, peer, m->request_id, BH_EBUSY, "search queue full, retry later");
+	*j = (job){.agency = ai, .request_id = m->request_id, .peer = *peer,
+		   .first_ns = m->first_ns, .modality = modality,
+		   .k = m->buf[1] == 0 ? 10 : (m->buf[1] > BHP_MAX_K ? BHP_MAX_K : m->buf[1]),
+		   .msg = m->buf, .msg_len = m->len, .est_ns = d->svc_est_ns[modality]};
+	atomic_fetch_add(&d->backlog_ns, j->est_ns);
+	if (rte_ring_enqueue(d->jobs, j) != 0) { /* cannot happen: ring > workers + queue */
+		atomic_fetch_sub(&d->backlog_ns, j->est_ns);
+		free(j);
+		refuse_busy(d, ai, peer, m);
 		bhp_msg_free(m);
 		return;
 	}
 	m->buf = NULL;
 	d->in_flight++;
+	d->c.search_admitted++;
 	sem_post(&d->job_sem);
 }
 
@@ -380,13 +558,17 @@ static void drain_done(bhd *d)
 		job *j = p[i];
 		send_msg(d, &d->ag[j->agency], &j->peer, j->reply_type, j->request_id, j->reply,
 			 j->reply_len);
-		if (j->outcome_ok)
-			d->c.search_ok++;
-		else
-			d->c.search_err++;
-		record_latency(d, j->first_ns);
-		d->in_flight--;
-		free(j);
+		if (!j->busy) {
+			if (j->outcome_ok) {
+				d->c.search_ok++;
+				update_estimate(d, j);
+			} else {
+				d->c.search_err++;
+			}
+			record_latency(d, j->first_ns);
+			d->in_flight--;
+		}
+		bh_wipe_free(j, sizeof(*j)); /* the reply holds one agency's candidates */
 	}
 }
 
@@ -501,16 +683,22 @@ static void main_loop(bhd *d)
 	struct rte_mbuf *pkts[BURST];
 	uint64_t last_expire = bh_now_ns();
 	uint64_t end = d->cfg.run_seconds ? d->start_ns + d->cfg.run_seconds * 1000000000ull : 0;
-	unsigned iter = 0;
+	unsigned iter = 0, idle = 0;
 	while (!g_quit) {
 		uint16_t n = rte_eth_rx_burst(d->port, 0, pkts, BURST);
 		if (n)
 			d->now = bh_now_ns();
 		for (uint16_t i = 0; i < n; i++)
 			on_packet(d, pkts[i]);
+		uint64_t sent = d->c.frames_out;
 		drain_done(d);
 		if (d->ntx)
 			tx_flush(d);
+		idle = n || d->c.frames_out != sent ? 0 : idle + 1;
+		/* Idle for a while: give the CPU back (config idle_sleep_us) so that
+		 * on a small box the busy-poll does not starve the other threads. */
+		if (idle >= IDLE_POLLS && d->cfg.idle_sleep_us)
+			usleep(d->cfg.idle_sleep_us);
 		if ((++iter & 255) == 0 || n == 0) {
 			uint64_t now = bh_now_ns();
 			if (now - last_expire > 10000000u) {
@@ -615,41 +803,85 @@ static int keys_init(bhd *d)
 	return rc;
 }
 
-static int pipeline_init(bhd *d)
+/* Workers and the audit writer run off the rx lcore's CPU: it busy-polls,
+ * so a thread sharing its CPU would get half of it.  The set is what the
+ * process was allowed before EAL pinned the main thread, minus the main
+ * lcore's CPUs (all of it when nothing else is left). */
+static void worker_cpus_init(bhd *d, const cpu_set_t *orig)
+{
+	rte_cpuset_t main_set = rte_lcore_cpuset(rte_get_main_lcore());
+	CPU_AND(&d->cpus, orig, orig);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &main_set))
+			CPU_CLR(c, &d->cpus);
+	if (CPU_COUNT(&d->cpus) == 0)
+		CPU_AND(&d->cpus, orig, orig);
+	d->have_cpus = 1;
+}
+
+static int rings_init(bhd *d, unsigned nw)
 {
 	unsigned qsz = 1;
-	while (qsz < d->cfg.queue + 1)
+	while (qsz < nw + d->cfg.queue + 1)
 		qsz <<= 1;
-	unsigned dsz = 1;
-	while (dsz < qsz + d->cfg.workers + 1)
+	unsigned dsz = 1; /* every admitted job and every refusal in the audit queue */
+	while (dsz < qsz + nw + AUDIT_QUEUE + 1)
 		dsz <<= 1;
 	d->jobs = rte_ring_create("bhd_jobs", qsz, (int)rte_socket_id(), RING_F_SP_ENQ);
 	d->done = rte_ring_create("bhd_done", dsz, (int)rte_socket_id(), RING_F_SC_DEQ);
 	if (!d->jobs || !d->done)
 		return bh_fail(BH_ENOMEM, "rings: %s", rte_strerror(rte_errno));
+	return BH_OK;
+}
+
+/* Search workers: one per EAL worker lcore, else plain threads. */
+static int workers_init(bhd *d)
+{
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+	{
+		worker *w = &d->w[d->n_lcore_workers];
+		w->d = d;
+		if (d->n_lcore_workers == MAX_WORKERS || rte_eal_remote_launch(worker_lcore, w, lc) != 0)
+			return bh_fail(BH_EIO, "launch worker lcore %u", lc);
+		d->n_lcore_workers++;
+	}
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	if (d->have_cpus)
+		pthread_attr_setaffinity_np(&at, sizeof(d->cpus), &d->cpus);
+	int rc = BH_OK;
+	for (unsigned i = 0; d->n_lcore_workers == 0 && i < d->cfg.workers && rc == BH_OK; i++) {
+		d->w[i].d = d;
+		if (pthread_create(&d->threads[i], &at, worker_main, &d->w[i]) != 0)
+			rc = bh_fail(BH_EIO, "worker thread");
+		else
+			d->n_workers++;
+	}
+	pthread_attr_destroy(&at);
+	return rc;
+}
+
+static int pipeline_init(bhd *d)
+{
+	unsigned nw = rte_lcore_count() > 1 ? rte_lcore_count() - 1 : d->cfg.workers;
+	int rc = rings_init(d, nw);
 	bhp_reasm_limits lim = {.max_msg = d->cfg.max_msg,
 				.max_per_agency = d->cfg.max_inflight_agency,
 				.max_total = d->cfg.max_inflight,
 				.max_bytes = d->cfg.max_reasm_bytes,
 				.timeout_ns = d->cfg.reasm_timeout_ms * 1000000ull};
-	int rc = bhp_reasm_new(&lim, &d->reasm);
-	if (rc)
-		return rc;
+	if (rc == BH_OK)
+		rc = bhp_reasm_new(&lim, &d->reasm);
+	if (rc == BH_OK && d->searcher)
+		rc = dp_audit_start(d->cfg.gallery, AUDIT_QUEUE, audit_done, d,
+				    d->have_cpus ? &d->cpus : NULL, &d->auditor);
+	for (int m = 1; m <= 3; m++)
+		d->svc_est_ns[m] = SVC_EST_START_NS;
 	sem_init(&d->job_sem, 0, 0);
-	/* Search workers: one per EAL worker lcore, else plain threads. */
-	unsigned lc;
-	RTE_LCORE_FOREACH_WORKER(lc)
-	{
-		if (rte_eal_remote_launch(worker_lcore, d, lc) != 0)
-			return bh_fail(BH_EIO, "launch worker lcore %u", lc);
-		d->n_lcore_workers++;
-	}
-	for (unsigned i = 0; d->n_lcore_workers == 0 && i < d->cfg.workers; i++) {
-		if (pthread_create(&d->workers[i], NULL, worker_main, d) != 0)
-			return bh_fail(BH_EIO, "worker thread");
-		d->n_workers++;
-	}
-	return BH_OK;
+	if (rc == BH_OK)
+		rc = workers_init(d);
+	return rc;
 }
 
 static int search_init(bhd *d)
@@ -663,28 +895,58 @@ static int search_init(bhd *d)
 	return bh_searcher_open(&sc, &d->searcher);
 }
 
-static void shutdown_all(bhd *d)
+/* Searches still queued at shutdown are refused like any busy search: every
+ * admitted request gets an answer and an audit row. */
+static void refuse_queued(bhd *d)
+{
+	void *p = NULL;
+	while (d->jobs && rte_ring_dequeue(d->jobs, &p) == 0) {
+		job *j = p;
+		bh_wipe_free(j->msg, j->msg_len);
+		j->msg = NULL;
+		snprintf(j->outcome, sizeof(j->outcome), "busy");
+		set_error_reply(j, BH_EBUSY, "biohubd is shutting down, retry later");
+		audit_then_answer(d, j);
+	}
+}
+
+/* Sends every answer still in the done ring (the port is up if pool is). */
+static void send_remaining(bhd *d)
+{
+	while (d->pool && d->done && rte_ring_count(d->done))
+		drain_done(d);
+	void *p = NULL;
+	while (d->done && rte_ring_dequeue(d->done, &p) == 0)
+		bh_wipe_free(p, sizeof(job));
+	if (d->ntx)
+		tx_flush(d);
+}
+
+static void stop_workers(bhd *d)
 {
 	d->stop_workers = 1;
 	for (unsigned i = 0; i < d->n_workers + d->n_lcore_workers; i++)
 		sem_post(&d->job_sem);
 	for (unsigned i = 0; i < d->n_workers; i++)
-		pthread_join(d->workers[i], NULL);
+		pthread_join(d->threads[i], NULL);
 	if (d->n_lcore_workers)
 		rte_eal_mp_wait_lcore();
-	void *p = NULL;
-	while (d->jobs && rte_ring_dequeue(d->jobs, &p) == 0) {
-		job *j = p;
-		bh_wipe_free(j->msg, j->msg_len);
-		free(j);
-	}
-	while (d->done && rte_ring_dequeue(d->done, &p) == 0)
-		free(p);
-	tx_flush(d);
+}
+
+static void shutdown_all(bhd *d)
+{
+	stop_workers(d);
+	refuse_queued(d);
+	dp_audit_stop(d->auditor); /* commits the last rows, hands their jobs on */
+	d->auditor = NULL;
+	send_remaining(d);
 	bhp_reasm_free(d->reasm);
+	/* Keys: EVP_CIPHER_CTX_free cleanses the AES key schedules; our copies
+	 * of the keys, replay windows and sender state are wiped here. */
 	for (size_t i = 0; i < d->n_ag; i++)
 		bhp_crypto_free(d->ag[i].crypto);
-	bh_wipe(d->ag, sizeof(d->ag)); /* keys, replay state, nonces */
+	bh_wipe(d->ag, sizeof(d->ag));
+	d->n_ag = 0;
 	bh_searcher_close(d->searcher);
 	if (d->pool) {
 		rte_eth_dev_stop(d->port);
@@ -704,6 +966,15 @@ static void print_summary(const bhd *d)
 	       (unsigned long long)d->c.drops[BHP_DROP_TAG],
 	       (unsigned long long)d->c.drops[BHP_DROP_REPLAY], (unsigned long long)d->c.tx_fail);
 	fflush(stdout);
+}
+
+/* A core file would put agency keys and probe images on disk: none, and no
+ * ptrace attach by other processes of the same user. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static int usage(void)
@@ -746,12 +1017,18 @@ int main(int argc, char **argv)
 	d.me.port = d.cfg.udp_port;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	no_core_dumps();
+	cpu_set_t orig; /* before EAL pins this thread to the main lcore */
+	if (sched_getaffinity(0, sizeof(orig), &orig) != 0)
+		CPU_ZERO(&orig);
 	rc = keys_init(&d);
 	if (rc == BH_OK)
 		rc = search_init(&d);
 	if (rc == BH_OK)
 		rc = eal_init(&d, argv[0]);
 	int eal_up = rc == BH_OK;
+	if (eal_up && CPU_COUNT(&orig) > 0)
+		worker_cpus_init(&d, &orig);
 	if (rc == BH_OK)
 		rc = port_init(&d);
 	if (rc == BH_OK)
@@ -772,5 +1049,10 @@ int main(int argc, char **argv)
 	shutdown_all(&d);
 	if (eal_up)
 		rte_eal_cleanup();
+	/* Test hook (tests/integration/faults.sh): stop with everything torn
+	 * down but the memory still mapped, so a scan can prove the keys are
+	 * gone; the test continues the process. */
+	if (getenv("BIOHUBD_STOP_AT_EXIT"))
+		raise(SIGSTOP);
 	return rc ? 1 : 0;
 }

@@ -16,7 +16,9 @@ void dp_config_defaults(dp_config *c)
 	snprintf(c->backend, sizeof(c->backend), "auto");
 	c->workers = 1;
 	c->engine_threads = 1;
-	c->queue = 32;
+	c->queue = 8;
+	c->max_wait_ms = 0;
+	c->idle_sleep_us = 50;
 	c->max_msg = BHP_MAX_MSG;
 	c->max_inflight_agency = 8;
 	c->max_inflight = 64;
@@ -84,6 +86,8 @@ static int apply(dp_config *c, const char *k, const char *v, unsigned line)
 	NUM(workers, 1, 64);
 	NUM(engine_threads, 0, 64);
 	NUM(queue, 1, 4096);
+	NUM(max_wait_ms, 0, 600000);
+	NUM(idle_sleep_us, 0, 100000);
 	NUM(max_msg, 1024, BHP_MAX_MSG);
 	NUM(max_inflight_agency, 1, 4096);
 	NUM(max_inflight, 1, 4096);

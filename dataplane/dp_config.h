@@ -12,10 +12,20 @@
  *   backend     engine backend: auto, scalar, avx2, avx512, fpga (default auto)
  *   workers     search worker threads (default 1)
  *   engine_threads  threads per search inside the engine (default 1)
- *   queue       search jobs that may wait for a worker (default 32)
+ *   queue       searches that may wait for a worker (default 8): a hard
+ *               bound on queued probe memory (queue x max_msg)
+ *   max_wait_ms admission: a search is admitted only if the expected wait
+ *               for a worker (admitted work not yet done, per worker) is at
+ *               most this; 0 = the modality's measured service time, so an
+ *               admitted search takes at most about twice an unloaded one
+ *               (default 0).  Others are refused at once with BH_EBUSY
  *   max_msg     largest message in bytes (default and cap BHP_MAX_MSG)
  *   max_inflight_agency / max_inflight / max_reasm_bytes / reasm_timeout_ms
  *               reassembly bounds (defaults 8 / 64 / 64 MiB / 2000)
+ *   idle_sleep_us  after 64 empty rx polls the rx lcore sleeps this long
+ *               before polling again (default 50; 0 = pure busy poll).  A
+ *               frame then waits at most this long more, and an idle daemon
+ *               leaves its CPU to the workers and other processes
  *   hugepages   auto | on | off: EAL memory from hugepages (--in-memory) or
  *               from anonymous memory (--no-huge -m 256); auto = on when
  *               /proc/meminfo shows free hugepages (default auto)
@@ -41,7 +51,7 @@ typedef struct dp_config {
 	char keys[256];
 	char gallery[256];
 	char backend[16];
-	unsigned workers, engine_threads, queue;
+	unsigned workers, engine_threads, queue, max_wait_ms, idle_sleep_us;
 	size_t max_msg;
 	unsigned max_inflight_agency, max_inflight;
 	size_t max_reasm_bytes;

@@ -8,8 +8,14 @@
  *
  * A search sends the image sealed under the agency key and prints the
  * candidates (or the server's error).  --load sends N searches (cycling
- * through the images) at R per second (0 = as fast as W outstanding allow)
- * and prints a latency histogram, p50/p99 and searches/s.
+ * through the images) at R per second (0 = as fast as W outstanding allow;
+ * W defaults to 8, so an open-loop overload needs a large --window) and
+ * reports the answers in three kinds: results and search errors (ADMITTED:
+ * latency p50/p99/max, histogram, searches/s), BH_EBUSY refusals (busy:
+ * count and latency) and lost (no answer within --timeout of the last
+ * answer).  --json: sent, offered_per_s, admitted, ok, errors, busy, lost,
+ * seconds, searches_per_s (admitted), answers_per_s, p50_us/p99_us/max_us
+ * (admitted), busy_p50_us/busy_p99_us.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -172,21 +178,45 @@ static int do_search(bhp_client *c, const probe_opts *o, const char *path)
 
 /* ---- load generator ---- */
 
+/* Answers split three ways: results and search errors are ADMITTED searches
+ * (they ran, or were judged), BH_EBUSY refusals were turned away at once.
+ * Their latencies are kept apart: under overload the busy answers are fast
+ * and would hide how long admitted searches take. */
+typedef struct lat_set {
+	uint64_t *us;
+	unsigned n;
+} lat_set;
+
 typedef struct load_state {
 	uint64_t *sent_ns; /* per request index, 0 = answered / not sent */
-	uint64_t *lat_us;
-	unsigned n_lat, ok, err, outstanding;
-	uint64_t base_req;
+	lat_set adm, busy;
+	unsigned ok, err, n_busy, outstanding;
+	uint64_t base_req, first_send_ns, last_send_ns;
 } load_state;
+
+static int is_busy(const bhp_msg *m)
+{
+	int code = 0;
+	char text[BHP_ERR_TEXT_MAX + 1];
+	return m->type == BHP_T_ERROR &&
+	       bhp_error_decode(m->buf, m->len, &code, text, sizeof(text)) == BH_OK &&
+	       code == BH_EBUSY;
+}
 
 static void load_account(load_state *s, const bhp_msg *m, unsigned n)
 {
 	uint64_t idx = m->request_id - s->base_req;
 	if (idx >= n || !s->sent_ns[idx])
 		return;
-	s->lat_us[s->n_lat++] = (bh_now_ns() - s->sent_ns[idx]) / 1000u;
+	uint64_t us = (bh_now_ns() - s->sent_ns[idx]) / 1000u;
 	s->sent_ns[idx] = 0;
 	s->outstanding--;
+	if (is_busy(m)) {
+		s->busy.us[s->busy.n++] = us;
+		s->n_busy++;
+		return;
+	}
+	s->adm.us[s->adm.n++] = us;
 	if (m->type == BHP_T_RESULT)
 		s->ok++;
 	else
@@ -199,34 +229,98 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void load_report(const load_state *s, unsigned n, double secs, int json)
+/* Quantile q of a sorted set (nearest rank); 0 when empty. */
+static uint64_t quantile(const lat_set *l, double q)
 {
-	qsort(s->lat_us, s->n_lat, sizeof(uint64_t), cmp_u64);
-	uint64_t p50 = s->n_lat ? s->lat_us[s->n_lat / 2] : 0;
-	uint64_t p99 = s->n_lat ? s->lat_us[(s->n_lat * 99) / 100 < s->n_lat ? (s->n_lat * 99) / 100 : s->n_lat - 1] : 0;
-	uint64_t mx = s->n_lat ? s->lat_us[s->n_lat - 1] : 0;
-	unsigned lost = n - s->n_lat;
-	if (json) {
-		printf("{\"sent\": %u, \"ok\": %u, \"errors\": %u, \"lost\": %u, \"seconds\": %.3f, "
-		       "\"searches_per_s\": %.2f, \"p50_us\": %llu, \"p99_us\": %llu, \"max_us\": %llu}\n",
-		       n, s->ok, s->err, lost, secs, s->n_lat / secs, (unsigned long long)p50,
-		       (unsigned long long)p99, (unsigned long long)mx);
-		return;
-	}
-	printf("load: %u sent, %u results, %u errors, %u lost in %.2f s = %.2f answers/s\n", n,
-	       s->ok, s->err, lost, secs, s->n_lat / secs);
-	printf("latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", p50 / 1e3, p99 / 1e3, mx / 1e3);
-	printf("histogram (ms):\n");
+	if (!l->n)
+		return 0;
+	size_t i = (size_t)(q * l->n);
+	return l->us[i < l->n ? i : l->n - 1];
+}
+
+static void print_histogram(const lat_set *l)
+{
+	printf("admitted latency histogram (ms):\n");
 	unsigned b = 0;
 	for (uint64_t lo = 0, hi = 1000; b < 24; b++, lo = hi, hi *= 2) {
 		unsigned cnt = 0;
-		for (unsigned i = 0; i < s->n_lat; i++)
-			cnt += s->lat_us[i] >= lo && (s->lat_us[i] < hi || b == 23);
+		for (unsigned i = 0; i < l->n; i++)
+			cnt += l->us[i] >= lo && (l->us[i] < hi || b == 23);
 		if (cnt)
 			printf("  %8.1f - %8.1f  %6u %.*s\n", lo / 1e3, hi / 1e3, cnt,
-			       (int)(cnt * 50 / (s->n_lat ? s->n_lat : 1)),
+			       (int)(cnt * 50 / (l->n ? l->n : 1)),
 			       "##################################################");
 	}
+}
+
+static void load_report(load_state *s, unsigned n, double secs, int json)
+{
+	qsort(s->adm.us, s->adm.n, sizeof(uint64_t), cmp_u64);
+	qsort(s->busy.us, s->busy.n, sizeof(uint64_t), cmp_u64);
+	unsigned answered = s->adm.n + s->busy.n, lost = n - answered;
+	double send_s = (double)(s->last_send_ns - s->first_send_ns) / 1e9;
+	double offered = n > 1 && send_s > 0 ? (n - 1) / send_s : 0;
+	uint64_t p50 = quantile(&s->adm, 0.5), p99 = quantile(&s->adm, 0.99);
+	uint64_t mx = s->adm.n ? s->adm.us[s->adm.n - 1] : 0;
+	uint64_t b50 = quantile(&s->busy, 0.5), b99 = quantile(&s->busy, 0.99);
+	if (json) {
+		printf("{\"sent\": %u, \"offered_per_s\": %.2f, \"admitted\": %u, \"ok\": %u, "
+		       "\"errors\": %u, \"busy\": %u, \"lost\": %u, \"seconds\": %.3f, "
+		       "\"searches_per_s\": %.2f, \"answers_per_s\": %.2f, \"p50_us\": %llu, "
+		       "\"p99_us\": %llu, \"max_us\": %llu, \"busy_p50_us\": %llu, "
+		       "\"busy_p99_us\": %llu}\n",
+		       n, offered, s->adm.n, s->ok, s->err, s->n_busy, lost, secs, s->adm.n / secs,
+		       answered / secs, (unsigned long long)p50, (unsigned long long)p99,
+		       (unsigned long long)mx, (unsigned long long)b50, (unsigned long long)b99);
+		return;
+	}
+	printf("load: %u sent (offered %.1f/s): %u admitted (%u results, %u errors), %u busy, "
+	       "%u lost in %.2f s = %.2f searches/s\n",
+	       n, offered, s->adm.n, s->ok, s->err, s->n_busy, lost, secs, s->adm.n / secs);
+	printf("admitted latency: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", p50 / 1e3, p99 / 1e3,
+	       mx / 1e3);
+	if (s->busy.n)
+		printf("busy answers: p50 %.2f ms  p99 %.2f ms\n", b50 / 1e3, b99 / 1e3);
+	print_histogram(&s->adm);
+}
+
+/* Sends and collects until every search is answered or nothing came back for
+ * timeout_ms (the rest counts as lost). */
+static int load_loop(bhp_client *c, const probe_opts *o, uint8_t **msgs, size_t *lens,
+		     int npaths, load_state *s, unsigned *sent_out)
+{
+	uint64_t t0 = bh_now_ns(), last_answer = t0;
+	unsigned sent = 0;
+	int rc = BH_OK;
+	while (rc == BH_OK) {
+		uint64_t now = bh_now_ns();
+		int due = o->rate == 0 || sent * 1000000000ull / o->rate <= now - t0;
+		if (sent < o->load && due && s->outstanding < o->window) {
+			int i = (int)(sent % (unsigned)npaths);
+			s->sent_ns[sent] = s->last_send_ns = bh_now_ns();
+			if (sent == 0)
+				s->first_send_ns = s->last_send_ns;
+			rc = bhp_client_send(c, BHP_T_SEARCH, s->base_req + sent, msgs[i], lens[i]);
+			sent++;
+			s->outstanding++;
+			continue;
+		}
+		if (sent == o->load && s->outstanding == 0)
+			break;
+		if (now - last_answer > (uint64_t)o->timeout_ms * 1000000u)
+			break; /* the rest is lost */
+		bhp_msg m = {0};
+		int r = bhp_client_recv(c, 1, &m);
+		if (r == 1) {
+			load_account(s, &m, o->load);
+			last_answer = bh_now_ns();
+			bhp_msg_free(&m);
+		} else if (r < 0) {
+			rc = r;
+		}
+	}
+	*sent_out = sent;
+	return rc;
 }
 
 static int do_load(bhp_client *c, const probe_opts *o, char **paths, int npaths)
@@ -234,51 +328,27 @@ static int do_load(bhp_client *c, const probe_opts *o, char **paths, int npaths)
 	uint8_t **msgs = calloc((size_t)npaths, sizeof(*msgs));
 	size_t *lens = calloc((size_t)npaths, sizeof(*lens));
 	load_state s = {.sent_ns = calloc(o->load, sizeof(uint64_t)),
-			.lat_us = calloc(o->load, sizeof(uint64_t)),
+			.adm.us = calloc(o->load, sizeof(uint64_t)),
+			.busy.us = calloc(o->load, sizeof(uint64_t)),
 			.base_req = c->next_req};
-	int rc = msgs && lens && s.sent_ns && s.lat_us ? BH_OK : BH_ENOMEM;
+	int rc = msgs && lens && s.sent_ns && s.adm.us && s.busy.us ? BH_OK : BH_ENOMEM;
 	for (int i = 0; rc == BH_OK && i < npaths; i++)
 		rc = build_search(paths[i], o->modality, o->k, &msgs[i], &lens[i]);
 	if (rc == BH_OK) {
 		c->next_req += o->load;
 		uint64_t t0 = bh_now_ns();
 		unsigned sent = 0;
-		uint64_t last_answer = t0;
-		while (rc == BH_OK) {
-			uint64_t now = bh_now_ns();
-			int due = o->rate == 0 || sent * 1000000000ull / o->rate <= now - t0;
-			if (sent < o->load && due && s.outstanding < o->window) {
-				int i = (int)(sent % (unsigned)npaths);
-				s.sent_ns[sent] = bh_now_ns();
-				rc = bhp_client_send(c, BHP_T_SEARCH, s.base_req + sent, msgs[i], lens[i]);
-				sent++;
-				s.outstanding++;
-				continue;
-			}
-			if (sent == o->load && s.outstanding == 0)
-				break;
-			if (now - last_answer > (uint64_t)o->timeout_ms * 1000000u)
-				break; /* the rest is lost */
-			bhp_msg m = {0};
-			int r = bhp_client_recv(c, 1, &m);
-			if (r == 1) {
-				load_account(&s, &m, o->load);
-				last_answer = bh_now_ns();
-				bhp_msg_free(&m);
-			} else if (r < 0) {
-				rc = r;
-			}
-		}
-		double secs = (double)(bh_now_ns() - t0) / 1e9;
+		rc = load_loop(c, o, msgs, lens, npaths, &s, &sent);
 		if (rc == BH_OK)
-			load_report(&s, sent, secs, o->json);
+			load_report(&s, sent, (double)(bh_now_ns() - t0) / 1e9, o->json);
 	}
 	for (int i = 0; msgs && i < npaths; i++)
 		bh_wipe_free(msgs[i], lens[i]);
 	free(msgs);
 	free(lens);
 	free(s.sent_ns);
-	free(s.lat_us);
+	free(s.adm.us);
+	free(s.busy.us);
 	return rc ? bh_cli_error("probe --load", rc) : (s.ok ? 0 : 1);
 }
 
