@@ -6,10 +6,14 @@
 #   every kind of bad input is a counted drop or an error frame
 #   (dp_check badinput); the daemon's writable memory holds a live control
 #   marker (scan finds it) but not the marker of a probe it processed
-#   (scan finds none); when biohubd has the search service, a small real
-#   gallery is built (scripts/demo-gallery) and real images are searched
-#   with `biohub probe`: an enrolled image finds its own subject at rank 1,
-#   and the audit table holds exactly one row per search.
+#   (scan finds none) - after a finger, a palm and a face search, a
+#   truncated JPEG, a face probe without a face and a burst refused with
+#   BH_EBUSY; when biohubd has the search service, a small real gallery is
+#   built (scripts/demo-gallery) and real images are searched with
+#   `biohub probe`: an enrolled image finds its own subject at rank 1;
+#   agency isolation (dp_check isolation: spoofed agency id, fragments
+#   from two peers, reordered fragments, answers only to the asker); and
+#   the audit table holds exactly one row per answered search.
 # BH_BACKEND=NAME runs biohubd with that engine backend (hardware in the
 # loop: fpga = the Verilator-simulated core): every answer must name it and
 # the daemon must not have fallen back to software for any search.
@@ -49,7 +53,7 @@ printf '7 %s border\n9 %s customs\n' "$(hexrand 32)" "$(hexrand 32)" > "$work/ke
 printf '9 %s customs\n' "$(hexrand 32)" > "$work/wrong"
 control="CONTROL$(hexrand 12)"
 cat > "$work/d.conf" <<CONF
-port = net_af_packet0,iface=${name}d0
+port = net_af_packet0,iface=${name}d0,framecnt=4096
 ip = 10.77.9.1
 keys = $work/keys
 name = $control
@@ -79,27 +83,59 @@ tags=$(inc "$biohub" stats --agency 9 --key "$work/keys" --server $srv --json |
 inc "$dp_check" badinput $srv "$work/keys" 7 || fail "bad input"
 
 # Probe wipe: the control marker is live in the daemon (its config name),
-# the probe marker must be gone once the search has been answered.
+# the probe marker must be gone once the search has been answered - on every
+# path: each modality, an undecodable image, no face, a busy refusal.
 "$dp_check" scan "$dpid" "$control" >"$work/scan0" || fail "control marker not found: scanner broken"
 grep -q "hits" "$work/scan0" && tail -n 1 "$work/scan0"
-marker="PROBE$(hexrand 14)"
-img="${BH_TEST_FINGER:-$src/../shared/data/fingerprint/fvc2002/DB1_B/101_1.pgm}"
+data="$src/../shared/data"
+searches=0 # answered searches that reached the search service (audited)
+scan_clean() { # label marker
+  sleep 0.2
+  "$dp_check" scan "$dpid" "$2" >"$work/scan.$1"
+  local rc=$?
+  echo "$1: $(tail -n 1 "$work/scan.$1")"
+  [ $rc = 3 ] || { cat "$work/scan.$1"; fail "$1: probe marker still in biohubd memory (scan rc $rc)"; }
+  # ... nor on disk where the daemon writes (gallery, WAL, its log).
+  ! grep -rlaF "$2" "$work" || fail "$1: probe marker written to disk"
+}
+mprobe() { # label modality kind image expect
+  local marker="PROBE$(hexrand 14)"
+  inc "$dp_check" marker-probe $srv "$work/keys" 7 "$2" "$3" "$4" "$marker" "$5" \
+    || fail "$1 marker probe"
+  [ -n "$gallery" ] && searches=$((searches + 1))
+  scan_clean "$1" "$marker"
+}
+img="${BH_TEST_FINGER:-$data/fingerprint/fvc2002/DB1_B/101_1.pgm}"
 if [ ! -f "$img" ]; then
   # No shared data: a synthetic 64x64 PGM carries the marker just as well.
   python3 -c 'import sys; sys.stdout.buffer.write(b"P5\n64 64\n255\n" + bytes((i*7)&255 for i in range(4096)))' > "$work/synth.pgm"
   img="$work/synth.pgm"
 fi
-inc "$dp_check" marker-probe $srv "$work/keys" 7 "$img" "$marker" || fail "marker probe"
-sleep 0.2
-"$dp_check" scan "$dpid" "$marker" >"$work/scan1"
-rc=$?
-cat "$work/scan1"
-[ $rc = 3 ] || fail "probe marker still in biohubd memory (scan rc $rc)"
+enrolled() { [ -n "$gallery" ] && grep -q "enrolled $1 [1-9]" "$work/enrolled"; }
+expect=error; enrolled finger && expect=result
+mprobe finger finger pgm "$img" $expect
+if enrolled palm; then
+  mprobe palm palm pgm "$data/palm/polyu/Multispectral_G/002/1_01_s.pgm" result
+fi
+if enrolled face; then
+  who=$(ls "$data/face/lfw_dev" | grep -v '\.txt$' | head -n 1)
+  face_img="$data/face/lfw_dev/$who/${who}_0001.jpg"
+  mprobe face face jpeg "$face_img" result
+  mprobe bad-jpeg face jpeg-trunc "$face_img" error
+  mprobe no-face face noise - error:-10 # BH_ENOFACE
+fi
+if enrolled finger; then
+  marker="PROBE$(hexrand 14)"
+  inc "$dp_check" marker-burst $srv "$work/keys" 7 finger "$img" "$marker" 12 \
+    || fail "busy marker burst"
+  searches=$((searches + 12))
+  scan_clean busy "$marker"
+  inc "$dp_check" isolation $srv "$work/keys" 7 9 finger "$img" || fail "isolation"
+  searches=$((searches + 2)) # the in-order and the reordered search
+fi
 
 # Searches with real images: an enrolled image must come back as its own
 # subject at rank 1 with match set; other impressions are printed.
-data="$src/../shared/data"
-searches=1 # the marker probe
 search_check() { # modality image expected-ref
   local out
   out=$(inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --modality "$1" \
@@ -127,7 +163,8 @@ if [ -n "$gallery" ]; then
     who=$(ls "$data/face/lfw_dev" | grep -v '\.txt$' | head -n 1)
     search_check face "$data/face/lfw_dev/$who/${who}_0001.jpg" "lfw-$who"
   fi
-  # One audit row per search, from agency "border", without biometric bytes.
+  # One audit row per answered search (results, errors, busy refusals), all
+  # from agency "border", without biometric bytes.
   rows=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);
 print(c.execute("select count(*) from audit where agency=?",("border",)).fetchone()[0])' "$gallery")
   echo "audit rows: $rows for $searches searches"
