@@ -28,10 +28,12 @@
  *   dp_check marker-burst SERVER KEYFILE AGENCY MODALITY IMAGE MARKER N
  *       Sends N marked PGM searches back to back; every one must be
  *       answered, at least one with a result and one with BH_EBUSY.
- *   dp_check answers SERVER KEYFILE AGENCY MODALITY N WINDOW LOG IMAGE...
- *       Sends up to N searches (WINDOW outstanding) and appends one line
- *       "request_id type code" per answer to LOG (flushed at once); stops
- *       after N answers or 3 s without one (the daemon may be killed).
+ *   dp_check answers SERVER KEYFILE AGENCY MODALITY N WINDOW LOG KILLPID IMAGE...
+ *       Sends searches (WINDOW outstanding) and appends one line
+ *       "request_id type code" per answer to LOG (flushed at once).  After
+ *       the Nth answer it SIGKILLs KILLPID at once (0 = nobody) - so the
+ *       kill lands right after an answer left - and stops when nothing
+ *       comes for 3 s.
  *   dp_check scan PID MARKER [hex]
  *       Scans every writable mapping of process PID (/proc/PID/maps +
  *       /proc/PID/mem) for MARKER (hex: MARKER is hex digits of binary
@@ -41,6 +43,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,19 +450,24 @@ static uint8_t *mark_pgm(const uint8_t *img, size_t len, const char *marker, siz
 }
 
 /* JPEG bytes with a COM segment holding marker right after SOI; cut in the
- * middle of the rest when trunc. */
+ * middle of the rest when trunc.  The marker sits 64 bytes into the comment:
+ * a freed heap chunk gets allocator pointers over its first bytes, which
+ * would hide an unwiped marker placed at the very start. */
+#define COM_PAD 64
 static uint8_t *mark_jpeg(const uint8_t *img, size_t len, const char *marker, int trunc,
 			  size_t *out_len)
 {
 	CHECK(len > 4 && img[0] == 0xff && img[1] == 0xd8, "not a JPEG");
 	size_t ml = strlen(marker), rest = trunc ? (len - 2) / 2 : len - 2;
-	*out_len = 2 + 4 + ml + rest;
+	size_t seg = COM_PAD + ml + 2;
+	*out_len = 2 + 2 + seg + rest;
 	uint8_t *p = malloc(*out_len);
 	CHECK(p, "oom");
 	p[0] = 0xff, p[1] = 0xd8, p[2] = 0xff, p[3] = 0xfe;
-	p[4] = (uint8_t)((ml + 2) >> 8), p[5] = (uint8_t)(ml + 2);
-	memcpy(p + 6, marker, ml);
-	memcpy(p + 6 + ml, img + 2, rest);
+	p[4] = (uint8_t)(seg >> 8), p[5] = (uint8_t)seg;
+	memset(p + 6, '.', COM_PAD);
+	memcpy(p + 6 + COM_PAD, marker, ml);
+	memcpy(p + 6 + COM_PAD + ml, img + 2, rest);
 	return p;
 }
 
@@ -575,7 +583,8 @@ static int marker_burst(const char *server, const char *keyfile, uint32_t agency
 /* ---- answers log (faults.sh) ---- */
 
 static int answers(const char *server, const char *keyfile, uint32_t agency, int modality,
-		   unsigned n, unsigned window, const char *log, char **images, int nimg)
+		   unsigned n, unsigned window, const char *log, int killpid, char **images,
+		   int nimg)
 {
 	FILE *out = fopen(log, "a");
 	CHECK(out, "open %s", log);
@@ -587,8 +596,8 @@ static int answers(const char *server, const char *keyfile, uint32_t agency, int
 	for (int i = 0; i < nimg; i++)
 		msg[i] = search_msg(images[i], modality, &len[i]);
 	unsigned sent = 0, got = 0, outstanding = 0;
-	while (got < n) {
-		while (sent < n && outstanding < window) {
+	for (;;) {
+		while (got < n && outstanding < window) {
 			int i = (int)(sent % (unsigned)nimg);
 			CHECK(bhp_client_send(&c, BHP_T_SEARCH, c.next_req++, msg[i], len[i]) == 0, "send");
 			sent++, outstanding++;
@@ -601,6 +610,10 @@ static int answers(const char *server, const char *keyfile, uint32_t agency, int
 		fflush(out);
 		got++, outstanding--;
 		bhp_msg_free(&m);
+		if (got == n && killpid > 0)
+			kill(killpid, SIGKILL);
+		if (got == n && killpid <= 0)
+			break;
 	}
 	printf("answers: %u sent, %u answered\n", sent, got);
 	for (int i = 0; i < nimg; i++)
@@ -721,9 +734,9 @@ int main(int argc, char **argv)
 	if (argc == 9 && !strcmp(argv[1], "marker-burst"))
 		return marker_burst(argv[2], argv[3], u32(argv[4]), modality_arg(argv[5]), argv[6],
 				    argv[7], u32(argv[8]));
-	if (argc >= 10 && !strcmp(argv[1], "answers"))
+	if (argc >= 11 && !strcmp(argv[1], "answers"))
 		return answers(argv[2], argv[3], u32(argv[4]), modality_arg(argv[5]), u32(argv[6]),
-			       u32(argv[7]), argv[8], argv + 9, argc - 9);
+			       u32(argv[7]), argv[8], atoi(argv[9]), argv + 10, argc - 10);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "scan"))
 		return cmd_scan(argc, argv);
 	fprintf(stderr, "usage: dp_check badinput|isolation|marker-probe|marker-burst|answers|scan "
