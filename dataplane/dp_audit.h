@@ -2,9 +2,12 @@
  * dp_audit.h - biohubd's audit writer: one thread, its own gallery
  * connection, group commit.
  *
- * Rule it keeps: an answer to a SEARCH (result, error or busy refusal) leaves
- * biohubd only after its audit row is committed, so a crash (kill -9, power)
- * never loses the record of a search an agency saw answered.
+ * Rule it lets biohubd keep: the answer to a search that ran (result or
+ * search error) leaves only after its audit row is committed, so a crash
+ * (kill -9, power) never loses the record of a search an agency saw
+ * answered.  (BH_EBUSY refusals are queued with item NULL and answered at
+ * once: a refusal carries no result, and waiting for an fsync would make it
+ * as slow as the disk.)
  *
  * Why a thread of its own: a committed row costs an fsync (WAL,
  * synchronous=FULL).  Done per row on the rx lcore (busy refusals) it stalls
