@@ -6,6 +6,7 @@
 #include "bh_engine.h"
 #include "bh_err.h"
 #include "bh_mcc.h"
+#include "bh_palm.h"
 
 const char *bh_modality_name(int m)
 {
@@ -79,5 +80,8 @@ int bh_template_check(int modality, int position, uint32_t format,
 	 * malformed one at the door rather than at search time */
 	if (modality == BH_MOD_FINGER && full_len)
 		return bh_mcc_check(full, full_len);
+	/* likewise the palm re-ranker's orientation grid (bh_palm.h) */
+	if (modality == BH_MOD_PALM && full_len)
+		return bh_palm_full_check(full, full_len);
 	return BH_OK;
 }

@@ -114,10 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		mcc_pair(full, alen, full + alen, rest - alen);
 	} else if (modality == BH_MOD_PALM) {
-		/* Not an invariant yet: bh_template_check() does not validate a
-		 * palm's full part (any size up to BH_FULL_MAX_BYTES passes), so
-		 * one malformed palm template in a gallery makes palm_rerank()
-		 * fail every search that ranks it (docs/FUZZING.md, findings). */
+		/* whatever the gallery accepts, the palm re-ranker must accept */
+		if (rc == BH_OK && alen && bh_palm_full_check(full, alen) != BH_OK)
+			abort();
 		palm_pair(full, alen, full + alen, rest - alen);
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #include "bh_mcc.h"
 #include "bh_mem.h"
 #include "bh_minutiae.h"
+#include "bh_palm.h"
 #include "bh_template.h"
 
 static char dir[64];
@@ -155,6 +156,13 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 	}
 	if (modality == BH_MOD_FINGER)
 		t->full_len = make_mcc(&x, t->full, sizeof t->full);
+	if (modality == BH_MOD_PALM) { /* valid orientation codes: the 3 planes equal (000/111) */
+		t->full_len = BH_PALM_FULL_BYTES;
+		memcpy(t->full, "BHP1\x01\x06\x40\x00", 8);
+		for (size_t i = 0; i < BH_PALM_GRID * 8; i++)
+			for (int pl = 0; pl < BH_PALM_PLANES; pl++)
+				t->full[8 + pl * BH_PALM_GRID * 8 + i] = t->full[8 + i];
+	}
 	uint32_t fmt = bh_template_format(modality);
 	t->rec = (bh_template_rec){
 		.modality = modality,
@@ -378,6 +386,7 @@ static void test_enroll_bad_input(void **state)
 		{"modality 7", BH_EINVAL},      {"quality 101", BH_EINVAL},
 		{"null code", BH_EFORMAT},      {"huge full", BH_EFORMAT},
 		{"mcc truncated", BH_EFORMAT},  {"mcc garbage", BH_EFORMAT},
+		{"palm full garbage", BH_EFORMAT},
 	};
 	uint8_t junk[3000];
 	memset(junk, 0xA5, sizeof junk);
@@ -396,6 +405,8 @@ static void test_enroll_bad_input(void **state)
 		case 9: r.full_len = BH_FULL_MAX_BYTES + 1; break;
 		case 10: r.full_len -= 1; break;
 		case 11: r.full = junk; r.full_len = sizeof junk; break;
+		case 12: r.modality = BH_MOD_PALM; r.format = BH_FMT_PALM_V1; r.code_len = BH_PALM_CODE_BITS / 8;
+			 r.position = 0; r.full = junk; r.full_len = BH_PALM_FULL_BYTES; break;
 		}
 		bh_errclear();
 		/* the bad template second: the first must not be committed either */
