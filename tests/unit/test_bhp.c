@@ -185,8 +185,9 @@ static void test_keys(void **state)
 	const char *bad[] = {"7 01zz\n", "7 0102\n",
 			     "7 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g20\n",
 			     "x 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n",
-			     "7 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n"
-			     "7 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n",
+			     /* one file with agency 7 twice (two lines, one string) */
+			     ("7 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n"
+			      "7 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n"),
 			     "# nothing\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		FILE *f = fopen(path, "w");
