@@ -9,9 +9,10 @@
 #   - some answers are BH_EBUSY (the daemon refuses what it cannot serve),
 #     every request is answered (lost = 0), the daemon's own counters agree
 #     (searches, search_busy);
-#   - the p99 latency of ADMITTED searches under overload <= 2 x the unloaded
-#     p99 + BH_SLACK_MS (default 20 ms, for a noisy shared CI machine), in at
-#     least one round (all other checks in every round);
+#   - the p99 latency of ADMITTED searches under overload <= BH_P99_FACTOR
+#     (default 2) x the unloaded p99 + BH_SLACK_MS (default 20 ms, for a noisy
+#     shared CI machine), in at least one round (all other checks in every
+#     round);
 #   - biohubd's peak RSS (VmHWM) grows by less than BH_RSS_GROWTH_MB
 #     (default 16) from the unloaded run to the end of the overload run;
 #   - one audit row per answered search, busy refusals included.
@@ -96,7 +97,7 @@ round() { # n -> 0 when the latency bound held
   sent=$(field "$work/loaded.json" sent) adm=$(field "$work/loaded.json" admitted)
   busy=$(field "$work/loaded.json" busy) lost=$(field "$work/loaded.json" lost)
   l50=$(field "$work/loaded.json" p50_us) l99=$(field "$work/loaded.json" p99_us)
-  limit=$(( 2 * u99 + slack ))
+  limit=$(( ${BH_P99_FACTOR:-2} * u99 + slack ))
   growth=$(( (rss1 - rss0) / 1024 ))
   echo "round $1: unloaded p50 $((u50 / 1000)) p99 $((u99 / 1000)) ms; overload" \
     "$(field "$work/loaded.json" offered_per_s)/s: $sent sent, $adm admitted, $busy busy," \
@@ -115,10 +116,10 @@ round() { # n -> 0 when the latency bound held
 ok=0
 for r in $(seq 1 "${BH_ROUNDS:-3}"); do
   if round "$r"; then ok=1; break; fi
-  echo "round $r: admitted p99 over 2 x unloaded p99 + slack"
+  echo "round $r: admitted p99 over ${BH_P99_FACTOR:-2} x unloaded p99 + slack"
 done
 P stats | grep -E '^(search|svc_est|wait_est|audit|drop_(busy|timeout|overlap)|reasm)' | grep -v ' 0$'
-[ $ok = 1 ] || fail "admitted p99 > 2 x unloaded p99 + slack in all ${BH_ROUNDS:-3} rounds"
+[ $ok = 1 ] || fail "admitted p99 > ${BH_P99_FACTOR:-2} x unloaded p99 + slack in all ${BH_ROUNDS:-3} rounds"
 searches1=$(stat_of searches)
 
 # Every answer left only after its audit row was committed.
