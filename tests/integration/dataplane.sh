@@ -58,7 +58,7 @@ ip = 10.77.9.1
 keys = $work/keys
 name = $control
 max_msg = 1048576
-reasm_timeout_ms = 1000
+reasm_timeout_ms = 1500
 ${gallery:+gallery = $gallery}
 ${backend:+backend = $backend}
 CONF
@@ -84,7 +84,8 @@ inc "$dp_check" badinput $srv "$work/keys" 7 || fail "bad input"
 
 # Probe wipe: the control marker is live in the daemon (its config name),
 # the probe marker must be gone once the search has been answered - on every
-# path: each modality, an undecodable image, no face, a busy refusal.
+# path: each modality, an undecodable image, no face, a busy refusal, a
+# partial message dropped by the reassembly timeout.
 "$dp_check" scan "$dpid" "$control" >"$work/scan0" || fail "control marker not found: scanner broken"
 grep -q "hits" "$work/scan0" && tail -n 1 "$work/scan0"
 data="$src/../shared/data"
@@ -133,6 +134,21 @@ if enrolled finger; then
   inc "$dp_check" isolation $srv "$work/keys" 7 9 finger "$img" || fail "isolation"
   searches=$((searches + 2)) # the in-order and the reordered search
 fi
+# Reassembly timeout: a search missing its last fragment is held (the scan
+# sees its marker) until reasm_timeout_ms (1500; the held scan takes 0.3-1 s) drops it, wiped.
+stat7() { inc "$biohub" stats --agency 7 --key "$work/keys" --server $srv --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+t0=$(stat7 drop_timeout) || fail "stats"
+marker="PROBE$(hexrand 14)"
+inc "$dp_check" marker-partial $srv "$work/keys" 7 finger "$img" "$marker" || fail "partial probe"
+sleep 0.1
+"$dp_check" scan "$dpid" "$marker" >"$work/scan.partial-held" ||
+  { cat "$work/scan.partial-held"; fail "partial probe not seen in reassembly: the check below would prove nothing"; }
+echo "partial-held: $(tail -n 1 "$work/scan.partial-held")"
+sleep 2
+t1=$(stat7 drop_timeout) || fail "stats"
+[ "$t1" -gt "$t0" ] || fail "partial probe not dropped by the reassembly timeout ($t0 -> $t1)"
+scan_clean reasm-timeout "$marker"
 
 # Searches with real images: an enrolled image must come back as its own
 # subject at rank 1 with match set; other impressions are printed.

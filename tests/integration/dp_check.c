@@ -28,6 +28,10 @@
  *   dp_check marker-burst SERVER KEYFILE AGENCY MODALITY IMAGE MARKER N
  *       Sends N marked PGM searches back to back; every one must be
  *       answered, at least one with a result and one with BH_EBUSY.
+ *   dp_check marker-partial SERVER KEYFILE AGENCY MODALITY IMAGE MARKER
+ *       Sends all fragments but the last of a marked PGM search (MARKER in
+ *       the first fragment) and returns: the message stays in reassembly
+ *       until its timeout drops it.
  *   dp_check answers SERVER KEYFILE AGENCY MODALITY N WINDOW LOG KILLPID IMAGE...
  *       Sends searches (WINDOW outstanding) and appends one line
  *       "request_id type code" per answer to LOG (flushed at once).  After
@@ -216,7 +220,7 @@ static int badinput(const char *server, const char *keyfile, uint32_t agency)
 	CHECK(m.type == BHP_T_ERROR, "bad modality: type %u", m.type);
 	bhp_msg_free(&m);
 
-	usleep(2500 * 1000); /* > reasm_timeout_ms of the test config (1000) */
+	usleep(2500 * 1000); /* > reasm_timeout_ms of the test config (1500) */
 	health_ok(&c);
 	get_stats(&c, &s1);
 	printf("badinput counters:\n");
@@ -580,6 +584,29 @@ static int marker_burst(const char *server, const char *keyfile, uint32_t agency
 	return 0;
 }
 
+/* The first n - 1 fragments of a marked search: the reassembly timeout path. */
+static int marker_partial(const char *server, const char *keyfile, uint32_t agency,
+			  int modality, const char *image, const char *marker)
+{
+	size_t len, fl;
+	uint8_t *msg = marked_msg("pgm", image, marker, modality, &len);
+	uint8_t f[BHP_FRAME_MAX];
+	bhp_client c;
+	CHECK(bhp_client_open(&c, keyfile, agency, server) == BH_OK, "client: %s", bh_errmsg());
+	unsigned n = bhp_frag_count(len);
+	CHECK(n >= 2, "a partial message needs >= 2 fragments (%u)", n);
+	uint64_t req = c.next_req++;
+	for (unsigned i = 0; i + 1 < n; i++) {
+		CHECK(bhp_sender_frame(&c.tx, BHP_T_SEARCH, req, msg, len, i, f, &fl) == 0, "frame");
+		raw_send(&c, f, fl);
+	}
+	printf("marker partial: %u of %u fragments sent\n", n - 1, n);
+	bh_wipe(f, sizeof(f));
+	bhp_client_close(&c);
+	bh_wipe_free(msg, len);
+	return 0;
+}
+
 /* ---- answers log (faults.sh) ---- */
 
 static int answers(const char *server, const char *keyfile, uint32_t agency, int modality,
@@ -734,12 +761,16 @@ int main(int argc, char **argv)
 	if (argc == 9 && !strcmp(argv[1], "marker-burst"))
 		return marker_burst(argv[2], argv[3], u32(argv[4]), modality_arg(argv[5]), argv[6],
 				    argv[7], u32(argv[8]));
+	if (argc == 8 && !strcmp(argv[1], "marker-partial"))
+		return marker_partial(argv[2], argv[3], u32(argv[4]), modality_arg(argv[5]),
+				      argv[6], argv[7]);
 	if (argc >= 11 && !strcmp(argv[1], "answers"))
 		return answers(argv[2], argv[3], u32(argv[4]), modality_arg(argv[5]), u32(argv[6]),
 			       u32(argv[7]), argv[8], atoi(argv[9]), argv + 10, argc - 10);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "scan"))
 		return cmd_scan(argc, argv);
-	fprintf(stderr, "usage: dp_check badinput|isolation|marker-probe|marker-burst|answers|scan "
+	fprintf(stderr, "usage: dp_check badinput|isolation|marker-probe|marker-burst|marker-partial|"
+			"answers|scan "
 			"... (see dp_check.c)\n");
 	return 2;
 }
