@@ -24,7 +24,10 @@
  * workers + `queue` searches are in flight.  So an admitted search waits at
  * most about one search before it runs, its latency stays within about twice
  * the unloaded one however much is offered, and memory is bounded by the
- * queue; everything else is refused at once with BH_EBUSY.  Service times
+ * queue.  While other agencies are active (`fair_window_ms`), an agency also
+ * holds at most its share of what admission lets be in flight, so one
+ * agency's flood cannot starve the others.  Everything else is refused at
+ * once with BH_EBUSY.  Service times
  * are a moving average per modality of the workers' measurements.
  * Counters and the latency histogram are owned by the rx lcore only.
  * See docs/PROTOCOL.md for the wire format.
@@ -74,6 +77,10 @@ typedef struct agency {
 	bhp_crypto *crypto;
 	bhp_replay replay;
 	bhp_sender tx;
+	/* Admitted searches a worker has not finished: the rx lcore adds, the
+	 * worker subtracts (the audit commit and the answer come after). */
+	_Atomic unsigned pending;
+	uint64_t last_search_ns; /* last search message, admitted or not (rx lcore only) */
 } agency;
 
 /* A search handed to a worker, then to the audit writer, and back. */
@@ -111,6 +118,7 @@ typedef struct counters {
 	uint64_t frames_in, frames_out, bytes_in, bytes_out, arp_replies, not_ours, tx_fail;
 	uint64_t drops[BHP_DROP_COUNT];
 	uint64_t health, stats, searches, search_admitted, search_ok, search_err, search_busy;
+	uint64_t search_busy_fair; /* of search_busy: refused for the agency's fair share */
 	uint64_t reasm_expired;
 	uint64_t lat[LAT_BUCKETS];
 } counters;
@@ -243,6 +251,7 @@ static size_t collect_stats(bhd *d, bhp_stat *s)
 	PUT("search_ok", c->search_ok);
 	PUT("search_err", c->search_err);
 	PUT("search_busy", c->search_busy);
+	PUT("search_busy_fair", c->search_busy_fair);
 	PUT("searches_in_flight", d->in_flight);
 	PUT("reasm_in_flight", bhp_reasm_in_flight(d->reasm));
 	PUT("reasm_bytes", bhp_reasm_bytes(d->reasm));
@@ -317,14 +326,54 @@ static uint64_t wait_estimate_ns(bhd *d, uint64_t now)
 	return nw ? (queued + left) / nw : queued + left;
 }
 
-/* Admission: room in the queue and an expected wait within the budget. */
-static int admit(bhd *d, int modality, uint64_t now)
+enum { ADMIT, BUSY_FULL, BUSY_FAIR };
+
+/* How many searches of this modality admission lets be in flight at once:
+ * one running per worker plus as many waiting per worker as the wait budget
+ * holds (at least one), at most workers + queue. */
+static unsigned admission_slots(const bhd *d, int modality, uint64_t budget)
+{
+	unsigned nw = n_workers_total(d);
+	uint64_t est = d->svc_est_ns[modality] ? d->svc_est_ns[modality] : 1;
+	uint64_t waiting = budget / est ? budget / est : 1;
+	uint64_t slots = nw * (1 + waiting), cap = (uint64_t)nw + d->cfg.queue;
+	return (unsigned)(slots < cap ? slots : cap);
+}
+
+/* Fairness: while other agencies are active (a search pending or sent
+ * within fair_window_ms), agency ai may hold at most ceil(slots / active)
+ * of the slots.  Without it one agency's flood refills every freed slot
+ * within a frame time, and the others are refused nearly always.  Pending
+ * counts searches until a worker finishes them, not until they are
+ * answered: the audit commit in between does not hold a worker, and
+ * counting it measured the flooding agency's throughput halved. */
+static int over_fair_share(const bhd *d, unsigned ai, unsigned slots, uint64_t now)
+{
+	uint64_t window = d->cfg.fair_window_ms * 1000000ull;
+	if (!window)
+		return 0;
+	unsigned active = 0;
+	for (size_t i = 0; i < d->n_ag; i++) {
+		const agency *a = &d->ag[i];
+		active += i == ai || atomic_load(&a->pending) ||
+			  (a->last_search_ns && now - a->last_search_ns <= window);
+	}
+	return active > 1 && atomic_load(&d->ag[ai].pending) >= (slots + active - 1) / active;
+}
+
+/* Admission: room in the queue, an expected wait within the budget, and the
+ * agency within its fair share. */
+static int admit(bhd *d, unsigned ai, int modality, uint64_t now)
 {
 	if (d->in_flight >= n_workers_total(d) + d->cfg.queue)
-		return 0;
+		return BUSY_FULL;
 	uint64_t budget = d->cfg.max_wait_ms ? d->cfg.max_wait_ms * 1000000ull
 					     : d->svc_est_ns[modality];
-	return wait_estimate_ns(d, now) <= budget;
+	if (wait_estimate_ns(d, now) > budget)
+		return BUSY_FULL;
+	if (over_fair_share(d, ai, admission_slots(d, modality, budget), now))
+		return BUSY_FAIR;
+	return ADMIT;
 }
 
 /* Moving average (1/8) of the service time of successful searches: failures
@@ -476,6 +525,7 @@ static void *worker_main(void *arg)
 		 * wait for an instant, never underestimate it. */
 		atomic_store(&w->start_ns, 0);
 		atomic_fetch_sub(&d->backlog_ns, j->est_ns);
+		atomic_fetch_sub(&d->ag[j->agency].pending, 1);
 		audit_then_answer(d, j);
 	}
 }
@@ -485,7 +535,8 @@ static void *worker_main(void *arg)
  * commit (an fsync) would make every refusal as slow as the disk - measured:
  * p50 28 ms instead of 0.8 ms on a loaded machine.  A crash may lose the rows
  * of the refusals of the last commit interval, never those of results. */
-static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg *m)
+static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg *m,
+			const char *why)
 {
 	d->c.search_busy++;
 	bh_audit_rec r = {.agency = d->ag[ai].key.name,
@@ -495,7 +546,7 @@ static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg 
 			  .outcome = "busy"};
 	if (dp_audit_submit(d->auditor, &r, NULL) != BH_OK)
 		atomic_fetch_add(&d->audit_overflow, 1);
-	send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY, "search queue full, retry later");
+	send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY, why);
 }
 
 /* Why a SEARCH message cannot be searched (0 = it can). */
@@ -526,9 +577,16 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 		return;
 	}
 	int modality = m->buf[0];
-	job *j = admit(d, modality, bh_now_ns()) ? calloc(1, sizeof(*j)) : NULL;
+	uint64_t now = bh_now_ns();
+	int verdict = admit(d, ai, modality, now);
+	d->ag[ai].last_search_ns = now;
+	job *j = verdict == ADMIT ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {
-		refuse_busy(d, ai, peer, m);
+		d->c.search_busy_fair += verdict == BUSY_FAIR;
+		refuse_busy(d, ai, peer, m,
+			    verdict == BUSY_FAIR ? "agency at its fair share of the search queue, "
+						   "retry later"
+						 : "search queue full, retry later");
 		bhp_msg_free(m);
 		return;
 	}
@@ -540,12 +598,13 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 	if (rte_ring_enqueue(d->jobs, j) != 0) { /* cannot happen: ring > workers + queue */
 		atomic_fetch_sub(&d->backlog_ns, j->est_ns);
 		free(j);
-		refuse_busy(d, ai, peer, m);
+		refuse_busy(d, ai, peer, m, "search queue full, retry later");
 		bhp_msg_free(m);
 		return;
 	}
 	m->buf = NULL;
 	d->in_flight++;
+	atomic_fetch_add(&d->ag[ai].pending, 1);
 	d->c.search_admitted++;
 	sem_post(&d->job_sem);
 }

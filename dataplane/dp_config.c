@@ -18,6 +18,7 @@ void dp_config_defaults(dp_config *c)
 	c->engine_threads = 1;
 	c->queue = 8;
 	c->max_wait_ms = 0;
+	c->fair_window_ms = 1000;
 	c->idle_sleep_us = 50;
 	c->max_msg = BHP_MAX_MSG;
 	c->max_inflight_agency = 8;
@@ -87,6 +88,7 @@ static int apply(dp_config *c, const char *k, const char *v, unsigned line)
 	NUM(engine_threads, 0, 64);
 	NUM(queue, 1, 4096);
 	NUM(max_wait_ms, 0, 600000);
+	NUM(fair_window_ms, 0, 600000);
 	NUM(idle_sleep_us, 0, 100000);
 	NUM(max_msg, 1024, BHP_MAX_MSG);
 	NUM(max_inflight_agency, 1, 4096);

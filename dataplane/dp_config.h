@@ -19,6 +19,12 @@
  *               most this; 0 = the modality's measured service time, so an
  *               admitted search takes at most about twice an unloaded one
  *               (default 0).  Others are refused at once with BH_EBUSY
+ *   fair_window_ms  fairness between agencies: an agency that sent a search
+ *               in the last fair_window_ms is active; while more than one is,
+ *               each may hold at most its share of the searches admission
+ *               allows in flight (rounded up, at least one), so one agency's
+ *               flood cannot take every slot from the others (default 1000;
+ *               0 = off)
  *   max_msg     largest message in bytes (default and cap BHP_MAX_MSG)
  *   max_inflight_agency / max_inflight / max_reasm_bytes / reasm_timeout_ms
  *               reassembly bounds (defaults 8 / 64 / 64 MiB / 2000)
@@ -51,7 +57,7 @@ typedef struct dp_config {
 	char keys[256];
 	char gallery[256];
 	char backend[16];
-	unsigned workers, engine_threads, queue, max_wait_ms, idle_sleep_us;
+	unsigned workers, engine_threads, queue, max_wait_ms, fair_window_ms, idle_sleep_us;
 	size_t max_msg;
 	unsigned max_inflight_agency, max_inflight;
 	size_t max_reasm_bytes;

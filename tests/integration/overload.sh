@@ -15,7 +15,13 @@
 #     round);
 #   - biohubd's peak RSS (VmHWM) grows by less than BH_RSS_GROWTH_MB
 #     (default 16) from the unloaded run to the end of the overload run;
-#   - one audit row per answered search, busy refusals included.
+#   - one audit row per answered search, busy refusals included;
+#   - fairness: while agency 7 floods at BH_LOAD_RATE, agency 8 sending 20
+#     searches at 5/s, one at a time, gets at least BH_FAIR_MIN_PCT (80) % of
+#     them admitted, and biohubd counts refusals of agency 7 for its fair
+#     share (search_busy_fair).  BH_FAIR_WINDOW_MS sets the daemon's
+#     fair_window_ms (default 1000; 0 turns fairness off, and then agency 8
+#     is refused most of the time: the check is known to fail without it).
 # The client runs pinned to the CPU of biohubd's rx lcore (lcore 0 = CPU 0)
 # so that on a small machine it does not take the search worker's CPU: it
 # stands for agencies on other machines.  Skips (77) without root, network
@@ -52,13 +58,14 @@ for f in $(seq 101 110); do echo "fvc-$f image:finger:1=$fvc/${f}_1.pgm"; done >
   || fail "enrol"
 bash "$src/scripts/netns-up" "$name" 10.77.11 || fail "netns-up"
 umask 077
-printf '7 %s border\n' "$(hexrand 32)" >"$work/keys"
+printf '7 %s border\n8 %s customs\n' "$(hexrand 32)" "$(hexrand 32)" >"$work/keys"
 cat >"$work/d.conf" <<CONF
 port = net_af_packet0,iface=${name}d0,framecnt=4096
 ip = 10.77.11.1
 keys = $work/keys
 gallery = $work/g.db
 workers = 1
+fair_window_ms = ${BH_FAIR_WINDOW_MS:-1000}
 name = overload-test
 CONF
 ip netns exec "${name}d" "$biohubd" --config "$work/d.conf" >"$work/d.log" 2>&1 &
@@ -118,6 +125,31 @@ for r in $(seq 1 "${BH_ROUNDS:-3}"); do
   if round "$r"; then ok=1; break; fi
   echo "round $r: admitted p99 over ${BH_P99_FACTOR:-2} x unloaded p99 + slack"
 done
+
+# Fairness between agencies: agency 7 floods (open loop) for about 6 s while
+# agency 8 sends 20 searches at 5/s, one outstanding, from 0.5 s on.
+rate=${BH_LOAD_RATE:-350}
+fair0=$(stat_of search_busy_fair)
+P probe --modality finger --load $((rate * 6)) --rate "$rate" --window 4000 --json \
+  --timeout 20000 "${probes[@]}" >"$work/flood.json" &
+fpid=$!
+sleep 0.5
+inc "$biohub" probe --agency 8 --key "$work/keys" --server $srv --modality finger --load 20 \
+  --rate 5 --window 1 --json --timeout 20000 "${probes[@]}" >"$work/fair.json" \
+  || fail "agency 8 load"
+wait $fpid || fail "agency 7 flood"
+fair1=$(stat_of search_busy_fair)
+f_adm=$(field "$work/fair.json" admitted) f_sent=$(field "$work/fair.json" sent)
+echo "fairness: agency 7 flood $(field "$work/flood.json" sent) sent," \
+  "$(field "$work/flood.json" admitted) admitted, $(field "$work/flood.json" busy) busy" \
+  "($((fair1 - fair0)) for its fair share); agency 8 at 5/s: $f_sent sent, $f_adm admitted," \
+  "p50 $(( $(field "$work/fair.json" p50_us) / 1000 )) p99" \
+  "$(( $(field "$work/fair.json" p99_us) / 1000 )) ms"
+[ "$(field "$work/fair.json" lost)" = 0 ] || fail "agency 8 requests unanswered"
+[ $((f_adm * 100)) -ge $((f_sent * ${BH_FAIR_MIN_PCT:-80})) ] ||
+  fail "agency 8 got $f_adm of $f_sent searches admitted while agency 7 flooded"
+[ $((fair1 - fair0)) -gt 0 ] || fail "no refusal of agency 7 for its fair share"
+
 P stats | grep -E '^(search|svc_est|wait_est|audit|drop_(busy|timeout|overlap)|reasm)' | grep -v ' 0$'
 [ $ok = 1 ] || fail "admitted p99 > ${BH_P99_FACTOR:-2} x unloaded p99 + slack in all ${BH_ROUNDS:-3} rounds"
 searches1=$(stat_of searches)
