@@ -264,6 +264,8 @@ static size_t collect_stats(bhd *d, bhp_stat *s)
 	dp_audit_get_stats(d->auditor, &as);
 	PUT("audit_rows", as.rows);
 	PUT("audit_commits", as.commits);
+	PUT("audit_commit_max_us", as.commit_max_ns / 1000u);
+	PUT("audit_slow_commits", as.slow_commits);
 	PUT("audit_fail", as.failed);
 	PUT("audit_overflow", atomic_load(&d->audit_overflow));
 	PUT("uptime_s", (bh_now_ns() - d->start_ns) / 1000000000u);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bh_err.h"
+#include "bh_time.h"
 
 typedef struct entry {
 	char agency[32], backend[16], outcome[64];
@@ -28,7 +29,7 @@ struct dp_audit {
 	int stop;
 	dp_audit_done_fn done;
 	void *ctx;
-	_Atomic uint64_t rows, commits, failed;
+	_Atomic uint64_t rows, commits, failed, commit_max_ns, slow_commits;
 };
 
 /* One transaction for the whole batch: all rows or none. */
@@ -71,7 +72,12 @@ static void *writer_main(void *arg)
 	unsigned k;
 	while ((k = take_batch(a)) > 0) {
 		bh_errclear();
+		uint64_t t0 = bh_now_ns();
 		int rc = write_batch(a, a->batch, k);
+		uint64_t took = bh_now_ns() - t0;
+		if (took > atomic_load(&a->commit_max_ns)) /* one writer: no race */
+			atomic_store(&a->commit_max_ns, took);
+		atomic_fetch_add(&a->slow_commits, took >= DP_AUDIT_SLOW_NS);
 		if (rc == BH_OK) {
 			atomic_fetch_add(&a->rows, k);
 			atomic_fetch_add(&a->commits, 1);
@@ -162,6 +168,8 @@ void dp_audit_get_stats(dp_audit *a, dp_audit_stats *out)
 		return;
 	out->rows = atomic_load(&a->rows);
 	out->commits = atomic_load(&a->commits);
+	out->commit_max_ns = atomic_load(&a->commit_max_ns);
+	out->slow_commits = atomic_load(&a->slow_commits);
 	out->failed = atomic_load(&a->failed);
 }
 

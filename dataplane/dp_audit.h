@@ -35,7 +35,11 @@ typedef void (*dp_audit_done_fn)(void *ctx, void *item, int rc);
 
 typedef struct dp_audit_stats {
 	uint64_t rows, commits, failed; /* committed rows, transactions, rows lost to errors */
+	uint64_t commit_max_ns;         /* slowest transaction (the answers of its rows waited) */
+	uint64_t slow_commits;          /* transactions of DP_AUDIT_SLOW_NS or more */
 } dp_audit_stats;
+
+#define DP_AUDIT_SLOW_NS 50000000ull /* 50 ms */
 
 /* Opens `gallery` for writing (audit rows only) and starts the writer
  * thread, pinned to `cpus` when not NULL.  cap = rows that may wait. */
