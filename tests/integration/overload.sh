@@ -90,7 +90,7 @@ slack=$(( ${BH_SLACK_MS:-20} * 1000 ))
 # One unloaded run and one overload run, back to back.  Every invariant must
 # hold in every round; the latency bound in at least one of BH_ROUNDS (5)
 # rounds, because on a shared machine another job can stall either run.  On
-# 2 CPUs about half the overload runs show ~15 searches held 65-130 ms
+# 2 CPUs about a third of the overload rounds show ~15 searches held 65-130 ms
 # together by biohubd's own clock (in two such runs the slowest audit commit
 # took 16 ms; the client shares CPU 0 with the busy rx lcore): 5 rounds.
 round() { # n -> 0 when the latency bound held
