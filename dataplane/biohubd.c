@@ -538,9 +538,10 @@ static void *worker_main(void *arg)
  * p50 28 ms instead of 0.8 ms on a loaded machine.  A crash may lose the rows
  * of the refusals of the last commit interval, never those of results. */
 static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg *m,
-			const char *why)
+			int verdict)
 {
 	d->c.search_busy++;
+	d->c.search_busy_fair += verdict == BUSY_FAIR;
 	bh_audit_rec r = {.agency = d->ag[ai].key.name,
 			  .request_id = m->request_id,
 			  .modality = m->buf[0],
@@ -548,7 +549,9 @@ static void refuse_busy(bhd *d, unsigned ai, const dp_peer *peer, const bhp_msg 
 			  .outcome = "busy"};
 	if (dp_audit_submit(d->auditor, &r, NULL) != BH_OK)
 		atomic_fetch_add(&d->audit_overflow, 1);
-	send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY, why);
+	send_error(d, &d->ag[ai], peer, m->request_id, BH_EBUSY,
+		   verdict == BUSY_FAIR ? "agency at its fair share of the search queue, retry later"
+					: "search queue full, retry later");
 }
 
 /* Why a SEARCH message cannot be searched (0 = it can). */
@@ -584,11 +587,7 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 	d->ag[ai].last_search_ns = now;
 	job *j = verdict == ADMIT ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {
-		d->c.search_busy_fair += verdict == BUSY_FAIR;
-		refuse_busy(d, ai, peer, m,
-			    verdict == BUSY_FAIR ? "agency at its fair share of the search queue, "
-						   "retry later"
-						 : "search queue full, retry later");
+		refuse_busy(d, ai, peer, m, verdict);
 		bhp_msg_free(m);
 		return;
 	}
@@ -600,7 +599,7 @@ static void start_search(bhd *d, unsigned ai, const dp_peer *peer, bhp_msg *m)
 	if (rte_ring_enqueue(d->jobs, j) != 0) { /* cannot happen: ring > workers + queue */
 		atomic_fetch_sub(&d->backlog_ns, j->est_ns);
 		free(j);
-		refuse_busy(d, ai, peer, m, "search queue full, retry later");
+		refuse_busy(d, ai, peer, m, BUSY_FULL);
 		bhp_msg_free(m);
 		return;
 	}

@@ -76,8 +76,10 @@ done
 inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --health || fail "health"
 inc "$biohub" probe --agency 9 --key "$work/wrong" --server $srv --health --timeout 500 \
   && fail "a wrong key got an answer"
-tags=$(inc "$biohub" stats --agency 9 --key "$work/keys" --server $srv --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["drop_tag"])') || fail "stats"
+stat_of() { # agency counter
+  inc "$biohub" stats --agency "$1" --key "$work/keys" --server $srv --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+tags=$(stat_of 9 drop_tag) || fail "stats"
 [ "$tags" -ge 1 ] || fail "wrong key not counted as drop_tag ($tags)"
 
 inc "$dp_check" badinput $srv "$work/keys" 7 || fail "bad input"
@@ -136,9 +138,7 @@ if enrolled finger; then
 fi
 # Reassembly timeout: a search missing its last fragment is held (the scan
 # sees its marker) until reasm_timeout_ms (1500; the held scan takes 0.3-1 s) drops it, wiped.
-stat7() { inc "$biohub" stats --agency 7 --key "$work/keys" --server $srv --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-t0=$(stat7 drop_timeout) || fail "stats"
+t0=$(stat_of 7 drop_timeout) || fail "stats"
 marker="PROBE$(hexrand 14)"
 inc "$dp_check" marker-partial $srv "$work/keys" 7 finger "$img" "$marker" || fail "partial probe"
 sleep 0.1
@@ -146,7 +146,7 @@ sleep 0.1
   { cat "$work/scan.partial-held"; fail "partial probe not seen in reassembly: the check below would prove nothing"; }
 echo "partial-held: $(tail -n 1 "$work/scan.partial-held")"
 sleep 2
-t1=$(stat7 drop_timeout) || fail "stats"
+t1=$(stat_of 7 drop_timeout) || fail "stats"
 [ "$t1" -gt "$t0" ] || fail "partial probe not dropped by the reassembly timeout ($t0 -> $t1)"
 scan_clean reasm-timeout "$marker"
 

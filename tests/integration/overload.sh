@@ -72,7 +72,8 @@ ip netns exec "${name}d" "$biohubd" --config "$work/d.conf" >"$work/d.log" 2>&1 
 dpid=$!
 srv=10.77.11.1:7700
 inc() { ip netns exec "${name}c" taskset -c 0 "$@"; }
-P() { inc "$biohub" "$1" --agency 7 --key "$work/keys" --server $srv "${@:2}"; }
+PA() { inc "$biohub" "$2" --agency "$1" --key "$work/keys" --server $srv "${@:3}"; }
+P() { PA 7 "$@"; }
 up=0
 for _ in $(seq 1 100); do
   kill -0 "$dpid" 2>/dev/null || fail "biohubd exited"
@@ -137,9 +138,8 @@ P probe --modality finger --load $((rate * 6)) --rate "$rate" --window 4000 --js
   --timeout 20000 "${probes[@]}" >"$work/flood.json" &
 fpid=$!
 sleep 0.5
-inc "$biohub" probe --agency 8 --key "$work/keys" --server $srv --modality finger --load 20 \
-  --rate 5 --window 1 --json --timeout 20000 "${probes[@]}" >"$work/fair.json" \
-  || fail "agency 8 load"
+PA 8 probe --modality finger --load 20 --rate 5 --window 1 --json --timeout 20000 \
+  "${probes[@]}" >"$work/fair.json" || fail "agency 8 load"
 wait $fpid || fail "agency 7 flood"
 fair1=$(stat_of search_busy_fair)
 f_adm=$(field "$work/fair.json" admitted) f_sent=$(field "$work/fair.json" sent)
