@@ -58,6 +58,7 @@
 #include "bh_time.h"
 #include "bhp.h"
 #include "dp_audit.h"
+#include "dp_idle.h"
 #include "dp_config.h"
 #include "dp_net.h"
 #include "bh_gallery.h"
@@ -132,6 +133,7 @@ typedef struct bhd {
 	struct rte_mempool *pool;
 	bhp_reasm *reasm;
 	struct rte_ring *jobs, *done;
+	dp_idle idle; /* the rx lcore's sleep; workers and the audit writer kick it */
 	sem_t job_sem;
 	pthread_t threads[MAX_WORKERS];
 	worker w[MAX_WORKERS];
@@ -268,6 +270,9 @@ static size_t collect_stats(bhd *d, bhp_stat *s)
 	PUT("audit_slow_commits", as.slow_commits);
 	PUT("audit_fail", as.failed);
 	PUT("audit_overflow", atomic_load(&d->audit_overflow));
+	PUT("idle_sleeps", d->idle.sleeps);
+	PUT("idle_kicks", d->idle.kicks);
+	PUT("idle_sleep_us", d->idle.cur_us);
 	PUT("uptime_s", (bh_now_ns() - d->start_ns) / 1000000000u);
 	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
 		snprintf(s[n].name, sizeof(s[n].name), "lat_us_lt_%llu",
@@ -471,6 +476,7 @@ static void hand_done(bhd *d, job *j)
 {
 	while (rte_ring_enqueue(d->done, j) != 0) /* sized to never fill */
 		;
+	dp_idle_kick(&d->idle); /* answer now, not when the rx lcore's sleep ends */
 }
 
 /* Audit writer callback: the job's row is committed (or failed, logged and
@@ -736,14 +742,24 @@ static void on_packet(bhd *d, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+/* Work for the rx lcore besides frames: answers to send. */
+static int done_pending(void *ctx)
+{
+	const bhd *d = ctx;
+	return rte_ring_count(d->done) != 0;
+}
+
 static void main_loop(bhd *d)
 {
 	struct rte_mbuf *pkts[BURST];
 	uint64_t last_expire = bh_now_ns();
 	uint64_t end = d->cfg.run_seconds ? d->start_ns + d->cfg.run_seconds * 1000000000ull : 0;
-	unsigned iter = 0, idle = 0;
+	unsigned iter = 0, idle = 0, slept = 0;
 	while (!g_quit) {
 		uint16_t n = rte_eth_rx_burst(d->port, 0, pkts, BURST);
+		if (slept)
+			dp_idle_woke(&d->idle, n, BURST);
+		slept = 0;
 		if (n)
 			d->now = bh_now_ns();
 		for (uint16_t i = 0; i < n; i++)
@@ -753,10 +769,12 @@ static void main_loop(bhd *d)
 		if (d->ntx)
 			tx_flush(d);
 		idle = n || d->c.frames_out != sent ? 0 : idle + 1;
-		/* Idle for a while: give the CPU back (config idle_sleep_us) so that
-		 * on a small box the busy-poll does not starve the other threads. */
-		if (idle >= IDLE_POLLS && d->cfg.idle_sleep_us)
-			usleep(d->cfg.idle_sleep_us);
+		/* Idle for a while: give the CPU back (dp_idle.h) so that on a
+		 * small box the busy-poll does not starve the other threads. */
+		if (idle >= IDLE_POLLS && d->cfg.idle_sleep_us) {
+			dp_idle_sleep(&d->idle, done_pending, d);
+			slept = 1;
+		}
 		if ((++iter & 255) == 0 || n == 0) {
 			uint64_t now = bh_now_ns();
 			if (now - last_expire > 10000000u) {
@@ -889,6 +907,7 @@ static int rings_init(bhd *d, unsigned nw)
 	d->done = rte_ring_create("bhd_done", dsz, (int)rte_socket_id(), RING_F_SC_DEQ);
 	if (!d->jobs || !d->done)
 		return bh_fail(BH_ENOMEM, "rings: %s", rte_strerror(rte_errno));
+	dp_idle_init(&d->idle, d->cfg.idle_sleep_us, d->cfg.idle_sleep_max_us);
 	return BH_OK;
 }
 

@@ -20,6 +20,7 @@ void dp_config_defaults(dp_config *c)
 	c->max_wait_ms = 0;
 	c->fair_window_ms = 1000;
 	c->idle_sleep_us = 50;
+	c->idle_sleep_max_us = 1000;
 	c->max_msg = BHP_MAX_MSG;
 	c->max_inflight_agency = 8;
 	c->max_inflight = 64;
@@ -90,6 +91,7 @@ static int apply(dp_config *c, const char *k, const char *v, unsigned line)
 	NUM(max_wait_ms, 0, 600000);
 	NUM(fair_window_ms, 0, 600000);
 	NUM(idle_sleep_us, 0, 100000);
+	NUM(idle_sleep_max_us, 0, 100000);
 	NUM(max_msg, 1024, BHP_MAX_MSG);
 	NUM(max_inflight_agency, 1, 4096);
 	NUM(max_inflight, 1, 4096);

@@ -28,10 +28,14 @@
  *   max_msg     largest message in bytes (default and cap BHP_MAX_MSG)
  *   max_inflight_agency / max_inflight / max_reasm_bytes / reasm_timeout_ms
  *               reassembly bounds (defaults 8 / 64 / 64 MiB / 2000)
- *   idle_sleep_us  after 64 empty rx polls the rx lcore sleeps this long
- *               before polling again (default 50; 0 = pure busy poll).  A
- *               frame then waits at most this long more, and an idle daemon
- *               leaves its CPU to the workers and other processes
+ *   idle_sleep_us / idle_sleep_max_us  after 64 empty rx polls the rx
+ *               lcore sleeps before polling again, first idle_sleep_us, then
+ *               longer while wake-ups find little waiting, up to
+ *               idle_sleep_max_us (dp_idle.h; defaults 50 / 1000;
+ *               idle_sleep_us 0 = pure busy poll).  A frame then waits at
+ *               most idle_sleep_max_us more; answers do not wait (the
+ *               threads that hand them over end the sleep), and an idle
+ *               daemon leaves its CPU to the workers and other processes
  *   hugepages   auto | on | off: EAL memory from hugepages (--in-memory) or
  *               from anonymous memory (--no-huge -m 256); auto = on when
  *               /proc/meminfo shows free hugepages (default auto)
@@ -57,7 +61,8 @@ typedef struct dp_config {
 	char keys[256];
 	char gallery[256];
 	char backend[16];
-	unsigned workers, engine_threads, queue, max_wait_ms, fair_window_ms, idle_sleep_us;
+	unsigned workers, engine_threads, queue, max_wait_ms, fair_window_ms, idle_sleep_us,
+		 idle_sleep_max_us;
 	size_t max_msg;
 	unsigned max_inflight_agency, max_inflight;
 	size_t max_reasm_bytes;
