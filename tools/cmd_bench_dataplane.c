@@ -14,6 +14,10 @@
  *           forwarding lcore, for S seconds.  testpmd_pps = median of its
  *           per-second Tx-pps samples (start-up excluded).
  *   ratio_vs_testpmd = pps / testpmd_pps.
+ * Part 1b, the same over net_memif (JSON object "memif"; run_memif()): the
+ *   server under test on CPU 0 (biohubd, then testpmd io forwarding), and
+ *   one generator for both, testpmd on CPU 1 feeding the pcap's requests
+ *   into memif and counting the answers that come back.
  * Part 2 (with --gallery, needs root): biohubd on af_packet in two network
  *   namespaces (scripts/netns-up) and `biohub probe --load` with real face
  *   and finger images: searches/s and end-to-end latency p50/p99.
@@ -226,6 +230,90 @@ static int run_testpmd(const bench_env *e, double *pps)
 	return BH_OK;
 }
 
+/* ---- part 1b: the same health path over net_memif ---- */
+
+/* Median of the per-second "Rx-pps"/"Tx-pps" samples testpmd printed for
+ * one port (its "NIC statistics for port N" blocks), the first sample
+ * (start-up) and idle ones dropped; 0 when there are none. */
+static double port_pps_median(const char *out, unsigned port, const char *what)
+{
+	char hdr[48];
+	snprintf(hdr, sizeof(hdr), "NIC statistics for port %u ", port);
+	double v[128];
+	unsigned n = 0;
+	for (const char *p = out; (p = strstr(p, hdr)) && n < 128; p += strlen(hdr)) {
+		const char *next = strstr(p + strlen(hdr), "NIC statistics for port ");
+		const char *q = strstr(p, what);
+		if (q && (!next || q < next))
+			v[n++] = strtod(q + strlen(what), NULL);
+	}
+	unsigned k = 0;
+	for (unsigned i = 1; i < n; i++)
+		if (v[i] > 0)
+			v[k++] = v[i];
+	if (k == 0)
+		return 0;
+	qsort(v, k, sizeof(double), cmp_double);
+	return v[k / 2];
+}
+
+/* One memif run.  The device under test, on CPU 0, is the memif server:
+ * biohubd (ours = 1, same config as the pcap run) or dpdk-testpmd io
+ * forwarding every frame straight back (the anchor).  The generator, on
+ * CPU 1, is dpdk-testpmd as the memif client, io forwarding between a
+ * net_pcap port replaying the health requests (infinite_rx) and the memif
+ * port: requests go in as fast as memif takes them, and the answers that
+ * come back are counted (the memif port's Rx-pps, median of its
+ * per-second samples) and dropped by the pcap port.  Both runs use the same
+ * generator, so the ratio compares the two servers, not two clients. */
+static int run_memif(const bench_env *e, int ours, double *pps, double *requests)
+{
+	char conf[128], dut[PATH_MAX * 2], cmd[PATH_MAX * 5];
+	const char *eal = "--no-huge -m 256 --no-pci --no-shconf --no-telemetry "
+			  "--log-level='*:warning'";
+	snprintf(conf, sizeof(conf), "%s/memif.conf", e->dir);
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return bh_fail(BH_EIO, "%s", conf);
+	fprintf(f, "port = net_memif0,role=server,socket=%s/memif.sock,socket-abstract=no\nip = 10.99.0.1\n"
+		   "keys = %s/keys\nreplay = off\neal_extra = --file-prefix bhbench-dut\n"
+		   "name = bench\n",
+		e->dir, e->dir);
+	fclose(f);
+	if (ours)
+		snprintf(dut, sizeof(dut), "'%s' --config '%s'", e->biohubd, conf);
+	else
+		snprintf(dut, sizeof(dut),
+			 "dpdk-testpmd --lcores 0@0,1@0 %s --file-prefix bhbench-dut "
+			 "--vdev net_memif0,role=server,socket=%s/memif.sock,socket-abstract=no -- "
+			 "--forward-mode=io --port-topology=loop --nb-cores=1 "
+			 "--total-num-mbufs=32768 --auto-start --stats-period=1",
+			 eal, e->dir);
+	/* The server first (its socket file appears once it listens); the
+	 * generator connects, runs S + 2 s and stops; then the server is
+	 * stopped the same way. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s </dev/null >'%s/memif-dut.out' 2>'%s/memif-dut.log' & dut=$!; "
+		 "for i in $(seq 100); do [ -S '%s/memif.sock' ] && break; sleep 0.1; done; "
+		 "timeout -s INT %u dpdk-testpmd --lcores 0@1,1@1 %s --file-prefix bhbench-gen "
+		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 "
+		 "--vdev net_memif0,role=client,socket=%s/memif.sock,socket-abstract=no -- "
+		 "--forward-mode=io "
+		 "--nb-cores=1 --total-num-mbufs=32768 --auto-start --stats-period=1 "
+		 "</dev/null 2>'%s/memif-gen.err'; kill -INT $dut; wait $dut",
+		 dut, e->dir, e->dir, e->dir, e->seconds + 2, eal, e->dir, e->dir, e->dir);
+	char *out = run_capture(cmd);
+	if (!out)
+		return bh_fail(BH_EIO, "memif run did not start");
+	*pps = port_pps_median(out, 1, "Rx-pps:");
+	*requests = port_pps_median(out, 1, "Tx-pps:");
+	free(out);
+	if (*pps <= 0)
+		return bh_fail(BH_EIO, "memif %s run: no answers came back (see %s/memif-*.log, .err)",
+			       ours ? "biohubd" : "testpmd", e->dir);
+	return BH_OK;
+}
+
 /* ---- part 2: end-to-end searches through biohubd on af_packet ---- */
 
 typedef struct search_fig {
@@ -345,7 +433,7 @@ int cmd_bench_dataplane(int argc, char **argv)
 	snprintf(e.dir, sizeof(e.dir), "/tmp/bh-bench-dp.XXXXXX");
 	if (!mkdtemp(e.dir))
 		return bh_cli_error("bench dataplane: mkdtemp", BH_EIO);
-	double pps = 0, tpps = 0;
+	double pps = 0, tpps = 0, m_pps = 0, m_tpps = 0, m_req = 0, m_treq = 0;
 	int rc = find_binaries(&e);
 	if (rc == BH_OK)
 		rc = write_inputs(&e);
@@ -353,6 +441,10 @@ int cmd_bench_dataplane(int argc, char **argv)
 		rc = run_ours(&e, &pps);
 	if (rc == BH_OK)
 		rc = run_testpmd(&e, &tpps);
+	if (rc == BH_OK)
+		rc = run_memif(&e, 1, &m_pps, &m_req);
+	if (rc == BH_OK)
+		rc = run_memif(&e, 0, &m_tpps, &m_treq);
 	if (rc == BH_OK && gallery)
 		rc = run_searches(&e, gallery, searches, fig);
 	if (rc) {
@@ -364,6 +456,7 @@ int cmd_bench_dataplane(int argc, char **argv)
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench dataplane: could not remove %s\n", e.dir);
 	double ratio = tpps > 0 ? pps / tpps : 0;
+	double m_ratio = m_tpps > 0 ? m_pps / m_tpps : 0;
 	if (json) {
 		bh_json j;
 		bh_json_init(&j, stdout);
@@ -375,6 +468,14 @@ int cmd_bench_dataplane(int argc, char **argv)
 		bh_json_num(&j, "pps", pps);
 		bh_json_num(&j, "testpmd_pps", tpps);
 		bh_json_num(&j, "ratio_vs_testpmd", ratio);
+		bh_json_obj(&j, "memif");
+		bh_json_str(&j, "vdev", "net_memif (server; generator: testpmd, memif client)");
+		bh_json_num(&j, "pps", m_pps);
+		bh_json_num(&j, "testpmd_pps", m_tpps);
+		bh_json_num(&j, "ratio_vs_testpmd", m_ratio);
+		bh_json_num(&j, "requests_pps", m_req);
+		bh_json_num(&j, "testpmd_requests_pps", m_treq);
+		bh_json_end(&j);
 		for (int i = 0; i < 2; i++) {
 			if (!fig[i].done)
 				continue;
@@ -394,6 +495,12 @@ int cmd_bench_dataplane(int argc, char **argv)
 		printf("  biohubd rx->parse->authenticate->reply  %12.0f pps\n", pps);
 		printf("  dpdk-testpmd io forwarding (anchor)     %12.0f pps\n", tpps);
 		printf("  ratio_vs_testpmd                        %12.3f\n", ratio);
+		printf("vdev net_memif (server, CPU 0; generator testpmd memif client, CPU 1)\n");
+		printf("  biohubd rx->parse->authenticate->reply  %12.0f pps (requests in %.0f)\n",
+		       m_pps, m_req);
+		printf("  dpdk-testpmd io forwarding (anchor)     %12.0f pps (requests in %.0f)\n",
+		       m_tpps, m_treq);
+		printf("  ratio_vs_testpmd                        %12.3f\n", m_ratio);
 		for (int i = 0; i < 2; i++)
 			if (fig[i].done)
 				printf("  %-6s searches through biohubd (af_packet): %u/%u results, "
