@@ -1,6 +1,6 @@
 /*
  * cmd_bench_dataplane.c - `biohub bench dataplane [--json] [--seconds S]
- *                          [--gallery G --face-dir D --finger-dir D --load N]`
+ *                          [--gallery G [--searches N]]`
  *
  * Part 1, packet path (same vdev, same number of polling lcores = 1):
  *   ours:   biohubd on net_pcap (rx_pcap of 1024 sealed BHP/1 health requests,
