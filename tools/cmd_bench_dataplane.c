@@ -194,44 +194,6 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* testpmd: io forwarding, one forwarding lcore, port statistics every
- * second (--stats-period 1); stopped by SIGINT (timeout(1)) after S + 2
- * seconds.  testpmd_pps is the median of its per-second Tx-pps samples
- * (the first sample, which includes start-up, is dropped), so EAL start-up
- * and pcap loading do not count against it. */
-static int run_testpmd(const bench_env *e, double *pps)
-{
-	char cmd[PATH_MAX * 3];
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -s INT %u dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --no-shconf "
-		 "--no-telemetry --log-level='*:warning' "
-		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 -- --forward-mode=io "
-		 "--port-topology=loop --nb-cores=1 --total-num-mbufs=32768 --auto-start "
-		 "--stats-period=1 </dev/null 2>'%s/testpmd.err'",
-		 e->seconds + 2, e->dir, e->dir);
-	char *out = run_capture(cmd);
-	if (!out)
-		return bh_fail(BH_EIO, "dpdk-testpmd did not run");
-	double v[128];
-	unsigned n = 0;
-	for (const char *p = out; (p = strstr(p, "Tx-pps:")) && n < 128; p += 7)
-		v[n++] = strtod(p + 7, NULL);
-	free(out);
-	/* Drop the first sample and idle ones (start-up, shut-down). */
-	unsigned k = 0;
-	for (unsigned i = 1; i < n; i++)
-		if (v[i] > 0)
-			v[k++] = v[i];
-	if (k == 0)
-		return bh_fail(BH_EIO, "dpdk-testpmd output not understood (see %s/testpmd.err)",
-			       e->dir);
-	qsort(v, k, sizeof(double), cmp_double);
-	*pps = v[k / 2];
-	return BH_OK;
-}
-
-/* ---- part 1b: the same health path over net_memif ---- */
-
 /* Median of the per-second "Rx-pps"/"Tx-pps" samples testpmd printed for
  * one port (its "NIC statistics for port N" blocks), the first sample
  * (start-up) and idle ones dropped; 0 when there are none. */
@@ -256,6 +218,34 @@ static double port_pps_median(const char *out, unsigned port, const char *what)
 	qsort(v, k, sizeof(double), cmp_double);
 	return v[k / 2];
 }
+
+/* testpmd: io forwarding, one forwarding lcore, port statistics every
+ * second (--stats-period 1); stopped by SIGINT (timeout(1)) after S + 2
+ * seconds.  testpmd_pps is the median of its per-second Tx-pps samples
+ * (the first sample, which includes start-up, is dropped), so EAL start-up
+ * and pcap loading do not count against it. */
+static int run_testpmd(const bench_env *e, double *pps)
+{
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s INT %u dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --no-shconf "
+		 "--no-telemetry --log-level='*:warning' "
+		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 -- --forward-mode=io "
+		 "--port-topology=loop --nb-cores=1 --total-num-mbufs=32768 --auto-start "
+		 "--stats-period=1 </dev/null 2>'%s/testpmd.err'",
+		 e->seconds + 2, e->dir, e->dir);
+	char *out = run_capture(cmd);
+	if (!out)
+		return bh_fail(BH_EIO, "dpdk-testpmd did not run");
+	*pps = port_pps_median(out, 0, "Tx-pps:");
+	free(out);
+	if (*pps <= 0)
+		return bh_fail(BH_EIO, "dpdk-testpmd output not understood (see %s/testpmd.err)",
+			       e->dir);
+	return BH_OK;
+}
+
+/* ---- part 1b: the same health path over net_memif ---- */
 
 /* One memif run.  The device under test, on CPU 0, is the memif server:
  * biohubd (ours = 1, same config as the pcap run) or dpdk-testpmd io
@@ -300,8 +290,10 @@ static int run_memif(const bench_env *e, int ours, double *pps, double *requests
 		 "--vdev net_memif0,role=client,socket=%s/memif.sock,socket-abstract=no -- "
 		 "--forward-mode=io "
 		 "--nb-cores=1 --total-num-mbufs=32768 --auto-start --stats-period=1 "
-		 "</dev/null 2>'%s/memif-gen.err'; kill -INT $dut; wait $dut",
-		 dut, e->dir, e->dir, e->dir, e->seconds + 2, eal, e->dir, e->dir, e->dir);
+		 "</dev/null >'%s/memif-gen.out' 2>'%s/memif-gen.err'; kill -INT $dut; wait $dut; "
+		 "cat '%s/memif-gen.out'",
+		 dut, e->dir, e->dir, e->dir, e->seconds + 2, eal, e->dir, e->dir, e->dir, e->dir,
+		 e->dir);
 	char *out = run_capture(cmd);
 	if (!out)
 		return bh_fail(BH_EIO, "memif run did not start");

@@ -7,7 +7,7 @@
 set -uo pipefail
 biohub="$1"
 command -v dpdk-testpmd >/dev/null || { echo "FAIL: dpdk-testpmd missing (scripts/setup installs dpdk)"; exit 1; }
-out="$("$biohub" bench dataplane --json --seconds 1)" || { echo "FAIL: bench dataplane"; exit 1; }
+out="$("$biohub" bench dataplane --json --seconds 2)" || { echo "FAIL: bench dataplane"; exit 1; }
 echo "$out"
 python3 - "$out" <<'PY'
 import json, sys
