@@ -13,6 +13,7 @@
 #include "bh_finger.h"
 #include "bh_mem.h"
 #include "bh_minutiae.h"
+#include "bh_slap.h"
 
 int bh_finger_an2k_sniff(const uint8_t *buf, size_t len)
 {
@@ -101,10 +102,81 @@ static const char *skip_reason(bh_an2k_kind k)
 {
 	switch (k) {
 	case BH_AN2K_KIND_LATENT: return "a latent is a probe, not a reference";
-	case BH_AN2K_KIND_SLAP: return "slap / plain thumbs: needs segmentation (not done)";
 	case BH_AN2K_KIND_PALM: return "forensic palm: no palm minutiae gallery (not done)";
 	default: return "not a finger";
 	}
+}
+
+/* The fingertips of a slap image (bh_slap.h), decoded and segmented;
+ * *n of them in f, left to right.  The caller frees them. */
+static int slap_tips(const bh_an2k_image *im, bh_slap_finger *f, int *n)
+{
+	bh_image img;
+	*n = 0;
+	int rc = bh_an2k_image_decode(im, NULL, &img);
+	if (rc != BH_OK)
+		return rc;
+	rc = bh_slap_segment(&img, im->position, f, n);
+	bh_image_free(&img);
+	return rc;
+}
+
+/* Enrols the fingertips of a slap image at the positions not enrolled yet
+ * (have[]); out[*k..] gets the templates.  Unusable images and fingertips
+ * are noted, not errors. */
+static int enrol_slap(const bh_an2k_image *im, bh_probe_tmpl *out, size_t max, size_t *k,
+		      int have[11], char *notes, size_t notes_len)
+{
+	bh_slap_finger f[BH_SLAP_MAX_FINGERS];
+	int n = 0, rc = slap_tips(im, f, &n);
+	if (rc == BH_ENOFEATURE || rc == BH_EFORMAT) {
+		note(notes, notes_len, "type-%d idc %d slap position %d: %s\n", im->record_type,
+		     im->idc, im->position, bh_errmsg());
+		return BH_OK;
+	}
+	for (int i = 0; rc == BH_OK && i < n; i++) {
+		int pos = f[i].position;
+		if (have[pos]) {
+			note(notes, notes_len, "type-%d idc %d slap position %d: position %d already enrolled\n",
+			     im->record_type, im->idc, im->position, pos);
+			continue;
+		}
+		if (*k == max) {
+			rc = bh_fail(BH_ETOOBIG, "an2k: more than %zu fingers", max);
+			break;
+		}
+		rc = bh_finger_extract(&f[i].tip, 0, &out[*k]);
+		if (rc == BH_ENOFEATURE || rc == BH_EINVAL) {
+			note(notes, notes_len, "type-%d idc %d slap position %d, finger %d: %s\n",
+			     im->record_type, im->idc, im->position, pos, bh_errmsg());
+			rc = BH_OK;
+			continue;
+		}
+		if (rc == BH_OK) {
+			out[(*k)++].position = pos;
+			have[pos] = 1;
+		}
+	}
+	bh_slap_free(f, n);
+	return rc;
+}
+
+/* The first fingertip of a slap that gives a template, as a probe. */
+static int slap_probe(const bh_an2k_image *im, bh_probe_tmpl *out)
+{
+	bh_slap_finger f[BH_SLAP_MAX_FINGERS];
+	int n = 0, rc = slap_tips(im, f, &n);
+	for (int i = 0; rc == BH_OK && i < n; i++) {
+		rc = bh_finger_extract(&f[i].tip, 0, out);
+		if (rc == BH_OK) {
+			out->position = f[i].position;
+			break;
+		}
+		if (rc == BH_ENOFEATURE && i + 1 < n)
+			rc = BH_OK; /* try the next fingertip */
+	}
+	bh_slap_free(f, n);
+	return rc;
 }
 
 static void clear_all(bh_probe_tmpl *out, size_t n)
@@ -128,6 +200,8 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 	for (uint32_t i = 0; rc == BH_OK && i < a->nimages; i++) {
 		const bh_an2k_image *im = &a->images[i];
 		bh_an2k_kind kind = bh_an2k_image_kind(im);
+		if (kind == BH_AN2K_KIND_SLAP)
+			continue; /* after the single-finger images: see below */
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(im->position)) {
 			note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
 			     im->idc, im->position, skip_reason(kind));
@@ -154,6 +228,11 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 			have[im->position] = 1;
 		}
 	}
+	/* Slaps fill the positions no single-finger image gave: a rolled
+	 * impression has more area than a plain fingertip. */
+	for (uint32_t i = 0; rc == BH_OK && i < a->nimages; i++)
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_SLAP)
+			rc = enrol_slap(&a->images[i], out, max, &k, have, notes, notes_len);
 	for (uint32_t i = 0; rc == BH_OK && i < a->nminsets; i++) {
 		const bh_an2k_minset *s = &a->minsets[i];
 		bh_an2k_kind kind = minset_kind(a, s);
@@ -205,15 +284,23 @@ int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
 	for (uint32_t i = 0; i < a->nimages && !pick; i++)
 		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_FINGER)
 			pick = &a->images[i];
-	if (pick)
+	const bh_an2k_image *slap = NULL;
+	for (uint32_t i = 0; i < a->nimages && !pick && !slap; i++)
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_SLAP)
+			slap = &a->images[i];
+	if (pick) {
 		rc = from_image(pick, out);
-	else if (a->nminsets)
+		if (rc == BH_OK)
+			out->position = is_finger_pos(pick->position) ? pick->position : 0;
+	} else if (slap) {
+		rc = slap_probe(slap, out);
+	} else if (a->nminsets) {
 		rc = from_minutiae(a, &a->minsets[0], out);
-	else
-		rc = bh_fail(BH_ENOFEATURE, "an2k: no finger, latent or minutiae record");
-	if (rc == BH_OK)
-		out->position = pick ? (is_finger_pos(pick->position) ? pick->position : 0)
-				     : (is_finger_pos(a->minsets[0].position) ? a->minsets[0].position : 0);
+		if (rc == BH_OK)
+			out->position = is_finger_pos(a->minsets[0].position) ? a->minsets[0].position : 0;
+	} else {
+		rc = bh_fail(BH_ENOFEATURE, "an2k: no finger, latent, slap or minutiae record");
+	}
 	bh_an2k_free(a);
 	return rc;
 }

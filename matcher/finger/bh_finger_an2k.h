@@ -4,15 +4,18 @@
  *
  * Enrolment (bh_finger_an2k_enrol): one template per finger position 1..10
  * (0 = finger of unknown position), from the position's image record
- * (types 3, 4, 14) when there is one, else from its Type-9 minutiae.  Not
- * enrolled, each with a line in `notes`: latents (type 13 and the minutiae
- * that describe them: a latent is a probe, not a reference), slaps and plain
- * thumbs (positions 11..15 need segmentation first), forensic palms (types
- * 15, positions 20..38: there is no palm minutiae gallery yet), a second
- * record of a position already enrolled, and records whose extraction fails.
+ * (types 3, 4, 14) when there is one, else from the fingertips of a slap or
+ * plain thumb image (positions 11..15, bh_slap.h), else from its Type-9
+ * minutiae.  Not enrolled, each with a line in `notes`: latents (type 13
+ * and the minutiae that describe them: a latent is a probe, not a
+ * reference), forensic palms (types 15, positions 20..38: there is no palm
+ * minutiae gallery yet), a second record of a position already enrolled,
+ * slaps whose fingertips cannot all be found, and records whose extraction
+ * fails.
  *
  * Probe (bh_finger_an2k_probe): the first latent image, else the first
- * finger image, else the first minutiae set.
+ * finger image, else the first fingertip of the first slap that gives a
+ * template, else the first minutiae set.
  *
  * Minutiae-only templates: minutiae are converted to the matcher's frame by
  * bh_an2k_minutiae_to_fp (standard records need the image height, taken

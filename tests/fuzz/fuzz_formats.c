@@ -3,7 +3,8 @@
  * the first input byte selects the reader, the rest is its input.
  *   0  WSQ decoder (bh_wsq_decode)
  *   1  ANSI/NIST-ITL transaction (bh_an2k_parse), then every image decoded
- *      and every minutiae set converted
+ *      (and segmented when it is a slap, bh_slap_segment) and every minutiae
+ *      set converted
  *   2  ISO 19794-2 / INCITS 378 record (bh_fmr_parse); a record that
  *      parses must write back to the same bytes (abort otherwise), and its
  *      views convert
@@ -23,6 +24,7 @@
 #include "bh_image.h"
 #include "bh_iso19794.h"
 #include "bh_minutiae.h"
+#include "bh_slap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,8 +37,14 @@ static void an2k(const uint8_t *p, size_t n)
 		return;
 	for (uint32_t i = 0; i < a->nimages; i++) {
 		bh_image im;
-		if (bh_an2k_image_decode(&a->images[i], &lim, &im) == BH_OK)
-			bh_image_free(&im);
+		if (bh_an2k_image_decode(&a->images[i], &lim, &im) != BH_OK)
+			continue;
+		bh_slap_finger f[BH_SLAP_MAX_FINGERS];
+		int nf = 0;
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_SLAP &&
+		    bh_slap_segment(&im, a->images[i].position, f, &nf) == BH_OK)
+			bh_slap_free(f, nf);
+		bh_image_free(&im);
 	}
 	static bh_minutia m[BH_MINUTIAE_MAX];
 	for (uint32_t i = 0; i < a->nminsets; i++)
