@@ -13,8 +13,6 @@
 #include "bh_err.h"
 #include "bh_mem.h"
 
-#define NANG (2 * BH_SLAP_MAX_DEG + 1)
-
 int bh_slap_positions(int pos, int out[BH_SLAP_MAX_FINGERS])
 {
 	static const int map[5][BH_SLAP_MAX_FINGERS + 1] = {

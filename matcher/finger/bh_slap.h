@@ -45,7 +45,7 @@
 
 #define BH_SLAP_MAX_FINGERS 4
 #define BH_SLAP_FG_STD 12.0f /* grey-level std of a ridge block */
-#define BH_SLAP_MAX_DEG 40   /* hand direction searched within +-40 degrees */
+#define BH_SLAP_MAX_DEG 40   /* a fingertip points within +-40 degrees of vertical */
 #define BH_SLAP_TIP_LEN 1.6f /* fingertip length in finger widths */
 #define BH_SLAP_OPEN_R 2     /* opening radius, blocks */
 #define BH_SLAP_MIN_BLOCKS 200 /* smallest fingertip blob (12,800 px at 500 ppi) */
