@@ -149,7 +149,7 @@ const char *bh_an2k_comp_name(bh_an2k_comp c);
 /* What an image record holds, from its record type and position code, for
  * enrolment: a single finger (fingerprint types 3/4/14 with position 1..10,
  * or 0 = unknown finger), a latent (type 13), a multi-finger slap or plain
- * thumbs (11..15: needs segmentation first), a palm (type 15 or positions
+ * thumbs (11..15: segmented into fingertips by bh_slap.h), a palm (type 15 or positions
  * 20..38: forensic palm, minutiae path), or something else (e.g. EJI 19). */
 typedef enum bh_an2k_kind {
 	BH_AN2K_KIND_OTHER = 0,
