@@ -771,10 +771,8 @@ static void main_loop(bhd *d)
 		idle = n || d->c.frames_out != sent ? 0 : idle + 1;
 		/* Idle for a while: give the CPU back (dp_idle.h) so that on a
 		 * small box the busy-poll does not starve the other threads. */
-		if (idle >= IDLE_POLLS && d->cfg.idle_sleep_us) {
-			dp_idle_sleep(&d->idle, done_pending, d);
-			slept = 1;
-		}
+		if (idle >= IDLE_POLLS && d->cfg.idle_sleep_us)
+			slept = dp_idle_sleep(&d->idle, done_pending, d);
 		if ((++iter & 255) == 0 || n == 0) {
 			uint64_t now = bh_now_ns();
 			if (now - last_expire > 10000000u) {

@@ -22,16 +22,16 @@ static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timesp
 	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
-void dp_idle_sleep(dp_idle *i, int (*pending)(void *ctx), void *ctx)
+int dp_idle_sleep(dp_idle *i, int (*pending)(void *ctx), void *ctx)
 {
 	if (!i->cur_us)
-		return;
+		return 0;
 	/* Announce first, then look: a kick after the look finds asleep = 1
 	 * and wakes the futex; one before it shows up as pending work. */
 	atomic_store(&i->asleep, 1);
 	if (pending(ctx)) {
 		atomic_store(&i->asleep, 0);
-		return;
+		return 0;
 	}
 	struct timespec ts = {.tv_sec = i->cur_us / 1000000u,
 			      .tv_nsec = (long)(i->cur_us % 1000000u) * 1000};
@@ -41,6 +41,7 @@ void dp_idle_sleep(dp_idle *i, int (*pending)(void *ctx), void *ctx)
 	futex(&i->asleep, FUTEX_WAIT_PRIVATE, 1, &ts);
 	if (atomic_exchange(&i->asleep, 0) == 0)
 		i->kicks++;
+	return 1;
 }
 
 void dp_idle_woke(dp_idle *i, unsigned n, unsigned burst)

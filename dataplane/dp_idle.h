@@ -43,11 +43,12 @@ typedef struct dp_idle {
 void dp_idle_init(dp_idle *i, unsigned min_us, unsigned max_us);
 
 /* Sleeps for the current length unless pending(ctx) says there is work
- * (checked after announcing the sleep, so a kick cannot be missed). */
-void dp_idle_sleep(dp_idle *i, int (*pending)(void *ctx), void *ctx);
+ * (checked after announcing the sleep, so a kick cannot be missed) or
+ * sleeping is off.  Returns 1 if it slept. */
+int dp_idle_sleep(dp_idle *i, int (*pending)(void *ctx), void *ctx);
 
-/* After a sleep: n frames were waiting in the first poll (burst = a full
- * poll); adapts the next sleep. */
+/* After a sleep (only then): n frames were waiting in the first poll
+ * (burst = a full poll); adapts the next sleep. */
 void dp_idle_woke(dp_idle *i, unsigned n, unsigned burst);
 
 /* From another thread, after handing the rx lcore work. */

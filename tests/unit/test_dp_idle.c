@@ -44,7 +44,7 @@ static void zero_means_busy_poll(void **state)
 	dp_idle_init(&i, 0, 1000);
 	dp_idle_woke(&i, 0, 32);
 	assert_int_equal(i.cur_us, 0);
-	dp_idle_sleep(&i, nothing_pending, NULL);
+	assert_int_equal(dp_idle_sleep(&i, nothing_pending, NULL), 0); /* off */
 	assert_int_equal(i.sleeps, 0);
 	dp_idle_init(&i, 300, 100); /* max below min: raised to min */
 	assert_int_equal(i.max_us, 300);
@@ -56,7 +56,7 @@ static void pending_work_skips_the_sleep(void **state)
 	dp_idle i;
 	dp_idle_init(&i, 100000, 100000);
 	uint64_t t0 = bh_now_ns();
-	dp_idle_sleep(&i, work_pending, NULL);
+	assert_int_equal(dp_idle_sleep(&i, work_pending, NULL), 0);
 	assert_true(bh_now_ns() - t0 < 50000000u);
 	assert_int_equal(i.sleeps, 0);
 	assert_int_equal(atomic_load(&i.asleep), 0);
@@ -68,7 +68,7 @@ static void sleep_times_out(void **state)
 	dp_idle i;
 	dp_idle_init(&i, 2000, 2000);
 	uint64_t t0 = bh_now_ns();
-	dp_idle_sleep(&i, nothing_pending, NULL);
+	assert_int_equal(dp_idle_sleep(&i, nothing_pending, NULL), 1);
 	assert_true(bh_now_ns() - t0 >= 2000000u);
 	assert_int_equal(i.sleeps, 1);
 	assert_int_equal(i.kicks, 0);
