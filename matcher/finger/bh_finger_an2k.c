@@ -107,6 +107,23 @@ static const char *skip_reason(bh_an2k_kind k)
 	}
 }
 
+/* After an extraction into out[*k] that returned rc: an unusable impression
+ * (BH_ENOFEATURE, BH_EINVAL) is noted after `what` and skipped; a template
+ * is kept for finger position pos.  Other errors are returned. */
+static int keep_finger(int rc, int pos, const char *what, bh_probe_tmpl *out, size_t *k,
+		       int have[11], char *notes, size_t notes_len)
+{
+	if (rc == BH_ENOFEATURE || rc == BH_EINVAL) {
+		note(notes, notes_len, "%s: %s\n", what, bh_errmsg());
+		return BH_OK;
+	}
+	if (rc == BH_OK) {
+		out[(*k)++].position = pos;
+		have[pos] = 1;
+	}
+	return rc;
+}
+
 /* The fingertips of a slap image (bh_slap.h), decoded and segmented;
  * *n of them in f, left to right.  The caller frees them. */
 static int slap_tips(const bh_an2k_image *im, bh_slap_finger *f, int *n)
@@ -145,17 +162,11 @@ static int enrol_slap(const bh_an2k_image *im, bh_probe_tmpl *out, size_t max, s
 			rc = bh_fail(BH_ETOOBIG, "an2k: more than %zu fingers", max);
 			break;
 		}
-		rc = bh_finger_extract(&f[i].tip, 0, &out[*k]);
-		if (rc == BH_ENOFEATURE || rc == BH_EINVAL) {
-			note(notes, notes_len, "type-%d idc %d slap position %d, finger %d: %s\n",
-			     im->record_type, im->idc, im->position, pos, bh_errmsg());
-			rc = BH_OK;
-			continue;
-		}
-		if (rc == BH_OK) {
-			out[(*k)++].position = pos;
-			have[pos] = 1;
-		}
+		char what[96];
+		snprintf(what, sizeof what, "type-%d idc %d slap position %d, finger %d",
+			 im->record_type, im->idc, im->position, pos);
+		rc = keep_finger(bh_finger_extract(&f[i].tip, 0, &out[*k]), pos, what, out, k, have,
+				 notes, notes_len);
 	}
 	bh_slap_free(f, n);
 	return rc;
@@ -216,17 +227,11 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 			rc = bh_fail(BH_ETOOBIG, "an2k: more than %zu fingers", max);
 			break;
 		}
-		rc = from_image(im, &out[k]);
-		if (rc == BH_ENOFEATURE || rc == BH_EINVAL) { /* unusable impression: say so, go on */
-			note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
-			     im->idc, im->position, bh_errmsg());
-			rc = BH_OK;
-			continue;
-		}
-		if (rc == BH_OK) {
-			out[k++].position = im->position;
-			have[im->position] = 1;
-		}
+		char what[64];
+		snprintf(what, sizeof what, "type-%d idc %d position %d", im->record_type, im->idc,
+			 im->position);
+		rc = keep_finger(from_image(im, &out[k]), im->position, what, out, &k, have, notes,
+				 notes_len);
 	}
 	/* Slaps fill the positions no single-finger image gave: a rolled
 	 * impression has more area than a plain fingertip. */
