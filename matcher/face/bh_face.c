@@ -97,34 +97,51 @@ static int resize_view(const bh_image *img, int x0, int y0, int vw, int vh, int 
 	/* face-api's padToSquare appends round(d/2) (JS rounding) and prepends the rest */
 	const int px = centre ? dx - (dx + 1) / 2 : 0, py = centre ? dy - (dy + 1) / 2 : 0;
 	const float scale = (float)s / (float)side;
+	/* Per output column: the two source columns inside the view (-1 when the
+	 * sample falls in the zero padding) and the weight of the second. */
+	int *cols = malloc((size_t)side * 2 * sizeof *cols);
+	float *fxs = malloc((size_t)side * sizeof *fxs);
+	if (!cols || !fxs) {
+		free(cols);
+		free(fxs);
+		bh_t3_free(out);
+		return bh_fail(BH_ENOMEM, "face: resize tables");
+	}
+	for (int ox = 0; ox < side; ox++) {
+		float sx = ox * scale;
+		int xa = (int)floorf(sx), xb = xa + 1 < s ? xa + 1 : s - 1;
+		fxs[ox] = sx - xa;
+		xa -= px;
+		xb -= px;
+		cols[2 * ox] = xa >= 0 && xa < vw ? xa + x0 : -1;
+		cols[2 * ox + 1] = xb >= 0 && xb < vw ? xb + x0 : -1;
+	}
+	static const uint8_t zero[3];
 	for (int oy = 0; oy < side; oy++) {
 		float sy = oy * scale;
 		int ya = (int)floorf(sy), yb = ya + 1 < s ? ya + 1 : s - 1;
-		float fy = sy - ya;
-		for (int ox = 0; ox < side; ox++) {
-			float sx = ox * scale;
-			int xa = (int)floorf(sx), xb = xa + 1 < s ? xa + 1 : s - 1;
-			float fx = sx - xa;
-			float v[4][3];
-			const int yy[4] = {ya, ya, yb, yb}, xx[4] = {xa, xb, xa, xb};
-			for (int i = 0; i < 4; i++) {
-				int iy = yy[i] - py, ix = xx[i] - px;
-				for (int c = 0; c < 3; c++)
-					v[i][c] = 0;
-				if (iy < 0 || iy >= vh || ix < 0 || ix >= vw)
-					continue;
-				const uint8_t *p = img->px + ((size_t)(iy + y0) * img->w + (ix + x0)) * 3;
-				for (int c = 0; c < 3; c++)
-					v[i][c] = p[c];
-			}
-			float *o = out->d + ((size_t)oy * side + ox) * 3;
+		const float fy = sy - ya;
+		ya -= py;
+		yb -= py;
+		const uint8_t *ra = ya >= 0 && ya < vh ? img->px + (size_t)(ya + y0) * img->w * 3 : NULL;
+		const uint8_t *rb = yb >= 0 && yb < vh ? img->px + (size_t)(yb + y0) * img->w * 3 : NULL;
+		float *o = out->d + (size_t)oy * side * 3;
+		for (int ox = 0; ox < side; ox++, o += 3) {
+			const int ca = cols[2 * ox], cb = cols[2 * ox + 1];
+			const uint8_t *p00 = ra && ca >= 0 ? ra + (size_t)ca * 3 : zero;
+			const uint8_t *p01 = ra && cb >= 0 ? ra + (size_t)cb * 3 : zero;
+			const uint8_t *p10 = rb && ca >= 0 ? rb + (size_t)ca * 3 : zero;
+			const uint8_t *p11 = rb && cb >= 0 ? rb + (size_t)cb * 3 : zero;
+			const float fx = fxs[ox];
 			for (int c = 0; c < 3; c++) {
-				float top = v[0][c] + (v[1][c] - v[0][c]) * fx;
-				float bot = v[2][c] + (v[3][c] - v[2][c]) * fx;
+				float top = p00[c] + ((float)p01[c] - p00[c]) * fx;
+				float bot = p10[c] + ((float)p11[c] - p10[c]) * fx;
 				o[c] = top + (bot - top) * fy;
 			}
 		}
 	}
+	free(cols);
+	free(fxs);
 	if (pre_x)
 		*pre_x = px;
 	if (pre_y)
@@ -376,6 +393,16 @@ static void bilinear(const bh_image *img, double x, double y, float out[3])
 {
 	int x0 = (int)floor(x), y0 = (int)floor(y);
 	float fx = (float)(x - x0), fy = (float)(y - y0);
+	if (x0 >= 0 && y0 >= 0 && x0 + 1 < (int)img->w && y0 + 1 < (int)img->h) {
+		/* inside: the four taps without per-tap checks */
+		const uint8_t *p = img->px + ((size_t)y0 * img->w + x0) * 3, *q = p + (size_t)img->w * 3;
+		for (int c = 0; c < 3; c++) {
+			float top = p[c] + ((float)p[c + 3] - p[c]) * fx;
+			float bot = q[c] + ((float)q[c + 3] - q[c]) * fx;
+			out[c] = top + (bot - top) * fy;
+		}
+		return;
+	}
 	for (int c = 0; c < 3; c++)
 		out[c] = 0;
 	for (int i = 0; i < 4; i++) {

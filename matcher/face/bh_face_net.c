@@ -24,9 +24,10 @@ static const float *vec(const bh_fw_model *m, const char *prefix, const char *le
 	return bh_fw_get(m, name, 1, shape);
 }
 
-/* A 4-D filter `<prefix>/<leaf>` [k][k][cin][*]; returns its last dim in *cout. */
-static const float *filt(const bh_fw_model *m, const char *prefix, const char *leaf, int cin,
-			 int *k, int *cout)
+/* A 4-D filter `<prefix>/<leaf>` [k][k][cin][*]; returns its last dim in
+ * *cout and, if packed is not NULL, its packed copy (may be NULL) there. */
+static const float *filt_pk(const bh_fw_model *m, const char *prefix, const char *leaf, int cin,
+			    int *k, int *cout, const uint16_t **packed)
 {
 	char name[4 * BH_FW_NAME_MAX];
 	snprintf(name, sizeof name, "%s/%s", prefix, leaf);
@@ -39,7 +40,15 @@ static const float *filt(const bh_fw_model *m, const char *prefix, const char *l
 	}
 	*k = (int)t->shape[0];
 	*cout = (int)t->shape[3];
+	if (packed)
+		*packed = t->packed;
 	return t->data;
+}
+
+static const float *filt(const bh_fw_model *m, const char *prefix, const char *leaf, int cin,
+			 int *k, int *cout)
+{
+	return filt_pk(m, prefix, leaf, cin, k, cout, NULL);
 }
 
 /* x := (x - mean) / 255 in place. */
@@ -72,32 +81,34 @@ static void swap_in(bh_t3 *x, bh_t3 *y)
 /* ---- recognition net ---------------------------------------------------- */
 
 /* conv (stride 2 'valid' when down, else stride 1 'same') + bias, then the
- * per-channel scale layer, then optional ReLU. */
-static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down, int relu,
-		    bh_t3 *out)
+ * per-channel scale layer, then res (may be NULL), then optional ReLU; all
+ * one fused epilogue: (conv + b) * sw + sb = conv * sw + (b * sw + sb). */
+static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
+		    const bh_t3 *res, int relu, bh_t3 *out)
 {
 	char p[2 * BH_FW_NAME_MAX];
 	int k, cout;
 	snprintf(p, sizeof p, "%s/conv", prefix);
-	const float *f = filt(m, p, "filters", x->c, &k, &cout);
+	const uint16_t *pk;
+	const float *f = filt_pk(m, p, "filters", x->c, &k, &cout, &pk);
 	const float *b = f ? vec(m, p, "bias", cout) : NULL;
 	snprintf(p, sizeof p, "%s/scale", prefix);
 	const float *sw = b ? vec(m, p, "weights", cout) : NULL;
 	const float *sb = sw ? vec(m, p, "biases", cout) : NULL;
 	if (!sb)
 		return BH_EFORMAT;
+	if (cout > 512)
+		return bh_fail(BH_EFORMAT, "weights: %s has %d channels", prefix, cout);
+	float add[512];
+	for (int c = 0; c < cout; c++)
+		add[c] = b[c] * sw[c] + sb[c];
 	bh_geom g;
 	if (down)
 		bh_geom_valid(x, k, 2, &g);
 	else
 		bh_geom_same(x, k, 1, &g);
-	int rc = bh_conv2d(x, f, cout, &g, b, out);
-	if (rc)
-		return rc;
-	bh_t3_affine(out, sw, sb);
-	if (relu)
-		bh_t3_relu(out);
-	return BH_OK;
+	const bh_epi e = {.mul = sw, .add = add, .res = res, .act = relu ? BH_ACT_RELU : BH_ACT_NONE};
+	return bh_conv2d(x, f, pk, cout, &g, &e, out);
 }
 
 /* Residual block; the down variant adds the 2x2 average-pooled input,
@@ -108,16 +119,12 @@ static int rec_residual(const bh_fw_model *m, const char *name, bh_t3 *x, int do
 	char p[2 * BH_FW_NAME_MAX];
 	bh_t3 a = {0}, b = {0}, pooled = {0}, sum = {0};
 	snprintf(p, sizeof p, "%s/conv1", name);
-	int rc = rec_conv(m, p, x, down, 1, &a);
+	int rc = rec_conv(m, p, x, down, NULL, 1, &a);
 	snprintf(p, sizeof p, "%s/conv2", name);
+	/* Same-shape blocks add the input and apply the ReLU in conv2's epilogue
+	 * (bh_conv2d refuses a residual of another shape). */
 	if (!rc)
-		rc = rec_conv(m, p, &a, 0, 0, &b);
-	if (!rc && !down) {
-		if (b.h != x->h || b.w != x->w || b.c != x->c)
-			rc = bh_fail(BH_EFORMAT, "weights: %s changes the shape", name);
-		else
-			bh_t3_add(&b, x);
-	}
+		rc = rec_conv(m, p, &a, 0, down ? NULL : x, !down, &b);
 	if (!rc && down) {
 		bh_geom g;
 		bh_geom_valid(x, 2, 2, &g);
@@ -141,10 +148,10 @@ static int rec_residual(const bh_fw_model *m, const char *name, bh_t3 *x, int do
 		if (!rc)
 			swap_in(&b, &sum);
 	}
-	if (!rc) {
+	if (!rc && down)
 		bh_t3_relu(&b);
+	if (!rc)
 		swap_in(x, &b);
-	}
 	bh_t3_free(&a);
 	bh_t3_free(&b);
 	bh_t3_free(&pooled);
@@ -170,7 +177,7 @@ int bh_face_net_describe(const bh_face_nets *n, const bh_t3 *chip, float desc[12
 	if (rc)
 		return rc;
 	normalise(&x, mean);
-	rc = rec_conv(m, "conv32_down", &x, 1, 1, &y);
+	rc = rec_conv(m, "conv32_down", &x, 1, NULL, 1, &y);
 	if (!rc) {
 		bh_geom g;
 		bh_geom_valid(&y, 3, 2, &g);
@@ -208,69 +215,66 @@ int bh_face_net_describe(const bh_face_nets *n, const bh_t3 *chip, float desc[12
 
 /* ---- landmark net ------------------------------------------------------- */
 
+/* Separable conv + bias, + res (may be NULL), then activation act. */
 static int lmk_sep(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int stride,
-		   bh_t3 *out)
+		   const bh_t3 *res, int act, bh_t3 *out)
 {
 	int k, mult, cout, k2;
 	const float *dw = filt(m, prefix, "depthwise_filter", x->c, &k, &mult);
-	const float *pw = dw && mult == 1 ? filt(m, prefix, "pointwise_filter", x->c, &k2, &cout)
-					  : NULL;
+	const uint16_t *pk = NULL;
+	const float *pw =
+	    dw && mult == 1 ? filt_pk(m, prefix, "pointwise_filter", x->c, &k2, &cout, &pk) : NULL;
 	const float *b = pw && k2 == 1 ? vec(m, prefix, "bias", cout) : NULL;
 	if (!b)
 		return BH_EFORMAT;
 	bh_geom g;
 	bh_geom_same(x, k, stride, &g);
-	return bh_sepconv(x, dw, pw, cout, &g, b, out);
+	const bh_epi e = {.add = b, .res = res, .act = act};
+	return bh_sepconv(x, dw, pw, pk, cout, &g, &e, out);
 }
 
-/* Dense block of 4 convs: out_i sees relu(sum of the previous outputs). */
+/* Dense block of 4 convs: out_0 = relu(conv0(x)); out_i (i > 0) sees
+ * relu(out_0 + ... + out_i-1), and the block gives relu(out_0 + ... + out_3).
+ * The running sum lives in acc: each conv adds it as its residual. */
 static int lmk_dense(const bh_fw_model *m, const char *name, bh_t3 *x, int first)
 {
 	char p[2 * BH_FW_NAME_MAX];
-	bh_t3 o[4] = {{0}}, acc = {0}, in = {0};
+	bh_t3 acc = {0}, nxt = {0}, in = {0};
 	int rc;
 	snprintf(p, sizeof p, "%s/conv0", name);
 	if (first) {
 		int k, cout;
-		const float *f = filt(m, p, "filters", x->c, &k, &cout);
+		const uint16_t *pk;
+		const float *f = filt_pk(m, p, "filters", x->c, &k, &cout, &pk);
 		const float *b = f ? vec(m, p, "bias", cout) : NULL;
 		bh_geom g;
 		bh_geom_same(x, k, 2, &g);
-		rc = b ? bh_conv2d(x, f, cout, &g, b, &o[0]) : BH_EFORMAT;
+		const bh_epi e = {.add = b, .act = BH_ACT_RELU};
+		rc = b ? bh_conv2d(x, f, pk, cout, &g, &e, &acc) : BH_EFORMAT;
 	} else {
-		rc = lmk_sep(m, p, x, 2, &o[0]);
+		rc = lmk_sep(m, p, x, 2, NULL, BH_ACT_RELU, &acc);
 	}
-	if (!rc) {
-		bh_t3_relu(&o[0]);
-		rc = bh_t3_alloc(&acc, o[0].h, o[0].w, o[0].c);
-	}
-	if (!rc)
-		memcpy(acc.d, o[0].d, (size_t)acc.h * acc.w * acc.c * sizeof(float));
 	for (int i = 1; !rc && i < 4; i++) {
 		snprintf(p, sizeof p, "%s/conv%d", name, i);
-		if (i == 1) {
-			rc = lmk_sep(m, p, &o[0], 1, &o[i]);
-		} else {
-			rc = bh_t3_alloc(&in, acc.h, acc.w, acc.c);
-			if (!rc) {
-				memcpy(in.d, acc.d, (size_t)acc.h * acc.w * acc.c * sizeof(float));
-				bh_t3_relu(&in);
-				rc = lmk_sep(m, p, &in, 1, &o[i]);
-			}
-			bh_t3_free(&in);
+		const bh_t3 *src = &acc; /* out_0 is already rectified */
+		if (i > 1) {
+			rc = bh_t3_alloc_nz(&in, acc.h, acc.w, acc.c);
+			if (rc)
+				break;
+			memcpy(in.d, acc.d, (size_t)acc.h * acc.w * acc.c * sizeof(float));
+			bh_t3_relu(&in);
+			src = &in;
 		}
-		if (!rc && (o[i].h != acc.h || o[i].w != acc.w || o[i].c != acc.c))
-			rc = bh_fail(BH_EFORMAT, "weights: %s changes the shape", p);
+		rc = lmk_sep(m, p, src, 1, &acc, i == 3 ? BH_ACT_RELU : BH_ACT_NONE, &nxt);
+		bh_t3_free(&in);
 		if (!rc)
-			bh_t3_add(&acc, &o[i]);
+			swap_in(&acc, &nxt);
 	}
-	if (!rc) {
-		bh_t3_relu(&acc);
+	if (!rc)
 		swap_in(x, &acc);
-	}
-	for (int i = 0; i < 4; i++)
-		bh_t3_free(&o[i]);
 	bh_t3_free(&acc);
+	bh_t3_free(&nxt);
+	bh_t3_free(&in);
 	return rc;
 }
 
@@ -333,37 +337,38 @@ int bh_face_net_detect(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
 		return rc;
 	normalise(&x, mean);
 	int k, cout;
-	const float *f = filt(m, "conv0", "filters", 3, &k, &cout);
+	const uint16_t *pk;
+	const float *f = filt_pk(m, "conv0", "filters", 3, &k, &cout, &pk);
 	const float *b = f ? vec(m, "conv0", "bias", cout) : NULL;
 	rc = b ? BH_OK : BH_EFORMAT;
 	if (!rc) {
 		bh_geom g;
 		bh_geom_valid(&x, k, 1, &g);
-		rc = bh_conv2d(&x, f, cout, &g, b, &y);
+		const bh_epi e = {.add = b, .act = BH_ACT_LEAKY};
+		rc = bh_conv2d(&x, f, pk, cout, &g, &e, &y);
 	}
 	if (!rc) {
-		bh_t3_leaky(&y);
 		swap_in(&x, &y);
 		rc = det_pool(&x, 2);
 	}
 	static const char *const names[5] = {"conv1", "conv2", "conv3", "conv4", "conv5"};
 	for (int i = 0; !rc && i < 5; i++) {
-		rc = lmk_sep(m, names[i], &x, 1, &y);
+		rc = lmk_sep(m, names[i], &x, 1, NULL, BH_ACT_LEAKY, &y);
 		if (!rc) {
-			bh_t3_leaky(&y);
 			swap_in(&x, &y);
 			rc = det_pool(&x, i < 4 ? 2 : 1);
 		}
 	}
 	if (!rc) {
 		int k8, c8;
-		const float *f8 = filt(m, "conv8", "filters", x.c, &k8, &c8);
+		const uint16_t *pk8;
+		const float *f8 = filt_pk(m, "conv8", "filters", x.c, &k8, &c8, &pk8);
 		const float *b8 = f8 ? vec(m, "conv8", "bias", c8) : NULL;
 		if (!b8 || k8 != 1 || c8 != 5 * BH_FACE_ANCHORS)
 			rc = b8 ? bh_fail(BH_EFORMAT, "weights: conv8 is not 1x1x%d", 5 * BH_FACE_ANCHORS)
 				: BH_EFORMAT;
 		else
-			rc = bh_pwconv(&x, f8, c8, b8, out);
+			rc = bh_pwconv(&x, f8, pk8, c8, &(const bh_epi){.add = b8}, out);
 	}
 	bh_t3_free(&x);
 	bh_t3_free(&y);
@@ -394,6 +399,26 @@ static int dry_run(const bh_face_nets *n)
 	return rc;
 }
 
+/* Packs every full-convolution filter of m for the direct kernels: the
+ * rank-4 tensors named `.../filters` or `.../pointwise_filter` (depthwise
+ * filters keep their own layout). */
+static int pack_filters(bh_fw_model *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		bh_fw_tensor *t = &m->t[i];
+		const char *leaf = strrchr(t->name, '/');
+		leaf = leaf ? leaf + 1 : t->name;
+		if (t->rank != 4 || t->shape[0] != t->shape[1] ||
+		    (strcmp(leaf, "filters") && strcmp(leaf, "pointwise_filter")))
+			continue;
+		int rc = bh_conv_prepack(t->data, (int)t->shape[0], (int)t->shape[2], (int)t->shape[3],
+					 &t->packed);
+		if (rc)
+			return rc;
+	}
+	return BH_OK;
+}
+
 int bh_face_nets_load(const char *dir, bh_face_nets *n)
 {
 	memset(n, 0, sizeof *n);
@@ -402,6 +427,12 @@ int bh_face_nets_load(const char *dir, bh_face_nets *n)
 		rc = bh_fw_load(dir, "face_landmark_68_model", &n->lmk);
 	if (!rc)
 		rc = bh_fw_load(dir, "face_recognition_model", &n->rec);
+	if (!rc)
+		rc = pack_filters(&n->det);
+	if (!rc)
+		rc = pack_filters(&n->lmk);
+	if (!rc)
+		rc = pack_filters(&n->rec);
 	if (!rc)
 		rc = dry_run(n);
 	if (rc)

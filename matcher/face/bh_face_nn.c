@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bh_err.h"
+#include "bh_face_conv.h"
 #include "bh_mem.h"
 
 /* Hot element-wise loops get AVX-512 / AVX2 clones picked at load time
@@ -203,12 +204,6 @@ BH_VEC static void im2col(const bh_t3 *in, const bh_geom *g, float *col)
 		}
 }
 
-static void add_bias(bh_t3 *t, const float *bias)
-{
-	if (bias)
-		bh_t3_affine(t, NULL, bias);
-}
-
 /* Direct convolution for few input channels (the RGB first layers): an
  * im2col matrix would have K = k*k*3 columns, too thin for sgemm and many
  * megabytes to write and wipe.  Each tap is an axpy over the output channels. */
@@ -281,14 +276,146 @@ static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_ge
 	return 1;
 }
 
-int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
-	      const float *bias, bh_t3 *out)
+/* ---- dispatch between the AVX-512 direct kernels and im2col + sgemm ---- */
+
+static atomic_int force_blas;
+
+void bh_face_nn_force_blas(int on) { atomic_store(&force_blas, on != 0); }
+
+static int fast_ok(int cout)
 {
-	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, cout);
+#if defined(__x86_64__)
+	return cout % 16 == 0 && !atomic_load(&force_blas) && __builtin_cpu_supports("avx512f");
+#else
+	(void)cout;
+	return 0;
+#endif
+}
+
+const char *bh_face_nn_kernel(void) { return fast_ok(16) ? "avx512-direct" : "openblas-im2col"; }
+
+/* The epilogue on the sgemm path, as separate passes. */
+static void epi_apply(bh_t3 *t, const bh_epi *e)
+{
+	if (!e)
+		return;
+	if (e->mul || e->add)
+		bh_t3_affine(t, e->mul, e->add);
+	if (e->res)
+		bh_t3_add(t, e->res);
+	if (e->act == BH_ACT_RELU)
+		bh_t3_relu(t);
+	else if (e->act == BH_ACT_LEAKY)
+		bh_t3_leaky(t);
+}
+
+/* `in` with g's padding made explicit: a zero border of pt rows / pl columns
+ * before and as many after as the last window needs.  Only the border is
+ * zeroed; the interior is copied. */
+static int pad_copy(const bh_t3 *in, const bh_geom *g, bh_t3 *pad)
+{
+	const int ph = (g->oh - 1) * g->s + g->k, pw = (g->ow - 1) * g->s + g->k, c = in->c;
+	int rc = bh_t3_alloc_nz(pad, ph, pw, c);
 	if (rc)
 		return rc;
+	const size_t px = (size_t)c * sizeof(float);
+	for (int py = 0; py < ph; py++) {
+		float *row = pad->d + (size_t)py * pw * c;
+		const int y = py - g->pt;
+		if (y < 0 || y >= in->h) {
+			memset(row, 0, (size_t)pw * px);
+			continue;
+		}
+		int x0 = g->pl, n = in->w;
+		if (x0 + n > pw)
+			n = pw - x0;
+		memset(row, 0, (size_t)x0 * px);
+		memcpy(row + (size_t)x0 * c, in->d + (size_t)y * in->w * c, (size_t)n * px);
+		memset(row + (size_t)(x0 + n) * c, 0, (size_t)(pw - x0 - n) * px);
+	}
+	return BH_OK;
+}
+
+int bh_conv_prepack(const float *filt, int k, int cin, int cout, uint16_t **out)
+{
+	*out = NULL;
+	if (!fast_ok(cout) || k <= 0 || cin <= 0)
+		return BH_OK;
+	uint16_t *p = bh_aligned_zalloc(bh_conv_packed_count(k, cin, cout) * sizeof *p);
+	if (!p)
+		return bh_fail(BH_ENOMEM, "face: packed filter %dx%dx%dx%d", k, k, cin, cout);
+	bh_conv_pack_avx512(filt, k, cin, cout, p);
+	*out = p;
+	return BH_OK;
+}
+
+/* Runs a direct kernel; pads a copy of the input only when g needs it. */
+static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+		     const bh_geom *g, const bh_epi *e, int depthwise, bh_t3 *out)
+{
+	bh_t3 pad = {0};
+	const bh_t3 *src = in;
+	uint16_t *tmp = NULL; /* a filter the model did not pack (tests) */
+	if (!depthwise && !packed) {
+		int rc = bh_conv_prepack(filt, g->k, in->c, cout, &tmp);
+		if (rc)
+			return rc;
+		packed = tmp;
+	}
+	const int ph = (g->oh - 1) * g->s + g->k, pw = (g->ow - 1) * g->s + g->k;
+	if (g->pt || g->pl || ph > in->h || pw > in->w) {
+		int rc = pad_copy(in, g, &pad);
+		if (rc) {
+			bh_aligned_free(tmp);
+			return rc;
+		}
+		src = &pad;
+	}
+	bh_conv_job j = {
+	    .in = src->d, .iw = src->w, .cin = in->c, .filt = filt, .fpk = packed, .k = g->k, .s = g->s,
+	    .cout = cout, .oh = g->oh, .ow = g->ow, .out = out->d,
+	};
+	if (e) {
+		j.mul = e->mul;
+		j.add = e->add;
+		j.res = e->res ? e->res->d : NULL;
+		j.act = e->act;
+	}
+	if (depthwise)
+		bh_dwconv_avx512(&j);
+	else
+		bh_conv_avx512(&j);
+	bh_t3_free(&pad);
+	bh_aligned_free(tmp);
+	return BH_OK;
+}
+
+static int res_ok(const bh_epi *e, const bh_t3 *out)
+{
+	if (e && e->res && (e->res->h != out->h || e->res->w != out->w || e->res->c != out->c))
+		return bh_fail(BH_EINVAL, "face: residual %dx%dx%d for output %dx%dx%d", e->res->h,
+			       e->res->w, e->res->c, out->h, out->w, out->c);
+	return BH_OK;
+}
+
+int bh_conv2d(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+	      const bh_geom *g, const bh_epi *e, bh_t3 *out)
+{
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, cout);
+	if (!rc)
+		rc = res_ok(e, out);
+	if (rc) {
+		bh_t3_free(out);
+		return rc;
+	}
 	const int kk = g->k * g->k * in->c, p = g->oh * g->ow;
 	count((size_t)p, (size_t)kk, (size_t)cout);
+	if (fast_ok(cout)) {
+		rc = conv_fast(in, filt, packed, cout, g, e, 0, out);
+		if (rc)
+			bh_t3_free(out);
+		return rc;
+	}
 	int direct = conv_direct(in, filt, cout, g, out->d);
 	if (direct < 0) {
 		bh_t3_free(out);
@@ -311,17 +438,14 @@ int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
 			    filt, cout, 0.0f, out->d, cout);
 		bh_wipe(col, n);
 	}
-	add_bias(out, bias);
+	epi_apply(out, e);
 	return BH_OK;
 }
 
-BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out)
+BH_VEC static void dwconv_loop(const bh_t3 *in, const float *filt, const bh_geom *g,
+			       bh_t3 *out)
 {
-	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
-	if (rc)
-		return rc;
 	const int c = in->c, k = g->k;
-	count((size_t)g->oh * g->ow, (size_t)k * k, (size_t)c);
 	for (int oy = 0; oy < g->oh; oy++)
 		for (int ox = 0; ox < g->ow; ox++) {
 			float *restrict o = out->d + ((size_t)oy * g->ow + ox) * c;
@@ -342,22 +466,38 @@ BH_VEC int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3
 				}
 			}
 		}
+}
+
+int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out)
+{
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
+	if (rc)
+		return rc;
+	count((size_t)g->oh * g->ow, (size_t)g->k * g->k, (size_t)in->c);
+	if (fast_ok(in->c)) {
+		rc = conv_fast(in, filt, NULL, in->c, g, NULL, 1, out);
+		if (rc)
+			bh_t3_free(out);
+		return rc;
+	}
+	dwconv_loop(in, filt, g, out);
 	return BH_OK;
 }
 
-int bh_pwconv(const bh_t3 *in, const float *filt, int cout, const float *bias, bh_t3 *out)
+int bh_pwconv(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+	      const bh_epi *e, bh_t3 *out)
 {
 	bh_geom g = {.k = 1, .s = 1, .oh = in->h, .ow = in->w};
-	return bh_conv2d(in, filt, cout, &g, bias, out);
+	return bh_conv2d(in, filt, packed, cout, &g, e, out);
 }
 
-int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, int cout, const bh_geom *g,
-	       const float *bias, bh_t3 *out)
+int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, const uint16_t *pw_packed,
+	       int cout, const bh_geom *g, const bh_epi *e, bh_t3 *out)
 {
 	bh_t3 mid = {0};
 	int rc = bh_dwconv(in, dw, g, &mid);
 	if (!rc)
-		rc = bh_pwconv(&mid, pw, cout, bias, out);
+		rc = bh_pwconv(&mid, pw, pw_packed, cout, e, out);
 	bh_t3_free(&mid);
 	return rc;
 }
@@ -405,9 +545,12 @@ BH_VEC void bh_t3_affine(bh_t3 *t, const float *mul, const float *add)
 	const int c = t->c;
 	for (size_t i = 0; i < px; i++) {
 		float *x = t->d + i * c;
-		if (mul)
+		if (mul && add)
 			for (int ci = 0; ci < c; ci++)
 				x[ci] = x[ci] * mul[ci] + add[ci];
+		else if (mul)
+			for (int ci = 0; ci < c; ci++)
+				x[ci] *= mul[ci];
 		else
 			for (int ci = 0; ci < c; ci++)
 				x[ci] += add[ci];

@@ -19,6 +19,7 @@
 #define BH_FACE_NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct bh_t3 {
 	int h, w, c;
@@ -44,22 +45,49 @@ int bh_t3_alloc_nz(bh_t3 *t, int h, int w, int c);
 /* Wipes and releases (to the cache or free); safe on a zeroed struct. */
 void bh_t3_free(bh_t3 *t);
 
-/* out = conv2d(in, filt) (+ bias if non-NULL); im2col + sgemm. */
-int bh_conv2d(const bh_t3 *in, const float *filt, int cout, const bh_geom *g,
-	      const float *bias, bh_t3 *out);
+/* What follows a convolution, fused into its kernel when it can be:
+ *   out = act(conv * mul + add + res)
+ * mul and add are per output channel, res has the output's shape; each may be
+ * NULL (1, 0, 0).  A NULL bh_epi is the bare convolution. */
+enum { BH_ACT_NONE = 0, BH_ACT_RELU = 1, BH_ACT_LEAKY = 2 /* max(x, 0.1 x) */ };
+typedef struct bh_epi {
+	const float *mul, *add;
+	const bh_t3 *res;
+	int act;
+} bh_epi;
+
+/* Convolutions run on our AVX-512 direct kernels (bh_face_conv.h) when the
+ * CPU has AVX-512F and the output channels are a multiple of 16, else on
+ * im2col + OpenBLAS sgemm.  Both give the same values up to float rounding
+ * order.  bh_face_nn_force_blas(1) selects the sgemm path for every shape
+ * (tests compare the two; the bench reports the kernel it used). */
+void bh_face_nn_force_blas(int on);
+/* "avx512-direct" or "openblas-im2col" for a shape the fast kernel takes. */
+const char *bh_face_nn_kernel(void);
+
+/* The filter [k][k][cin][cout] in the direct kernel's layout, in *out
+ * (bh_aligned_free it), or *out = NULL when that kernel will not take this
+ * filter (CPU, cout % 16).  Done once per model at load. */
+int bh_conv_prepack(const float *filt, int k, int cin, int cout, uint16_t **out);
+
+/* out = conv2d(in, filt), then the epilogue e.  packed is filt from
+ * bh_conv_prepack, or NULL (the kernel then packs a temporary copy). */
+int bh_conv2d(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+	      const bh_geom *g, const bh_epi *e, bh_t3 *out);
 /* out = depthwise conv (multiplier 1), no bias. */
 int bh_dwconv(const bh_t3 *in, const float *filt, const bh_geom *g, bh_t3 *out);
-/* out = 1x1 conv (+ bias). */
-int bh_pwconv(const bh_t3 *in, const float *filt, int cout, const float *bias, bh_t3 *out);
-/* TensorFlow separable conv: depthwise (geometry g) then pointwise, + bias. */
-int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, int cout, const bh_geom *g,
-	       const float *bias, bh_t3 *out);
+/* out = 1x1 conv, then e. */
+int bh_pwconv(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+	      const bh_epi *e, bh_t3 *out);
+/* TensorFlow separable conv: depthwise (geometry g) then pointwise, then e. */
+int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, const uint16_t *pw_packed,
+	       int cout, const bh_geom *g, const bh_epi *e, bh_t3 *out);
 
 int bh_maxpool(const bh_t3 *in, const bh_geom *g, bh_t3 *out);
 /* Average over the window; only positions inside the input count. */
 int bh_avgpool(const bh_t3 *in, const bh_geom *g, bh_t3 *out);
 
-/* In place, per channel: x = x*mul[c] + add[c] (mul may be NULL). */
+/* In place, per channel: x = x*mul[c] + add[c] (either may be NULL, not both). */
 void bh_t3_affine(bh_t3 *t, const float *mul, const float *add);
 void bh_t3_relu(bh_t3 *t);
 /* max(x, 0.1 x) */

@@ -480,6 +480,8 @@ void bh_fw_free(bh_fw_model *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; m->t && i < m->n; i++)
+		bh_aligned_free(m->t[i].packed);
 	bh_aligned_free(m->pool);
 	free(m->t);
 	memset(m, 0, sizeof *m);

@@ -42,6 +42,10 @@ typedef struct bh_fw_tensor {
 	uint32_t shape[4];
 	size_t count;   /* product of shape */
 	float *data;    /* points into the model's pool */
+	/* The same filter packed for the face nets' direct conv kernels
+	 * (bh_face_conv.h), added by bh_face_nets_load; NULL for other tensors
+	 * and on CPUs without those kernels.  Freed by bh_fw_free. */
+	uint16_t *packed;
 } bh_fw_tensor;
 
 typedef struct bh_fw_model {

@@ -1,0 +1,69 @@
+/*
+ * bh_face_conv.h - internal: direct convolution kernels for the face nets.
+ *
+ * The kernels read an input that is already zero-bordered (the caller pads a
+ * copy for 'same' convolutions), so they do no bounds checks:
+ *
+ *   out[oy][ox][co] = act( acc * mul[co] + add[co] + res[oy][ox][co] )
+ *   acc = sum over ky, kx < k and ci < cin of
+ *         in[(oy*s + ky) * iw + ox*s + kx][ci] * filt[((ky*k + kx)*cin + ci)*cout + co]
+ *
+ * Layouts are HWC (channel fastest), filters TensorFlow's [k][k][cin][cout],
+ * exactly as in bh_face_nn.h; mul, add and res may each be NULL (1, 0, 0).
+ * Only cout (resp. c for depthwise) that are multiples of 16 are accepted;
+ * bh_face_nn.c falls back to im2col + OpenBLAS sgemm for other shapes and on
+ * CPUs without AVX-512.
+ *
+ * Why our own kernel: the face nets are small convolutions (35x35x32,
+ * 8x8x128, ...) where im2col copies, sgemm packing and the wipe of the
+ * im2col scratch cost as much as the arithmetic; a register-tiled direct
+ * convolution with the epilogue (bias, scale layer, residual, activation)
+ * fused reads each input once and writes each output once.
+ */
+#ifndef BH_FACE_CONV_H
+#define BH_FACE_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bh_face_nn.h" /* BH_ACT_* */
+
+/* Packed filters.  The full-convolution kernel does not read TensorFlow's
+ * [k][k][cin][cout] float filter but a copy made once per model: IEEE
+ * half floats in blocks of W output channels,
+ *   packed[((b * k + ky) * k + kx) * cin + ci][w] = filt[ky][kx][ci][b*W + w]
+ * with W = 32 when cout % 32 == 0, else 16.  A tile then streams one
+ * contiguous block instead of a 64-byte piece of every filter row, and the
+ * bytes are halved: the recognition net's 256-channel layers are bound by
+ * the filter's trip from memory (2.4 MB per layer as float).  The weight
+ * files are 8-bit quantised, so half precision (11-bit significand) keeps
+ * every weight within 0.05 % of its float value. */
+static inline int bh_conv_block(int cout) { return cout % 32 == 0 ? 32 : 16; }
+static inline size_t bh_conv_packed_count(int k, int cin, int cout)
+{
+	return (size_t)k * k * cin * cout;
+}
+/* Requires cout % 16 == 0 and AVX-512F; out holds bh_conv_packed_count(). */
+void bh_conv_pack_avx512(const float *filt, int k, int cin, int cout, uint16_t *out);
+
+typedef struct bh_conv_job {
+	const float *in; /* zero-bordered input, rows of iw pixels of cin floats */
+	int iw, cin;
+	const float *filt;    /* depthwise: [k][k][cin] */
+	const uint16_t *fpk;  /* full conv: packed (above) */
+	int k, s, cout;
+	int oh, ow;
+	const float *mul, *add; /* per output channel, or NULL */
+	const float *res;       /* [oh][ow][cout], or NULL */
+	int act;
+	float *out; /* [oh][ow][cout] */
+} bh_conv_job;
+
+/* Full convolution; requires cout % 16 == 0 and an AVX-512F CPU. */
+void bh_conv_avx512(const bh_conv_job *j);
+
+/* Depthwise convolution (channel multiplier 1, cout = cin, filt [k][k][c]);
+ * mul/add/res/act as above.  Requires cin % 16 == 0 and AVX-512F. */
+void bh_dwconv_avx512(const bh_conv_job *j);
+
+#endif

@@ -1,0 +1,210 @@
+/* bh_face_conv_avx512.c - AVX-512F direct convolutions (see bh_face_conv.h).
+ *
+ * Built with -mavx512f -mfma in its own static library; bh_face_nn.c calls
+ * it only after __builtin_cpu_supports("avx512f").
+ *
+ * Full convolution: a tile is R output pixels of one row times NV*16 output
+ * channels, held in R*NV zmm accumulators.  For every tap and input channel
+ * the NV filter vectors are loaded once and each of the R input values is
+ * broadcast into an FMA (the broadcast folds into the FMA's memory operand),
+ * so the loop is FMA-bound rather than load-bound.  R*NV stays at 24 or less
+ * so accumulators, filter vectors and a spare fit the 32 registers. */
+#include "bh_face_conv.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+
+/* Widest tile per NV (index NV); RMAX_ALL bounds the dispatch table. */
+static const int rmax_of[5] = {0, 16, 12, 8, 6};
+#define RMAX_ALL 16
+
+static inline __attribute__((always_inline)) __m512 epilogue(const bh_conv_job *j, __m512 y,
+							     int co, size_t o)
+{
+	if (j->mul)
+		y = _mm512_mul_ps(y, _mm512_loadu_ps(j->mul + co));
+	if (j->add)
+		y = _mm512_add_ps(y, _mm512_loadu_ps(j->add + co));
+	if (j->res)
+		y = _mm512_add_ps(y, _mm512_loadu_ps(j->res + o));
+	if (j->act == BH_ACT_RELU)
+		y = _mm512_max_ps(y, _mm512_setzero_ps());
+	else if (j->act == BH_ACT_LEAKY)
+		y = _mm512_max_ps(y, _mm512_mul_ps(y, _mm512_set1_ps(0.1f)));
+	return y;
+}
+
+/* One tile: RY rows of RX pixels from (oy, ox), channels co .. co+16*NV-1;
+ * R = RY*RX.  x points at input pixel (oy*s, ox*s), o is the output offset
+ * of (oy, ox, co). */
+static inline __attribute__((always_inline)) void tile(const bh_conv_job *j, const float *x,
+							int co, size_t o, const int RY, const int RX,
+							const int NV)
+{
+	const int R = RY * RX;
+	__m512 acc[RMAX_ALL][4];
+	const int cin = j->cin, cout = j->cout, k = j->k, xs = j->s * cin;
+	const size_t row = (size_t)j->iw * cin, ys = (size_t)j->s * row;
+#pragma GCC unroll 16
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++)
+			acc[r][v] = _mm512_setzero_ps();
+	/* vector v of the tile: block (co + 16v) / W, offset (co + 16v) % W */
+	const int W = bh_conv_block(cout);
+	const size_t bstride = (size_t)k * k * cin * W;
+	const uint16_t *fb[4];
+#pragma GCC unroll 4
+	for (int v = 0; v < NV; v++)
+		fb[v] = j->fpk + (size_t)((co + 16 * v) / W) * bstride + (co + 16 * v) % W;
+	for (int ky = 0; ky < k; ky++)
+		for (int kx = 0; kx < k; kx++) {
+			const float *xp = x + ky * row + (size_t)kx * cin;
+			const size_t tap = (size_t)(ky * k + kx) * cin * W;
+			for (int ci = 0; ci < cin; ci++) {
+				__m512 w[4];
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					w[v] = _mm512_cvtph_ps(_mm256_loadu_si256(
+					    (const __m256i *)(fb[v] + tap + (size_t)ci * W)));
+#pragma GCC unroll 16
+				for (int r = 0; r < R; r++) {
+					const __m512 b = _mm512_set1_ps(
+					    xp[(size_t)(r / RX) * ys + (size_t)(r % RX) * xs + ci]);
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
+				}
+			}
+		}
+#pragma GCC unroll 16
+	for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++) {
+			const size_t at =
+			    o + ((size_t)(r / RX) * j->ow + (size_t)(r % RX)) * cout + 16 * v;
+			_mm512_storeu_ps(j->out + at, epilogue(j, acc[r][v], co + 16 * v, at));
+		}
+}
+
+void bh_conv_pack_avx512(const float *filt, int k, int cin, int cout, uint16_t *out)
+{
+	const int W = bh_conv_block(cout);
+	const size_t rows = (size_t)k * k * cin;
+	for (int b = 0; b < cout / W; b++)
+		for (size_t r = 0; r < rows; r++)
+			for (int w = 0; w < W; w += 16) {
+				__m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(filt + r * cout + b * W + w),
+							    _MM_FROUND_TO_NEAREST_INT);
+				_mm256_storeu_si256((__m256i *)(out + ((size_t)b * rows + r) * W + w), h);
+			}
+}
+
+typedef void (*tile_fn)(const bh_conv_job *j, const float *x, int co, size_t o);
+
+#define TILE(R, NV)                                                                        \
+	static void tile_##R##_##NV(const bh_conv_job *j, const float *x, int co, size_t o) \
+	{                                                                                  \
+		tile(j, x, co, o, 1, R, NV);                                               \
+	}
+#define TILES_6(NV) TILE(1, NV) TILE(2, NV) TILE(3, NV) TILE(4, NV) TILE(5, NV) TILE(6, NV)
+#define TILES_8(NV) TILES_6(NV) TILE(7, NV) TILE(8, NV)
+#define TILES_12(NV) TILES_8(NV) TILE(9, NV) TILE(10, NV) TILE(11, NV) TILE(12, NV)
+#define TILES_16(NV) TILES_12(NV) TILE(13, NV) TILE(14, NV) TILE(15, NV) TILE(16, NV)
+TILES_16(1)
+TILES_12(2)
+TILES_8(3)
+TILES_6(4)
+
+#define ROW6(NV) tile_1_##NV, tile_2_##NV, tile_3_##NV, tile_4_##NV, tile_5_##NV, tile_6_##NV
+#define ROW8(NV) ROW6(NV), tile_7_##NV, tile_8_##NV
+#define ROW12(NV) ROW8(NV), tile_9_##NV, tile_10_##NV, tile_11_##NV, tile_12_##NV
+#define ROW16(NV) ROW12(NV), tile_13_##NV, tile_14_##NV, tile_15_##NV, tile_16_##NV
+static const tile_fn tiles[5][RMAX_ALL + 1] = {
+	{0}, {0, ROW16(1)}, {0, ROW12(2)}, {0, ROW8(3)}, {0, ROW6(4)},
+};
+
+/* 3x3 outputs (the recognition net's 256-channel layers): all nine pixels in
+ * one tile, so each 2.4 MB filter is streamed once instead of once per row
+ * (those layers are bound by the filter's trip from memory, not by FMAs). */
+static void tile_3x3_2(const bh_conv_job *j, const float *x, int co, size_t o)
+{
+	tile(j, x, co, o, 3, 3, 2);
+}
+
+void bh_conv_avx512(const bh_conv_job *j)
+{
+	const size_t row = (size_t)j->iw * j->cin;
+	if (j->oh == 3 && j->ow == 3 && j->cout % 32 == 0) {
+		for (int co = 0; co < j->cout; co += 32)
+			tile_3x3_2(j, j->in, co, (size_t)co);
+		return;
+	}
+	for (int co = 0; co < j->cout;) {
+		const int left = (j->cout - co) / 16, nv = left < 4 ? left : 4, rmax = rmax_of[nv];
+		/* Tiles of near-equal width: 8 pixels run as 4 + 4, not 6 + 2. */
+		const int ntiles = (j->ow + rmax - 1) / rmax;
+		for (int oy = 0; oy < j->oh; oy++)
+			for (int t = 0, ox = 0; t < ntiles; t++) {
+				const int r = (j->ow - ox) / (ntiles - t);
+				const float *x = j->in + (size_t)oy * j->s * row + (size_t)ox * j->s * j->cin;
+				tiles[nv][r](j, x, co, ((size_t)oy * j->ow + ox) * j->cout + co);
+				ox += r;
+			}
+		co += 16 * nv;
+	}
+}
+
+/* Depthwise 3x3: the nine filter vectors of a 16-channel slice stay in
+ * registers while the slice is swept over every output pixel. */
+static void dw3(const bh_conv_job *j)
+{
+	const int c = j->cin, s = j->s;
+	const size_t row = (size_t)j->iw * c;
+	for (int co = 0; co < c; co += 16) {
+		__m512 w[9];
+		for (int t = 0; t < 9; t++)
+			w[t] = _mm512_loadu_ps(j->filt + (size_t)t * c + co);
+		for (int oy = 0; oy < j->oh; oy++)
+			for (int ox = 0; ox < j->ow; ox++) {
+				const float *x = j->in + (size_t)oy * s * row + ((size_t)ox * s) * c + co;
+				__m512 acc = _mm512_setzero_ps();
+#pragma GCC unroll 3
+				for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+					for (int kx = 0; kx < 3; kx++)
+						acc = _mm512_fmadd_ps(
+						    _mm512_loadu_ps(x + ky * row + (size_t)kx * c), w[ky * 3 + kx],
+						    acc);
+				const size_t o = ((size_t)oy * j->ow + ox) * c + co;
+				_mm512_storeu_ps(j->out + o, epilogue(j, acc, co, o));
+			}
+	}
+}
+
+static void dw_any(const bh_conv_job *j)
+{
+	const int c = j->cin, s = j->s, k = j->k;
+	const size_t row = (size_t)j->iw * c;
+	for (int oy = 0; oy < j->oh; oy++)
+		for (int ox = 0; ox < j->ow; ox++)
+			for (int co = 0; co < c; co += 16) {
+				const float *x = j->in + (size_t)oy * s * row + ((size_t)ox * s) * c + co;
+				__m512 acc = _mm512_setzero_ps();
+				for (int ky = 0; ky < k; ky++)
+					for (int kx = 0; kx < k; kx++)
+						acc = _mm512_fmadd_ps(
+						    _mm512_loadu_ps(x + ky * row + (size_t)kx * c),
+						    _mm512_loadu_ps(j->filt + (size_t)(ky * k + kx) * c + co), acc);
+				const size_t o = ((size_t)oy * j->ow + ox) * c + co;
+				_mm512_storeu_ps(j->out + o, epilogue(j, acc, co, o));
+			}
+}
+
+void bh_dwconv_avx512(const bh_conv_job *j)
+{
+	if (j->k == 3)
+		dw3(j);
+	else
+		dw_any(j);
+}

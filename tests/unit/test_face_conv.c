@@ -1,0 +1,194 @@
+/* test_face_conv.c - the AVX-512 direct convolution kernels against the
+ * im2col + OpenBLAS sgemm path, on every shape class the face nets use
+ * (3x3 'same' and stride-2 'valid', 1x1, 7x7 stride 2, depthwise, the 3x3
+ * output tile, row tails, 16/48-channel blocks) with each epilogue part. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bh_face_nn.h"
+#include "bh_mem.h"
+
+static uint32_t seed = 12345;
+
+static float rnd(void)
+{
+	seed = seed * 1103515245u + 12345u;
+	return (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+}
+
+/* Weights like the model's: 8-bit steps, exact in half precision, so the two
+ * paths differ only by the order of the float sums. */
+static float rnd_q(void) { return (float)(int)(rnd() * 256.0f) / 128.0f; }
+
+typedef struct shape {
+	int h, w, cin, cout, k, s, same;
+} shape;
+
+static const shape shapes[] = {
+    {35, 35, 32, 32, 3, 1, 1},  /* recognition 32-channel blocks: 12-pixel tiles + tail */
+    {35, 35, 32, 64, 3, 2, 0},  /* down block, stride 2 valid */
+    {8, 8, 128, 256, 3, 2, 0},  /* 3x3 output tile */
+    {3, 3, 256, 256, 3, 1, 1},  /* 3x3 output tile, same */
+    {8, 8, 128, 128, 3, 1, 1},  /* 4 + 4 tiles */
+    {150, 150, 3, 32, 7, 2, 0}, /* RGB 7x7 first layer */
+    {66, 66, 3, 16, 3, 1, 0},   /* RGB 3x3 -> 16, 16-wide tiles */
+    {14, 14, 128, 128, 1, 1, 0},
+    {9, 13, 40, 48, 1, 1, 0},   /* 48 channels: one 3-vector block, W = 16 */
+    {11, 7, 24, 80, 3, 2, 1},   /* same with stride 2 and odd sides: bottom/right pad */
+    {5, 5, 64, 16, 1, 1, 0},
+};
+
+static void fill(bh_t3 *t, float (*f)(void))
+{
+	for (size_t i = 0; i < (size_t)t->h * t->w * t->c; i++)
+		t->d[i] = f();
+}
+
+/* Largest |a - b| relative to the largest |b|. */
+static double rel_diff(const bh_t3 *a, const bh_t3 *b)
+{
+	double d = 0, m = 1e-9;
+	for (size_t i = 0; i < (size_t)a->h * a->w * a->c; i++) {
+		d = fmax(d, fabs((double)a->d[i] - b->d[i]));
+		m = fmax(m, fabs((double)b->d[i]));
+	}
+	return d / m;
+}
+
+static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
+		     double tol)
+{
+	bh_t3 in = {0}, fast = {0}, ref = {0};
+	const int cout = depthwise ? sh->cin : sh->cout;
+	const size_t nf = (size_t)sh->k * sh->k * sh->cin * (depthwise ? 1 : cout);
+	float *f = malloc(nf * sizeof *f);
+	assert_non_null(f);
+	for (size_t i = 0; i < nf; i++)
+		f[i] = wf();
+	assert_int_equal(bh_t3_alloc(&in, sh->h, sh->w, sh->cin), 0);
+	fill(&in, rnd);
+	bh_geom g;
+	if (sh->same)
+		bh_geom_same(&in, sh->k, sh->s, &g);
+	else
+		bh_geom_valid(&in, sh->k, sh->s, &g);
+	bh_face_nn_force_blas(1);
+	int rc = depthwise ? bh_dwconv(&in, f, &g, &ref) : bh_conv2d(&in, f, NULL, cout, &g, e, &ref);
+	assert_int_equal(rc, 0);
+	bh_face_nn_force_blas(0);
+	uint16_t *pk = NULL;
+	if (!depthwise)
+		assert_int_equal(bh_conv_prepack(f, sh->k, sh->cin, cout, &pk), 0);
+	rc = depthwise ? bh_dwconv(&in, f, &g, &fast) : bh_conv2d(&in, f, pk, cout, &g, e, &fast);
+	assert_int_equal(rc, 0);
+	assert_int_equal(fast.h, ref.h);
+	assert_int_equal(fast.w, ref.w);
+	assert_int_equal(fast.c, ref.c);
+	double d = rel_diff(&fast, &ref);
+	if (d > tol)
+		fail_msg("%dx%dx%d -> %d k%d s%d %s%s: relative difference %.3g > %.3g", sh->h, sh->w,
+			 sh->cin, cout, sh->k, sh->s, sh->same ? "same" : "valid",
+			 depthwise ? " depthwise" : "", d, tol);
+	bh_aligned_free(pk);
+	bh_t3_free(&in);
+	bh_t3_free(&fast);
+	bh_t3_free(&ref);
+	free(f);
+}
+
+static void test_kernel_name(void **state)
+{
+	(void)state;
+	bh_face_nn_force_blas(1);
+	assert_string_equal(bh_face_nn_kernel(), "openblas-im2col");
+	bh_face_nn_force_blas(0);
+	if (!__builtin_cpu_supports("avx512f"))
+		skip();
+	assert_string_equal(bh_face_nn_kernel(), "avx512-direct");
+}
+
+/* Bare convolution, model-like weights: equal up to summation order. */
+static void test_conv_matches_sgemm(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		run_conv(&shapes[i], NULL, 0, rnd_q, 2e-5);
+}
+
+/* Arbitrary float weights: half-precision filters stay within 0.1 %. */
+static void test_conv_half_weights(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		run_conv(&shapes[i], NULL, 0, rnd, 1e-3);
+}
+
+/* Every epilogue part fused (scale, shift, residual, each activation). */
+static void test_epilogues(void **state)
+{
+	(void)state;
+	static const shape sh[] = {{35, 35, 32, 32, 3, 1, 1}, {3, 3, 256, 256, 3, 1, 1},
+				   {9, 13, 40, 48, 1, 1, 0}};
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+		bh_t3 res = {0};
+		float mul[256], add[256];
+		for (int c = 0; c < sh[i].cout; c++) {
+			mul[c] = 0.5f + rnd();
+			add[c] = rnd();
+		}
+		assert_int_equal(bh_t3_alloc(&res, sh[i].h, sh[i].w, sh[i].cout), 0);
+		fill(&res, rnd);
+		const bh_epi e[] = {
+		    {.mul = mul, .add = add, .res = &res, .act = BH_ACT_RELU},
+		    {.add = add, .act = BH_ACT_LEAKY},
+		    {.mul = mul, .act = BH_ACT_NONE},
+		    {.res = &res, .act = BH_ACT_RELU},
+		};
+		for (size_t k = 0; k < sizeof e / sizeof e[0]; k++)
+			run_conv(&sh[i], &e[k], 0, rnd_q, 2e-5);
+		bh_t3_free(&res);
+	}
+}
+
+static void test_depthwise(void **state)
+{
+	(void)state;
+	static const shape sh[] = {{127, 127, 16, 16, 3, 1, 1}, {56, 56, 32, 32, 3, 2, 1},
+				   {7, 7, 256, 256, 3, 1, 1}, {10, 9, 48, 48, 5, 1, 1}};
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++)
+		run_conv(&sh[i], NULL, 1, rnd, 1e-5);
+}
+
+/* A residual of another shape is an error, not a read past its end. */
+static void test_residual_shape(void **state)
+{
+	(void)state;
+	bh_t3 in = {0}, res = {0}, out = {0};
+	float f[16 * 16];
+	for (int i = 0; i < 256; i++)
+		f[i] = rnd();
+	assert_int_equal(bh_t3_alloc(&in, 4, 4, 16), 0);
+	assert_int_equal(bh_t3_alloc(&res, 4, 3, 16), 0);
+	const bh_epi e = {.res = &res};
+	assert_int_not_equal(bh_pwconv(&in, f, NULL, 16, &e, &out), 0);
+	assert_null(out.d);
+	bh_t3_free(&in);
+	bh_t3_free(&res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kernel_name),     cmocka_unit_test(test_conv_matches_sgemm),
+	    cmocka_unit_test(test_conv_half_weights), cmocka_unit_test(test_epilogues),
+	    cmocka_unit_test(test_depthwise),       cmocka_unit_test(test_residual_shape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
