@@ -64,6 +64,11 @@ static int prep(const bh_image *img, bh_image *work, int *f)
 	if (rc)
 		return rc;
 	const int ch = (int)img->channels;
+	*f = k;
+	if (k == 1 && ch == 3) { /* already small enough: a plain copy */
+		memcpy(work->px, img->px, (size_t)w * h * 3);
+		return BH_OK;
+	}
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++) {
 			unsigned acc[3] = {0, 0, 0};
@@ -77,8 +82,15 @@ static int prep(const bh_image *img, bh_image *work, int *f)
 			for (int c = 0; c < 3; c++)
 				d[c] = (uint8_t)((acc[c] + (unsigned)(k * k) / 2) / (unsigned)(k * k));
 		}
-	*f = k;
 	return BH_OK;
+}
+
+/* floor() for |v| < 2^30 without the libm call (the baseline x86-64 ISA has
+ * no rounding instruction); callers bound v first. */
+static inline int ifloor(double v)
+{
+	int i = (int)v;
+	return i - (v < (double)i);
 }
 
 /* ---- resizing ------------------------------------------------------------ */
@@ -109,7 +121,7 @@ static int resize_view(const bh_image *img, int x0, int y0, int vw, int vh, int 
 	}
 	for (int ox = 0; ox < side; ox++) {
 		float sx = ox * scale;
-		int xa = (int)floorf(sx), xb = xa + 1 < s ? xa + 1 : s - 1;
+		int xa = ifloor(sx), xb = xa + 1 < s ? xa + 1 : s - 1;
 		fxs[ox] = sx - xa;
 		xa -= px;
 		xb -= px;
@@ -119,7 +131,7 @@ static int resize_view(const bh_image *img, int x0, int y0, int vw, int vh, int 
 	static const uint8_t zero[3];
 	for (int oy = 0; oy < side; oy++) {
 		float sy = oy * scale;
-		int ya = (int)floorf(sy), yb = ya + 1 < s ? ya + 1 : s - 1;
+		int ya = ifloor(sy), yb = ya + 1 < s ? ya + 1 : s - 1;
 		const float fy = sy - ya;
 		ya -= py;
 		yb -= py;
@@ -391,7 +403,11 @@ static void similarity(const float pts[136], double *a, double *b, double *tx, d
 
 static void bilinear(const bh_image *img, double x, double y, float out[3])
 {
-	int x0 = (int)floor(x), y0 = (int)floor(y);
+	if (!(fabs(x) < 1e9 && fabs(y) < 1e9)) { /* far outside (or NaN): black */
+		out[0] = out[1] = out[2] = 0;
+		return;
+	}
+	int x0 = ifloor(x), y0 = ifloor(y);
 	float fx = (float)(x - x0), fy = (float)(y - y0);
 	if (x0 >= 0 && y0 >= 0 && x0 + 1 < (int)img->w && y0 + 1 < (int)img->h) {
 		/* inside: the four taps without per-tap checks */

@@ -34,15 +34,14 @@ static inline __attribute__((always_inline)) __m512 epilogue(const bh_conv_job *
 	return y;
 }
 
-/* One tile: RY rows of RX pixels from (oy, ox), channels co .. co+16*NV-1;
- * R = RY*RX.  x points at input pixel (oy*s, ox*s), o is the output offset
- * of (oy, ox, co). */
-static inline __attribute__((always_inline)) void tile(const bh_conv_job *j, const float *x,
-							int co, size_t o, const int RY, const int RX,
-							const int NV)
+/* The sums of one tile: RY rows of RX pixels from (oy, ox), channels
+ * co .. co+16*NV-1, into acc[r][v] with r = ry*RX + rx.  x points at input
+ * pixel (oy*s, ox*s). */
+static inline __attribute__((always_inline)) void accumulate(const bh_conv_job *j, const float *x,
+							      int co, __m512 acc[][4], const int RY,
+							      const int RX, const int NV)
 {
 	const int R = RY * RX;
-	__m512 acc[RMAX_ALL][4];
 	const int cin = j->cin, cout = j->cout, k = j->k, xs = j->s * cin;
 	const size_t row = (size_t)j->iw * cin, ys = (size_t)j->s * row;
 #pragma GCC unroll 16
@@ -57,33 +56,74 @@ static inline __attribute__((always_inline)) void tile(const bh_conv_job *j, con
 #pragma GCC unroll 4
 	for (int v = 0; v < NV; v++)
 		fb[v] = j->fpk + (size_t)((co + 16 * v) / W) * bstride + (co + 16 * v) % W;
-	for (int ky = 0; ky < k; ky++)
-		for (int kx = 0; kx < k; kx++) {
-			const float *xp = x + ky * row + (size_t)kx * cin;
-			const size_t tap = (size_t)(ky * k + kx) * cin * W;
-			for (int ci = 0; ci < cin; ci++) {
-				__m512 w[4];
+	/* For one filter row ky, the (kx, ci) taps are k*cin consecutive floats
+	 * of the input row and k*cin consecutive rows of the packed filter, so
+	 * they run as one loop (no inner loop of 3 for the RGB layers). */
+	const int kc = k * cin;
+	for (int ky = 0; ky < k; ky++) {
+		const float *xp = x + ky * row;
+		const size_t tap = (size_t)ky * kc * W;
+		for (int t = 0; t < kc; t++) {
+			__m512 w[4];
+#pragma GCC unroll 4
+			for (int v = 0; v < NV; v++)
+				w[v] = _mm512_cvtph_ps(
+				    _mm256_loadu_si256((const __m256i *)(fb[v] + tap + (size_t)t * W)));
+#pragma GCC unroll 16
+			for (int r = 0; r < R; r++) {
+				const __m512 b =
+				    _mm512_set1_ps(xp[(size_t)(r / RX) * ys + (size_t)(r % RX) * xs + t]);
 #pragma GCC unroll 4
 				for (int v = 0; v < NV; v++)
-					w[v] = _mm512_cvtph_ps(_mm256_loadu_si256(
-					    (const __m256i *)(fb[v] + tap + (size_t)ci * W)));
-#pragma GCC unroll 16
-				for (int r = 0; r < R; r++) {
-					const __m512 b = _mm512_set1_ps(
-					    xp[(size_t)(r / RX) * ys + (size_t)(r % RX) * xs + ci]);
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
-				}
+					acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
 			}
 		}
+	}
+}
+
+/* One tile, stored: o is the output offset of (oy, ox, co). */
+static inline __attribute__((always_inline)) void tile(const bh_conv_job *j, const float *x,
+							int co, size_t o, const int RY, const int RX,
+							const int NV)
+{
+	__m512 acc[RMAX_ALL][4];
+	accumulate(j, x, co, acc, RY, RX, NV);
 #pragma GCC unroll 16
-	for (int r = 0; r < R; r++)
+	for (int r = 0; r < RY * RX; r++)
 #pragma GCC unroll 4
 		for (int v = 0; v < NV; v++) {
 			const size_t at =
-			    o + ((size_t)(r / RX) * j->ow + (size_t)(r % RX)) * cout + 16 * v;
+			    o + ((size_t)(r / RX) * j->ow + (size_t)(r % RX)) * j->cout + 16 * v;
 			_mm512_storeu_ps(j->out + at, epilogue(j, acc[r][v], co + 16 * v, at));
+		}
+}
+
+/* One tile of a convolution followed by 2x2 max pooling with stride 2
+ * (j->pool2): RY (1 or 2) conv rows from an even oy, RX conv columns from an
+ * even ox; a pooling window clipped by the tile's odd edge pools what is
+ * there (the last row / column of an odd-sized output, as TensorFlow's 'same'
+ * pooling).  The epilogue runs before the max (it has no residual and is
+ * monotone: bh_face_nn.c checks).  o is the pooled offset of (oy/2, ox/2, co). */
+static inline __attribute__((always_inline)) void tile_pool(const bh_conv_job *j, const float *x,
+							     int co, size_t o, const int RY,
+							     const int RX, const int NV)
+{
+	__m512 acc[RMAX_ALL][4];
+	accumulate(j, x, co, acc, RY, RX, NV);
+#pragma GCC unroll 8
+	for (int p = 0; p < (RX + 1) / 2; p++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++) {
+			__m512 m = epilogue(j, acc[2 * p][v], co + 16 * v, 0);
+			if (2 * p + 1 < RX)
+				m = _mm512_max_ps(m, epilogue(j, acc[2 * p + 1][v], co + 16 * v, 0));
+			if (RY == 2) {
+				m = _mm512_max_ps(m, epilogue(j, acc[RX + 2 * p][v], co + 16 * v, 0));
+				if (2 * p + 1 < RX)
+					m = _mm512_max_ps(
+					    m, epilogue(j, acc[RX + 2 * p + 1][v], co + 16 * v, 0));
+			}
+			_mm512_storeu_ps(j->out + o + (size_t)p * j->cout + 16 * v, m);
 		}
 }
 
@@ -124,6 +164,46 @@ static const tile_fn tiles[5][RMAX_ALL + 1] = {
 	{0}, {0, ROW16(1)}, {0, ROW12(2)}, {0, ROW8(3)}, {0, ROW6(4)},
 };
 
+#define TILEP(RY, RX, NV)                                                                 \
+	static void tilep_##RY##_##RX##_##NV(const bh_conv_job *j, const float *x, int co,     \
+					     size_t o)                                         \
+	{                                                                                  \
+		tile_pool(j, x, co, o, RY, RX, NV);                                        \
+	}
+#define TILEP_6(RY, NV)                                                                    \
+	TILEP(RY, 1, NV) TILEP(RY, 2, NV) TILEP(RY, 3, NV) TILEP(RY, 4, NV) TILEP(RY, 5, NV) \
+	    TILEP(RY, 6, NV)
+TILEP_6(1, 2)
+TILEP_6(2, 2)
+TILEP_6(1, 1)
+TILEP_6(2, 1)
+TILEP(1, 7, 1) TILEP(1, 8, 1) TILEP(2, 7, 1) TILEP(2, 8, 1)
+#define PROW6(RY, NV)                                                                      \
+	tilep_##RY##_1_##NV, tilep_##RY##_2_##NV, tilep_##RY##_3_##NV, tilep_##RY##_4_##NV,  \
+	    tilep_##RY##_5_##NV, tilep_##RY##_6_##NV
+/* [NV - 1][RY - 1][RX]: NV 1 takes 2 x 8 pixels, NV 2 takes 2 x 6. */
+static const tile_fn ptiles[2][2][9] = {
+	{{0, PROW6(1, 1), tilep_1_7_1, tilep_1_8_1}, {0, PROW6(2, 1), tilep_2_7_1, tilep_2_8_1}},
+	{{0, PROW6(1, 2)}, {0, PROW6(2, 2)}},
+};
+
+static void conv_pool2(const bh_conv_job *j)
+{
+	const size_t row = (size_t)j->iw * j->cin;
+	const int nv = j->cout % 32 == 0 ? 2 : 1, rxmax = nv == 1 ? 8 : 6;
+	const int pw = (j->ow + 1) / 2;
+	for (int co = 0; co < j->cout; co += 16 * nv)
+		for (int oy = 0; oy < j->oh; oy += 2) {
+			const int ry = j->oh - oy < 2 ? 1 : 2;
+			for (int ox = 0; ox < j->ow; ox += rxmax) {
+				const int rx = j->ow - ox < rxmax ? j->ow - ox : rxmax;
+				const float *x = j->in + (size_t)oy * j->s * row + (size_t)ox * j->s * j->cin;
+				ptiles[nv - 1][ry - 1][rx](j, x, co,
+							   ((size_t)(oy / 2) * pw + ox / 2) * j->cout + co);
+			}
+		}
+}
+
 /* 3x3 outputs (the recognition net's 256-channel layers): all nine pixels in
  * one tile, so each 2.4 MB filter is streamed once instead of once per row
  * (those layers are bound by the filter's trip from memory, not by FMAs). */
@@ -135,6 +215,10 @@ static void tile_3x3_2(const bh_conv_job *j, const float *x, int co, size_t o)
 void bh_conv_avx512(const bh_conv_job *j)
 {
 	const size_t row = (size_t)j->iw * j->cin;
+	if (j->pool2) {
+		conv_pool2(j);
+		return;
+	}
 	if (j->oh == 3 && j->ow == 3 && j->cout % 32 == 0) {
 		for (int co = 0; co < j->cout; co += 32)
 			tile_3x3_2(j, j->in, co, (size_t)co);

@@ -159,7 +159,7 @@ static int rec_residual(const bh_fw_model *m, const char *name, bh_t3 *x, int do
 	return rc;
 }
 
-int bh_face_net_describe(const bh_face_nets *n, const bh_t3 *chip, float desc[128])
+static int describe_pass(const bh_face_nets *n, const bh_t3 *chip, float desc[128])
 {
 	static const float mean[3] = {122.782f, 117.001f, 104.298f};
 	static const struct {
@@ -213,11 +213,21 @@ int bh_face_net_describe(const bh_face_nets *n, const bh_t3 *chip, float desc[12
 	return rc;
 }
 
+/* The pass inside a buffer scope: its activations are wiped when it ends. */
+int bh_face_net_describe(const bh_face_nets *n, const bh_t3 *chip, float desc[128])
+{
+	bh_face_nn_enter();
+	int rc = describe_pass(n, chip, desc);
+	bh_face_nn_leave();
+	return rc;
+}
+
 /* ---- landmark net ------------------------------------------------------- */
 
-/* Separable conv + bias, + res (may be NULL), then activation act. */
-static int lmk_sep(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int stride,
-		   const bh_t3 *res, int act, bh_t3 *out)
+/* Separable conv + bias, + res (may be NULL), then activation act, then
+ * (pool2) 2x2 stride-2 max pooling. */
+static int lmk_sep_pool(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int stride,
+			const bh_t3 *res, int act, int pool2, bh_t3 *out)
 {
 	int k, mult, cout, k2;
 	const float *dw = filt(m, prefix, "depthwise_filter", x->c, &k, &mult);
@@ -229,8 +239,14 @@ static int lmk_sep(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int
 		return BH_EFORMAT;
 	bh_geom g;
 	bh_geom_same(x, k, stride, &g);
-	const bh_epi e = {.add = b, .res = res, .act = act};
+	const bh_epi e = {.add = b, .res = res, .act = act, .pool2 = pool2};
 	return bh_sepconv(x, dw, pw, pk, cout, &g, &e, out);
+}
+
+static int lmk_sep(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int stride,
+		   const bh_t3 *res, int act, bh_t3 *out)
+{
+	return lmk_sep_pool(m, prefix, x, stride, res, act, 0, out);
 }
 
 /* Dense block of 4 convs: out_0 = relu(conv0(x)); out_i (i > 0) sees
@@ -278,7 +294,7 @@ static int lmk_dense(const bh_fw_model *m, const char *name, bh_t3 *x, int first
 	return rc;
 }
 
-int bh_face_net_landmarks(const bh_face_nets *n, const bh_t3 *in, float pts[136])
+static int landmarks_pass(const bh_face_nets *n, const bh_t3 *in, float pts[136])
 {
 	static const float mean[3] = {122.782f, 117.001f, 104.298f};
 	const bh_fw_model *m = &n->lmk;
@@ -311,6 +327,15 @@ int bh_face_net_landmarks(const bh_face_nets *n, const bh_t3 *in, float pts[136]
 	return rc;
 }
 
+/* The pass inside a buffer scope: its activations are wiped when it ends. */
+int bh_face_net_landmarks(const bh_face_nets *n, const bh_t3 *in, float pts[136])
+{
+	bh_face_nn_enter();
+	int rc = landmarks_pass(n, in, pts);
+	bh_face_nn_leave();
+	return rc;
+}
+
 /* ---- tiny face detector ------------------------------------------------- */
 
 static int det_pool(bh_t3 *x, int stride)
@@ -324,7 +349,7 @@ static int det_pool(bh_t3 *x, int stride)
 	return rc;
 }
 
-int bh_face_net_detect(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
+static int detect_pass(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
 {
 	static const float mean[3] = {117.001f, 114.697f, 97.404f};
 	const bh_fw_model *m = &n->det;
@@ -344,19 +369,20 @@ int bh_face_net_detect(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
 	if (!rc) {
 		bh_geom g;
 		bh_geom_valid(&x, k, 1, &g);
-		const bh_epi e = {.add = b, .act = BH_ACT_LEAKY};
+		/* each layer is followed by 2x2 max pooling, stride 2 but for the
+		 * last; the stride-2 ones run inside the convolution */
+		const bh_epi e = {.add = b, .act = BH_ACT_LEAKY, .pool2 = 1};
 		rc = bh_conv2d(&x, f, pk, cout, &g, &e, &y);
 	}
-	if (!rc) {
+	if (!rc)
 		swap_in(&x, &y);
-		rc = det_pool(&x, 2);
-	}
 	static const char *const names[5] = {"conv1", "conv2", "conv3", "conv4", "conv5"};
 	for (int i = 0; !rc && i < 5; i++) {
-		rc = lmk_sep(m, names[i], &x, 1, NULL, BH_ACT_LEAKY, &y);
+		rc = lmk_sep_pool(m, names[i], &x, 1, NULL, BH_ACT_LEAKY, i < 4, &y);
 		if (!rc) {
 			swap_in(&x, &y);
-			rc = det_pool(&x, i < 4 ? 2 : 1);
+			if (i == 4)
+				rc = det_pool(&x, 1);
 		}
 	}
 	if (!rc) {
@@ -372,6 +398,15 @@ int bh_face_net_detect(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
 	}
 	bh_t3_free(&x);
 	bh_t3_free(&y);
+	return rc;
+}
+
+/* The pass inside a buffer scope: its activations are wiped when it ends. */
+int bh_face_net_detect(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
+{
+	bh_face_nn_enter();
+	int rc = detect_pass(n, in, out);
+	bh_face_nn_leave();
 	return rc;
 }
 

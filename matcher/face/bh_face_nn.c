@@ -52,18 +52,25 @@ static void count(size_t a, size_t b, size_t c)
 void bh_geom_same(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 1, g); }
 void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g) { geom(in, k, s, 0, g); }
 
-/* Per-thread buffer cache.  Every activation buffer is wiped when released
- * (it may hold probe-derived data) and then kept for the next layer or the
- * next request of this thread, instead of a multi-megabyte allocate / fault /
- * zero / free cycle per layer.  The im2col scratch is one grow-only buffer,
- * wiped after every use.  Everything is wiped and freed when the thread
- * exits (pthread key destructor). */
+/* Per-thread buffer cache.  Activation buffers may hold probe-derived data.
+ * A released buffer is kept for the next layer or the next request of this
+ * thread, instead of a multi-megabyte allocate / fault / zero / free cycle
+ * per layer.  Wiping: outside a scope (bh_face_nn_enter) a released buffer
+ * is wiped at once; inside one, its dirty extent (the most bytes any tensor
+ * wrote in it since its last wipe) is recorded and the cached buffers are
+ * wiped when the outermost scope ends, so a buffer reused by ten layers of a
+ * forward pass is wiped once, not ten times.  A buffer that leaves the cache
+ * (freed, or handed to a tensor) carries its dirty extent with it.  The
+ * im2col scratch is one grow-only buffer, wiped after every use.  Everything
+ * is wiped and freed when the thread exits (pthread key destructor). */
 #define TC_SLOTS 8
 #define TC_MAX_BYTES (16u << 20)
 
 typedef struct tcache {
 	float *p[TC_SLOTS];
 	size_t cap[TC_SLOTS];
+	size_t dirty[TC_SLOTS];
+	int depth; /* open scopes */
 	float *col;
 	size_t col_cap;
 } tcache;
@@ -99,8 +106,27 @@ static tcache *tc_get(void)
 	return tc = c;
 }
 
-/* A buffer of at least `bytes`; *cap receives its size. */
-static float *buf_take(size_t bytes, size_t *cap)
+void bh_face_nn_enter(void)
+{
+	tcache *c = tc_get();
+	if (c)
+		c->depth++;
+}
+
+void bh_face_nn_leave(void)
+{
+	tcache *c = tc_get();
+	if (!c || c->depth <= 0 || --c->depth > 0)
+		return;
+	for (int i = 0; i < TC_SLOTS; i++) {
+		bh_wipe(c->p[i], c->dirty[i]);
+		c->dirty[i] = 0;
+	}
+}
+
+/* A buffer of at least `bytes`; *cap receives its size, *dirty the bytes
+ * that may still hold data from an earlier tensor. */
+static float *buf_take(size_t bytes, size_t *cap, size_t *dirty)
 {
 	tcache *c = tc_get();
 	int best = -1;
@@ -111,27 +137,36 @@ static float *buf_take(size_t bytes, size_t *cap)
 	if (best >= 0) {
 		float *p = c->p[best];
 		*cap = c->cap[best];
+		*dirty = c->dirty[best];
 		c->p[best] = NULL;
 		c->cap[best] = 0;
+		c->dirty[best] = 0;
 		return p;
 	}
 	*cap = bh_round_up(bytes, 4096);
+	*dirty = 0;
 	return aligned_alloc(BH_ALIGN, *cap);
 }
 
-/* Wipes the used bytes and keeps the buffer (or frees it). */
-static void buf_give(float *p, size_t used, size_t cap)
+/* Keeps the buffer (or frees it); wipes its dirty bytes now unless a scope
+ * is open and it is cached (then the scope's end wipes them). */
+static void buf_give(float *p, size_t dirty, size_t cap)
 {
 	if (!p)
 		return;
-	bh_wipe(p, used);
 	tcache *c = cap <= TC_MAX_BYTES ? tc_get() : NULL;
 	for (int i = 0; c && i < TC_SLOTS; i++)
 		if (!c->p[i]) {
+			if (c->depth == 0) {
+				bh_wipe(p, dirty);
+				dirty = 0;
+			}
 			c->p[i] = p;
 			c->cap[i] = cap;
+			c->dirty[i] = dirty;
 			return;
 		}
+	bh_wipe(p, dirty);
 	free(p);
 }
 
@@ -159,10 +194,11 @@ static int t3_take(bh_t3 *t, int h, int w, int c, int zero)
 	t->c = c;
 	t->d = NULL;
 	t->cap = 0;
+	t->dirty = 0;
 	if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (64u << 20))
 		return bh_fail(BH_EINVAL, "face: tensor %dx%dx%d out of range", h, w, c);
 	size_t n = (size_t)h * w * c * sizeof(float);
-	t->d = buf_take(n, &t->cap);
+	t->d = buf_take(n, &t->cap, &t->dirty);
 	if (!t->d)
 		return bh_fail(BH_ENOMEM, "face: tensor %dx%dx%d", h, w, c);
 	if (zero)
@@ -176,10 +212,13 @@ int bh_t3_alloc_nz(bh_t3 *t, int h, int w, int c) { return t3_take(t, h, w, c, 0
 
 void bh_t3_free(bh_t3 *t)
 {
-	if (t->d)
-		buf_give(t->d, (size_t)t->h * t->w * t->c * sizeof(float), t->cap);
+	if (t->d) {
+		size_t used = (size_t)t->h * t->w * t->c * sizeof(float);
+		buf_give(t->d, used > t->dirty ? used : t->dirty, t->cap);
+	}
 	t->d = NULL;
 	t->cap = 0;
+	t->dirty = 0;
 }
 /* Rows of the im2col matrix: one per output pixel, k*k*cin values in
  * (ky, kx, ci) order, matching the filter layout. */
@@ -380,6 +419,7 @@ static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed,
 		j.add = e->add;
 		j.res = e->res ? e->res->d : NULL;
 		j.act = e->act;
+		j.pool2 = e->pool2;
 	}
 	if (depthwise)
 		bh_dwconv_avx512(&j);
@@ -398,10 +438,36 @@ static int res_ok(const bh_epi *e, const bh_t3 *out)
 	return BH_OK;
 }
 
+/* Convolution + epilogue, then pooling as separate passes (the pooled
+ * epilogue on the sgemm path). */
+static int conv_then_pool(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
+			  const bh_geom *g, const bh_epi *e, bh_t3 *out)
+{
+	bh_epi e2 = *e;
+	e2.pool2 = 0;
+	bh_t3 full = {0};
+	int rc = bh_conv2d(in, filt, packed, cout, g, &e2, &full);
+	if (!rc) {
+		bh_geom pg;
+		bh_geom_same(&full, 2, 2, &pg);
+		rc = bh_maxpool(&full, &pg, out);
+	}
+	bh_t3_free(&full);
+	return rc;
+}
+
 int bh_conv2d(const bh_t3 *in, const float *filt, const uint16_t *packed, int cout,
 	      const bh_geom *g, const bh_epi *e, bh_t3 *out)
 {
-	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, cout);
+	const int pool2 = e && e->pool2;
+	if (pool2 && (e->mul || e->res)) {
+		memset(out, 0, sizeof *out);
+		return bh_fail(BH_EINVAL, "face: a pooled convolution takes only add and act");
+	}
+	if (pool2 && !fast_ok(cout))
+		return conv_then_pool(in, filt, packed, cout, g, e, out);
+	int rc = bh_t3_alloc_nz(out, pool2 ? (g->oh + 1) / 2 : g->oh, pool2 ? (g->ow + 1) / 2 : g->ow,
+				cout);
 	if (!rc)
 		rc = res_ok(e, out);
 	if (rc) {
@@ -502,37 +568,54 @@ int bh_sepconv(const bh_t3 *in, const float *dw, const float *pw, const uint16_t
 	return rc;
 }
 
-BH_VEC static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
+/* is_max is a constant in each caller, so each gets its own loop without
+ * the per-element choice. */
+static inline __attribute__((always_inline)) void pool_loop(const bh_t3 *in, const bh_geom *g,
+							     bh_t3 *out, const int is_max)
 {
-	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
-	if (rc)
-		return rc;
 	const int c = in->c;
-	for (int oy = 0; oy < g->oh; oy++)
+	for (int oy = 0; oy < g->oh; oy++) {
+		const int y0 = oy * g->s - g->pt;
+		const int ya = y0 < 0 ? 0 : y0, yb = y0 + g->k > in->h ? in->h : y0 + g->k;
 		for (int ox = 0; ox < g->ow; ox++) {
-			float *o = out->d + ((size_t)oy * g->ow + ox) * c;
-			int n = 0;
+			const int x0 = ox * g->s - g->pl;
+			const int xa = x0 < 0 ? 0 : x0, xb = x0 + g->k > in->w ? in->w : x0 + g->k;
+			float *restrict o = out->d + ((size_t)oy * g->ow + ox) * c;
 			for (int ci = 0; ci < c; ci++)
 				o[ci] = is_max ? -FLT_MAX : 0.0f;
-			for (int ky = 0; ky < g->k; ky++) {
-				int iy = oy * g->s + ky - g->pt;
-				if (iy < 0 || iy >= in->h)
-					continue;
-				for (int kx = 0; kx < g->k; kx++) {
-					int ix = ox * g->s + kx - g->pl;
-					if (ix < 0 || ix >= in->w)
-						continue;
-					const float *x = in->d + ((size_t)iy * in->w + ix) * c;
-					n++;
+			for (int iy = ya; iy < yb; iy++)
+				for (int ix = xa; ix < xb; ix++) {
+					const float *restrict x = in->d + ((size_t)iy * in->w + ix) * c;
 					for (int ci = 0; ci < c; ci++)
-						o[ci] = is_max ? (x[ci] > o[ci] ? x[ci] : o[ci])
-							       : o[ci] + x[ci];
+						o[ci] = is_max ? (x[ci] > o[ci] ? x[ci] : o[ci]) : o[ci] + x[ci];
 				}
-			}
+			const int n = (yb - ya) * (xb - xa);
 			if (!is_max && n > 0)
 				for (int ci = 0; ci < c; ci++)
 					o[ci] /= (float)n;
 		}
+	}
+}
+
+BH_VEC static void maxpool_loop(const bh_t3 *in, const bh_geom *g, bh_t3 *out)
+{
+	pool_loop(in, g, out, 1);
+}
+
+BH_VEC static void avgpool_loop(const bh_t3 *in, const bh_geom *g, bh_t3 *out)
+{
+	pool_loop(in, g, out, 0);
+}
+
+static int pool(const bh_t3 *in, const bh_geom *g, bh_t3 *out, int is_max)
+{
+	int rc = bh_t3_alloc_nz(out, g->oh, g->ow, in->c);
+	if (rc)
+		return rc;
+	if (is_max)
+		maxpool_loop(in, g, out);
+	else
+		avgpool_loop(in, g, out);
 	return BH_OK;
 }
 

@@ -11,9 +11,11 @@
  * smaller half before, the larger after.  Convolutions pad with zeros;
  * max pooling ignores padded positions.
  *
- * Every buffer (outputs and im2col scratch) is wiped before it is freed: the
- * activations are derived from probe images.  All functions are reentrant;
- * the weights are only read.
+ * Every buffer (outputs and im2col scratch) is wiped before it is freed or
+ * handed to another thread: the activations are derived from probe images.
+ * Within a scope (bh_face_nn_enter / bh_face_nn_leave, used by each forward
+ * pass) the wipes of reused buffers are deferred to the scope's end.  All
+ * functions are reentrant; the weights are only read.
  */
 #ifndef BH_FACE_NN_H
 #define BH_FACE_NN_H
@@ -24,7 +26,8 @@
 typedef struct bh_t3 {
 	int h, w, c;
 	float *d;
-	size_t cap; /* bytes of the buffer behind d (per-thread cache) */
+	size_t cap;   /* bytes of the buffer behind d (per-thread cache) */
+	size_t dirty; /* bytes of d that may hold an earlier tensor's data */
 } bh_t3;
 
 /* Output geometry and leading padding of a window op on one axis pair. */
@@ -42,8 +45,14 @@ void bh_geom_valid(const bh_t3 *in, int k, int s, bh_geom *g);
 int bh_t3_alloc(bh_t3 *t, int h, int w, int c);
 /* The same without zeroing, for tensors whose every element is written. */
 int bh_t3_alloc_nz(bh_t3 *t, int h, int w, int c);
-/* Wipes and releases (to the cache or free); safe on a zeroed struct. */
+/* Wipes and releases (to the cache or free); safe on a zeroed struct.
+ * Inside a scope a cached buffer's wipe waits for the scope's end. */
 void bh_t3_free(bh_t3 *t);
+
+/* Scopes nest per thread; when the outermost one ends, every buffer in this
+ * thread's cache is wiped.  Every enter must be matched by a leave. */
+void bh_face_nn_enter(void);
+void bh_face_nn_leave(void);
 
 /* What follows a convolution, fused into its kernel when it can be:
  *   out = act(conv * mul + add + res)
@@ -54,6 +63,9 @@ typedef struct bh_epi {
 	const float *mul, *add;
 	const bh_t3 *res;
 	int act;
+	/* 1: then max pooling 2x2 stride 2 'same' (the output is the pooled
+	 * tensor); only with add and act, which commute with the max. */
+	int pool2;
 } bh_epi;
 
 /* Convolutions run on our AVX-512 direct kernels (bh_face_conv.h) when the

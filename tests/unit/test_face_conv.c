@@ -157,6 +157,32 @@ static void test_epilogues(void **state)
 	}
 }
 
+/* Convolution + 2x2 stride-2 max pooling in one pass (the detector's
+ * layers), even and odd sides, 16- and 32-channel tiles, against the
+ * convolution followed by bh_maxpool. */
+static void test_pooled(void **state)
+{
+	(void)state;
+	static const shape sh[] = {{66, 66, 3, 16, 3, 1, 0},    {127, 127, 16, 32, 1, 1, 0},
+				   {13, 9, 40, 48, 1, 1, 0},    {17, 17, 64, 128, 1, 1, 0},
+				   {8, 8, 256, 512, 1, 1, 0},   {7, 5, 32, 64, 3, 1, 1}};
+	for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+		float add[512];
+		for (int c = 0; c < sh[i].cout; c++)
+			add[c] = rnd();
+		const bh_epi e = {.add = add, .act = BH_ACT_LEAKY, .pool2 = 1};
+		run_conv(&sh[i], &e, 0, rnd_q, 2e-5);
+	}
+	/* a scale or a residual does not commute with the max: refused */
+	bh_t3 in = {0}, out = {0};
+	float f[16 * 16] = {0}, mul[16] = {0};
+	assert_int_equal(bh_t3_alloc(&in, 4, 4, 16), 0);
+	const bh_epi bad = {.mul = mul, .pool2 = 1};
+	assert_int_not_equal(bh_pwconv(&in, f, NULL, 16, &bad, &out), 0);
+	assert_null(out.d);
+	bh_t3_free(&in);
+}
+
 static void test_depthwise(void **state)
 {
 	(void)state;
@@ -189,6 +215,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_name),     cmocka_unit_test(test_conv_matches_sgemm),
 	    cmocka_unit_test(test_conv_half_weights), cmocka_unit_test(test_epilogues),
 	    cmocka_unit_test(test_depthwise),       cmocka_unit_test(test_residual_shape),
+	    cmocka_unit_test(test_pooled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
