@@ -57,7 +57,7 @@ typedef struct bh_conv_job {
 	const float *res;       /* [oh][ow][cout], or NULL */
 	int act;
 	/* 1: 2x2 max pooling with stride 2 after the epilogue (res must be NULL,
-	 * mul NULL or positive); out is then [(oh+1)/2][(ow+1)/2][cout] and a
+	 * mul NULL or > 0); out is then [(oh+1)/2][(ow+1)/2][cout] and a
 	 * last odd row / column is pooled alone (TensorFlow 'same' pooling). */
 	int pool2;
 	float *out; /* [oh][ow][cout] */

@@ -70,6 +70,31 @@ static int copy_in(const bh_t3 *in, int side, bh_t3 *x)
 	return rc;
 }
 
+/* The input normalisation x' = (x - mean) / 255 folded into a first layer
+ * that has no padding ('valid'): conv(x') = conv(x) / 255 - shift, with
+ * shift[co] = sum over taps and ci of filt * mean[ci] / 255.  The forward
+ * pass then reads the caller's 0..255 tensor as it is, without a normalised
+ * copy. */
+static void mean_shift(const float *filt, int k, int cin, int cout, const float *mean,
+		       float *shift)
+{
+	for (int co = 0; co < cout; co++) {
+		double acc = 0;
+		for (int t = 0; t < k * k; t++)
+			for (int ci = 0; ci < cin; ci++)
+				acc += (double)filt[((size_t)t * cin + ci) * cout + co] * mean[ci];
+		shift[co] = (float)(acc / 255.0);
+	}
+}
+
+static int check_in(const bh_t3 *in, int side)
+{
+	if (in->h != side || in->w != side || in->c != 3)
+		return bh_fail(BH_EINVAL, "face: net input %dx%dx%d, expected %dx%dx3", in->h, in->w,
+			       in->c, side, side);
+	return BH_OK;
+}
+
 /* Replaces *x by *y (freeing the old x). */
 static void swap_in(bh_t3 *x, bh_t3 *y)
 {
@@ -83,8 +108,19 @@ static void swap_in(bh_t3 *x, bh_t3 *y)
 /* conv (stride 2 'valid' when down, else stride 1 'same') + bias, then the
  * per-channel scale layer, then res (may be NULL), then optional ReLU; all
  * one fused epilogue: (conv + b) * sw + sb = conv * sw + (b * sw + sb). */
+static int rec_conv_in(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
+		       const bh_t3 *res, int relu, const float *mean, bh_t3 *out);
+
 static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
 		    const bh_t3 *res, int relu, bh_t3 *out)
+{
+	return rec_conv_in(m, prefix, x, down, res, relu, NULL, out);
+}
+
+/* rec_conv on the raw 0..255 input with the normalisation by mean folded in
+ * (mean NULL: x is already an activation).  Only for 'valid' (down) convs. */
+static int rec_conv_in(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
+		       const bh_t3 *res, int relu, const float *mean, bh_t3 *out)
 {
 	char p[2 * BH_FW_NAME_MAX];
 	int k, cout;
@@ -99,15 +135,22 @@ static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, in
 		return BH_EFORMAT;
 	if (cout > 512)
 		return bh_fail(BH_EFORMAT, "weights: %s has %d channels", prefix, cout);
-	float add[512];
-	for (int c = 0; c < cout; c++)
-		add[c] = b[c] * sw[c] + sb[c];
+	float add[512], mul[512], shift[512] = {0};
+	if (mean && (!down || x->c != 3))
+		return bh_fail(BH_EINVAL, "face: %s: normalisation folds only into a valid RGB conv",
+			       prefix);
+	if (mean)
+		mean_shift(f, k, x->c, cout, mean, shift);
+	for (int c = 0; c < cout; c++) {
+		mul[c] = mean ? sw[c] / 255.0f : sw[c];
+		add[c] = (b[c] - shift[c]) * sw[c] + sb[c];
+	}
 	bh_geom g;
 	if (down)
 		bh_geom_valid(x, k, 2, &g);
 	else
 		bh_geom_same(x, k, 1, &g);
-	const bh_epi e = {.mul = sw, .add = add, .res = res, .act = relu ? BH_ACT_RELU : BH_ACT_NONE};
+	const bh_epi e = {.mul = mul, .add = add, .res = res, .act = relu ? BH_ACT_RELU : BH_ACT_NONE};
 	return bh_conv2d(x, f, pk, cout, &g, &e, out);
 }
 
@@ -173,11 +216,10 @@ static int describe_pass(const bh_face_nets *n, const bh_t3 *chip, float desc[12
 	};
 	const bh_fw_model *m = &n->rec;
 	bh_t3 x = {0}, y = {0};
-	int rc = copy_in(chip, BH_FACE_CHIP, &x);
+	int rc = check_in(chip, BH_FACE_CHIP);
 	if (rc)
 		return rc;
-	normalise(&x, mean);
-	rc = rec_conv(m, "conv32_down", &x, 1, NULL, 1, &y);
+	rc = rec_conv_in(m, "conv32_down", chip, 1, NULL, 1, mean, &y);
 	if (!rc) {
 		bh_geom g;
 		bh_geom_valid(&y, 3, 2, &g);
@@ -357,22 +399,27 @@ static int detect_pass(const bh_face_nets *n, const bh_t3 *in, bh_t3 *out)
 	memset(out, 0, sizeof *out);
 	if (in->h != in->w || in->h % 32 || in->h < 64 || in->h > 1024)
 		return bh_fail(BH_EINVAL, "face: detector input %dx%d", in->h, in->w);
-	int rc = copy_in(in, in->h, &x);
-	if (rc)
-		return rc;
-	normalise(&x, mean);
-	int k, cout;
+	int k, cout, rc;
 	const uint16_t *pk;
 	const float *f = filt_pk(m, "conv0", "filters", 3, &k, &cout, &pk);
 	const float *b = f ? vec(m, "conv0", "bias", cout) : NULL;
 	rc = b ? BH_OK : BH_EFORMAT;
+	if (!rc && cout > 512)
+		rc = bh_fail(BH_EFORMAT, "weights: detector conv0 has %d channels", cout);
 	if (!rc) {
+		/* conv0 is 'valid': the input normalisation folds into it */
+		float mul[512], add[512];
+		mean_shift(f, k, 3, cout, mean, add);
+		for (int c = 0; c < cout; c++) {
+			mul[c] = 1.0f / 255.0f;
+			add[c] = b[c] - add[c];
+		}
 		bh_geom g;
-		bh_geom_valid(&x, k, 1, &g);
+		bh_geom_valid(in, k, 1, &g);
 		/* each layer is followed by 2x2 max pooling, stride 2 but for the
 		 * last; the stride-2 ones run inside the convolution */
-		const bh_epi e = {.add = b, .act = BH_ACT_LEAKY, .pool2 = 1};
-		rc = bh_conv2d(&x, f, pk, cout, &g, &e, &y);
+		const bh_epi e = {.mul = mul, .add = add, .act = BH_ACT_LEAKY, .pool2 = 1};
+		rc = bh_conv2d(in, f, pk, cout, &g, &e, &y);
 	}
 	if (!rc)
 		swap_in(&x, &y);

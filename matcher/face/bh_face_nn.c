@@ -460,9 +460,13 @@ int bh_conv2d(const bh_t3 *in, const float *filt, const uint16_t *packed, int co
 	      const bh_geom *g, const bh_epi *e, bh_t3 *out)
 {
 	const int pool2 = e && e->pool2;
-	if (pool2 && (e->mul || e->res)) {
+	int monotone = !(e && e->res);
+	for (int c = 0; monotone && e && e->mul && c < cout; c++)
+		monotone = e->mul[c] > 0;
+	if (pool2 && !monotone) {
 		memset(out, 0, sizeof *out);
-		return bh_fail(BH_EINVAL, "face: a pooled convolution takes only add and act");
+		return bh_fail(BH_EINVAL, "face: a pooled convolution takes no residual and no "
+					  "scale <= 0");
 	}
 	if (pool2 && !fast_ok(cout))
 		return conv_then_pool(in, filt, packed, cout, g, e, out);

@@ -64,7 +64,8 @@ typedef struct bh_epi {
 	const bh_t3 *res;
 	int act;
 	/* 1: then max pooling 2x2 stride 2 'same' (the output is the pooled
-	 * tensor); only with add and act, which commute with the max. */
+	 * tensor); only without res and with mul > 0, so that the epilogue
+	 * commutes with the max. */
 	int pool2;
 } bh_epi;
 
