@@ -12,7 +12,7 @@
  * exactly as in bh_face_nn.h; mul, add and res may each be NULL (1, 0, 0).
  * Only cout (resp. c for depthwise) that are multiples of 16 are accepted;
  * bh_face_nn.c falls back to im2col + OpenBLAS sgemm for other shapes and on
- * CPUs without AVX-512.
+ * CPUs without AVX-512 (F, BW and VL).
  *
  * Why our own kernel: the face nets are small convolutions (35x35x32,
  * 8x8x128, ...) where im2col copies, sgemm packing and the wipe of the
@@ -29,25 +29,43 @@
 #include "bh_face_nn.h" /* BH_ACT_* */
 
 /* Packed filters.  The full-convolution kernel does not read TensorFlow's
- * [k][k][cin][cout] float filter but a copy made once per model: IEEE
- * half floats in blocks of W output channels,
- *   packed[((b * k + ky) * k + kx) * cin + ci][w] = filt[ky][kx][ci][b*W + w]
- * with W = 32 when cout % 32 == 0, else 16.  A tile then streams one
- * contiguous block instead of a 64-byte piece of every filter row, and the
- * bytes are halved: the recognition net's 256-channel layers are bound by
- * the filter's trip from memory (2.4 MB per layer as float).  The weight
- * files are 8-bit quantised, so half precision (11-bit significand) keeps
- * every weight within 0.05 % of its float value. */
+ * [k][k][cin][cout] float filter but a copy made once per model, in blocks
+ * of W output channels (W = 32 when cout % 32 == 0, else 16), after a header
+ * of BH_CONV_PACK_HEAD values whose first says the format:
+ *
+ *   BH_CONV_PACK_F16   IEEE half floats, one filter row per input channel:
+ *     packed[((b*k + ky)*k + kx)*cin + ci][w] = filt[ky][kx][ci][b*W + w]
+ *   BH_CONV_PACK_BF16  bfloat16, two input channels per row (cin even), the
+ *     pair interleaved per output channel as vdpbf16ps wants it:
+ *     packed[((b*k + ky)*k + kx)*cin + ci][w][e] = filt[ky][kx][ci+e][b*W + w]
+ *     for even ci; the input is then converted to bfloat16 too.
+ *
+ * A tile streams one contiguous block instead of a 64-byte piece of every
+ * filter row, and the bytes are halved: the recognition net's 256-channel
+ * layers are bound by the filter's trip from memory (2.4 MB per layer as
+ * float).  The weight files are 8-bit quantised, so half precision keeps
+ * every weight within 0.05 %; bfloat16 (8-bit significand) within 0.4 %, and
+ * it doubles the multiply rate (vdpbf16ps does 32 products per instruction
+ * where vfmadd231ps does 16); sums stay in float.  Checked against the
+ * oracle and the LFW pairs (docs/FACE.md). */
+#define BH_CONV_PACK_HEAD 32 /* uint16 values: 64 bytes keep the data aligned */
+#define BH_CONV_PACK_F16 1
+#define BH_CONV_PACK_BF16 2
 static inline int bh_conv_block(int cout) { return cout % 32 == 0 ? 32 : 16; }
 static inline size_t bh_conv_packed_count(int k, int cin, int cout)
 {
-	return (size_t)k * k * cin * cout;
+	return BH_CONV_PACK_HEAD + (size_t)k * k * cin * cout;
 }
-/* Requires cout % 16 == 0 and AVX-512F; out holds bh_conv_packed_count(). */
-void bh_conv_pack_avx512(const float *filt, int k, int cin, int cout, uint16_t *out);
+/* Requires cout % 16 == 0 and AVX-512F/BW/VL; bf16 also cin % 2 == 0 and
+ * AVX512_BF16.  out holds bh_conv_packed_count() values. */
+void bh_conv_pack_avx512(const float *filt, int k, int cin, int cout, int bf16, uint16_t *out);
+/* dst[i] = bfloat16(src[i]), round to nearest even; AVX512_BF16. */
+void bh_conv_to_bf16(const float *src, size_t n, uint16_t *dst);
 
 typedef struct bh_conv_job {
 	const float *in; /* zero-bordered input, rows of iw pixels of cin floats */
+	const uint16_t *in16; /* the same in bfloat16 when bf16 (the filter's format) */
+	int bf16;
 	int iw, cin;
 	const float *filt;    /* depthwise: [k][k][cin] */
 	const uint16_t *fpk;  /* full conv: packed (above) */
@@ -63,7 +81,8 @@ typedef struct bh_conv_job {
 	float *out; /* [oh][ow][cout] */
 } bh_conv_job;
 
-/* Full convolution; requires cout % 16 == 0 and an AVX-512F CPU. */
+/* Full convolution; requires cout % 16 == 0 and AVX-512F/BW/VL (bf16: and
+ * AVX512_BF16, in16 set, fpk in BH_CONV_PACK_BF16). */
 void bh_conv_avx512(const bh_conv_job *j);
 
 /* Depthwise convolution (channel multiplier 1, cout = cin, filt [k][k][c]);

@@ -317,21 +317,38 @@ static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_ge
 
 /* ---- dispatch between the AVX-512 direct kernels and im2col + sgemm ---- */
 
-static atomic_int force_blas;
+static atomic_int force_blas, force_f16;
 
 void bh_face_nn_force_blas(int on) { atomic_store(&force_blas, on != 0); }
+void bh_face_nn_force_f16(int on) { atomic_store(&force_f16, on != 0); }
 
 static int fast_ok(int cout)
 {
 #if defined(__x86_64__)
-	return cout % 16 == 0 && !atomic_load(&force_blas) && __builtin_cpu_supports("avx512f");
+	return cout % 16 == 0 && !atomic_load(&force_blas) && __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 #else
 	(void)cout;
 	return 0;
 #endif
 }
 
-const char *bh_face_nn_kernel(void) { return fast_ok(16) ? "avx512-direct" : "openblas-im2col"; }
+/* bfloat16 products for filters packed now (the format is stored in each
+ * packed filter, so a filter packed earlier keeps its own). */
+static int bf16_ok(int cin)
+{
+#if defined(__x86_64__)
+	return cin % 2 == 0 && !atomic_load(&force_f16) && __builtin_cpu_supports("avx512bf16");
+#else
+	(void)cin;
+	return 0;
+#endif
+}
+
+const char *bh_face_nn_kernel(void)
+{
+	return !fast_ok(16) ? "openblas-im2col" : bf16_ok(2) ? "avx512-direct-bf16" : "avx512-direct";
+}
 
 /* The epilogue on the sgemm path, as separate passes. */
 static void epi_apply(bh_t3 *t, const bh_epi *e)
@@ -383,7 +400,7 @@ int bh_conv_prepack(const float *filt, int k, int cin, int cout, uint16_t **out)
 	uint16_t *p = bh_aligned_zalloc(bh_conv_packed_count(k, cin, cout) * sizeof *p);
 	if (!p)
 		return bh_fail(BH_ENOMEM, "face: packed filter %dx%dx%dx%d", k, k, cin, cout);
-	bh_conv_pack_avx512(filt, k, cin, cout, p);
+	bh_conv_pack_avx512(filt, k, cin, cout, bf16_ok(cin), p);
 	*out = p;
 	return BH_OK;
 }
@@ -410,8 +427,20 @@ static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed,
 		}
 		src = &pad;
 	}
+	bh_t3 b16 = {0}; /* the input in bfloat16, two values per float slot */
+	if (!depthwise && packed[0] == BH_CONV_PACK_BF16) {
+		int rc = in->c % 2 ? bh_fail(BH_EINVAL, "face: bfloat16 filter for %d channels", in->c)
+				   : bh_t3_alloc_nz(&b16, src->h, src->w, in->c / 2);
+		if (rc) {
+			bh_t3_free(&pad);
+			bh_aligned_free(tmp);
+			return rc;
+		}
+		bh_conv_to_bf16(src->d, (size_t)src->h * src->w * in->c, (uint16_t *)b16.d);
+	}
 	bh_conv_job j = {
-	    .in = src->d, .iw = src->w, .cin = in->c, .filt = filt, .fpk = packed, .k = g->k, .s = g->s,
+	    .in = src->d, .in16 = (const uint16_t *)b16.d, .bf16 = b16.d != NULL, .iw = src->w,
+	    .cin = in->c, .filt = filt, .fpk = packed, .k = g->k, .s = g->s,
 	    .cout = cout, .oh = g->oh, .ow = g->ow, .out = out->d,
 	};
 	if (e) {
@@ -425,6 +454,7 @@ static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed,
 		bh_dwconv_avx512(&j);
 	else
 		bh_conv_avx512(&j);
+	bh_t3_free(&b16);
 	bh_t3_free(&pad);
 	bh_aligned_free(tmp);
 	return BH_OK;

@@ -70,12 +70,17 @@ typedef struct bh_epi {
 } bh_epi;
 
 /* Convolutions run on our AVX-512 direct kernels (bh_face_conv.h) when the
- * CPU has AVX-512F and the output channels are a multiple of 16, else on
- * im2col + OpenBLAS sgemm.  Both give the same values up to float rounding
+ * CPU has AVX-512 (F, BW, VL) and the output channels are a multiple of 16
+ * (with bfloat16 products when it also has AVX512_BF16 and the input
+ * channels are even), else on im2col + OpenBLAS sgemm.  Both give the same values up to float rounding
  * order.  bh_face_nn_force_blas(1) selects the sgemm path for every shape
  * (tests compare the two; the bench reports the kernel it used). */
 void bh_face_nn_force_blas(int on);
-/* "avx512-direct" or "openblas-im2col" for a shape the fast kernel takes. */
+/* 1: filters packed from now on use half floats and float products even on
+ * CPUs with AVX512_BF16 (tests; the format travels with each packed filter). */
+void bh_face_nn_force_f16(int on);
+/* "avx512-direct-bf16", "avx512-direct" or "openblas-im2col": the kernel a
+ * filter packed now would run on. */
 const char *bh_face_nn_kernel(void);
 
 /* The filter [k][k][cin][cout] in the direct kernel's layout, in *out

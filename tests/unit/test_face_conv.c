@@ -1,7 +1,8 @@
 /* test_face_conv.c - the AVX-512 direct convolution kernels against the
  * im2col + OpenBLAS sgemm path, on every shape class the face nets use
  * (3x3 'same' and stride-2 'valid', 1x1, 7x7 stride 2, depthwise, the 3x3
- * output tile, row tails, 16/48-channel blocks) with each epilogue part. */
+ * output tile, row tails, 16/48-channel blocks) with each epilogue part, for
+ * half-precision filters and (on CPUs with AVX512_BF16) bfloat16 ones. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +24,21 @@ static float rnd(void)
 	return (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
 }
 
-/* Weights like the model's: 8-bit steps, exact in half precision, so the two
- * paths differ only by the order of the float sums. */
+/* Weights like the model's: 8-bit steps, exact in half precision and in
+ * bfloat16, so with bfloat16-exact inputs (rnd_b) every path gets the same
+ * products and they differ only by the order of the float sums. */
 static float rnd_q(void) { return (float)(int)(rnd() * 256.0f) / 128.0f; }
+
+/* rnd() with 8 significant bits (exact in bfloat16). */
+static float rnd_b(void)
+{
+	float v = rnd();
+	int e;
+	float m = frexpf(v, &e);
+	return ldexpf(roundf(m * 256.0f) / 256.0f, e);
+}
+
+static int have_bf16(void) { return __builtin_cpu_supports("avx512bf16"); }
 
 typedef struct shape {
 	int h, w, cin, cout, k, s, same;
@@ -62,8 +75,10 @@ static double rel_diff(const bh_t3 *a, const bh_t3 *b)
 	return d / m;
 }
 
-static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
-		     double tol)
+/* One shape through the sgemm reference and the direct kernel with half
+ * (f16 = 1) or, where the CPU has them, bfloat16 filters. */
+static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
+			  float (*xf)(void), double tol, int f16)
 {
 	bh_t3 in = {0}, fast = {0}, ref = {0};
 	const int cout = depthwise ? sh->cin : sh->cout;
@@ -73,7 +88,7 @@ static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf
 	for (size_t i = 0; i < nf; i++)
 		f[i] = wf();
 	assert_int_equal(bh_t3_alloc(&in, sh->h, sh->w, sh->cin), 0);
-	fill(&in, rnd);
+	fill(&in, xf);
 	bh_geom g;
 	if (sh->same)
 		bh_geom_same(&in, sh->k, sh->s, &g);
@@ -83,6 +98,7 @@ static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf
 	int rc = depthwise ? bh_dwconv(&in, f, &g, &ref) : bh_conv2d(&in, f, NULL, cout, &g, e, &ref);
 	assert_int_equal(rc, 0);
 	bh_face_nn_force_blas(0);
+	bh_face_nn_force_f16(f16);
 	uint16_t *pk = NULL;
 	if (!depthwise)
 		assert_int_equal(bh_conv_prepack(f, sh->k, sh->cin, cout, &pk), 0);
@@ -93,14 +109,30 @@ static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf
 	assert_int_equal(fast.c, ref.c);
 	double d = rel_diff(&fast, &ref);
 	if (d > tol)
-		fail_msg("%dx%dx%d -> %d k%d s%d %s%s: relative difference %.3g > %.3g", sh->h, sh->w,
-			 sh->cin, cout, sh->k, sh->s, sh->same ? "same" : "valid",
-			 depthwise ? " depthwise" : "", d, tol);
+		fail_msg("%dx%dx%d -> %d k%d s%d %s%s%s: relative difference %.3g > %.3g", sh->h,
+			 sh->w, sh->cin, cout, sh->k, sh->s, sh->same ? "same" : "valid",
+			 depthwise ? " depthwise" : "", f16 ? " half" : " bfloat16", d, tol);
+	bh_face_nn_force_f16(0);
 	bh_aligned_free(pk);
 	bh_t3_free(&in);
 	bh_t3_free(&fast);
 	bh_t3_free(&ref);
 	free(f);
+}
+
+/* Both filter formats; tol_bf16 for the bfloat16 one. */
+static void run_conv2(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
+		      float (*xf)(void), double tol, double tol_bf16)
+{
+	run_conv_mode(sh, e, depthwise, wf, xf, tol, 1);
+	if (have_bf16())
+		run_conv_mode(sh, e, depthwise, wf, xf, tol_bf16, 0);
+}
+
+static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
+		     double tol)
+{
+	run_conv2(sh, e, depthwise, wf, rnd_b, tol, tol);
 }
 
 static void test_kernel_name(void **state)
@@ -111,10 +143,15 @@ static void test_kernel_name(void **state)
 	bh_face_nn_force_blas(0);
 	if (!__builtin_cpu_supports("avx512f"))
 		skip();
+	bh_face_nn_force_f16(1);
 	assert_string_equal(bh_face_nn_kernel(), "avx512-direct");
+	bh_face_nn_force_f16(0);
+	assert_string_equal(bh_face_nn_kernel(),
+			    have_bf16() ? "avx512-direct-bf16" : "avx512-direct");
 }
 
-/* Bare convolution, model-like weights: equal up to summation order. */
+/* Bare convolution, model-like weights, bfloat16-exact inputs: equal up to
+ * summation order, for both filter formats. */
 static void test_conv_matches_sgemm(void **state)
 {
 	(void)state;
@@ -122,12 +159,13 @@ static void test_conv_matches_sgemm(void **state)
 		run_conv(&shapes[i], NULL, 0, rnd_q, 2e-5);
 }
 
-/* Arbitrary float weights: half-precision filters stay within 0.1 %. */
-static void test_conv_half_weights(void **state)
+/* Arbitrary float weights and inputs: half-precision filters stay within
+ * 0.1 %, bfloat16 filters and inputs within 1 % of the largest output. */
+static void test_conv_rounded_weights(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-		run_conv(&shapes[i], NULL, 0, rnd, 1e-3);
+		run_conv2(&shapes[i], NULL, 0, rnd, rnd, 1e-3, 1e-2);
 }
 
 /* Every epilogue part fused (scale, shift, residual, each activation). */
@@ -213,7 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_name),     cmocka_unit_test(test_conv_matches_sgemm),
-	    cmocka_unit_test(test_conv_half_weights), cmocka_unit_test(test_epilogues),
+	    cmocka_unit_test(test_conv_rounded_weights), cmocka_unit_test(test_epilogues),
 	    cmocka_unit_test(test_depthwise),       cmocka_unit_test(test_residual_shape),
 	    cmocka_unit_test(test_pooled),
 	};
