@@ -559,45 +559,86 @@ POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b,
 }
 
 #if defined(__x86_64__)
-/* Same integers as local_sims(), 8 words per AVX-512 step (VPOPCNTQ); the
- * last step masks the words past W.  Popcounts are exact, so the result is
- * bit-identical to the scalar path. */
+/* Same integers as local_sims(), 8 words per AVX-512 step (VPOPCNTQ).  The
+ * planes of cylinder a stay in registers across the row (up to 3 steps, 24
+ * words; other sizes take local_sims()).  Cell bits are a subset of the
+ * mask, so x = bits_a & mask_b and y = bits_b & mask_a equal the masked
+ * bits of the paper.  The four counts are packed into 16-bit fields of each
+ * lane (a lane adds at most 3 x 64, the 8 lanes at most 1536) so that one
+ * horizontal add per pair replaces four.  Popcounts are exact, so the result
+ * is bit-identical to the scalar path. */
+/* lam[j] from the packed counts of row[j] (nv | nx << 16 | ny << 32 |
+ * nd << 48), 16 pairs per step: the same IEEE operations as the scalar
+ * 1 - sqrt(nd) / (sqrt(nx) + sqrt(ny)) (sqrt, add and divide are correctly
+ * rounded in both), so the values are bit-identical; a divide per pair no
+ * longer stalls the popcount loop. */
+__attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, uint32_t n,
+							  uint32_t min_me, float *lam)
+{
+	const __m512i lo16 = _mm512_set1_epi32(0xffff);
+	const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+	const __m512i idx1 = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+	for (uint32_t j = 0; j < n; j += 16) {
+		const uint32_t left = n - j;
+		const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+		const __mmask8 m0 = (__mmask8)m, m1 = (__mmask8)(m >> 8);
+		__m512i r0 = _mm512_maskz_loadu_epi64(m0, row + j);
+		__m512i r1 = _mm512_maskz_loadu_epi64(m1, row + j + 8);
+		/* low and high 32-bit halves of the 16 lanes: (nv | nx << 16), (ny | nd << 16) */
+		__m512i lo = _mm512_permutex2var_epi32(r0, idx, r1);
+		__m512i hi = _mm512_permutex2var_epi32(r0, idx1, r1);
+		__m512i nv = _mm512_and_si512(lo, lo16), nx = _mm512_srli_epi32(lo, 16);
+		__m512i ny = _mm512_and_si512(hi, lo16), nd = _mm512_srli_epi32(hi, 16);
+		__mmask16 ok = _mm512_mask_cmpge_epu32_mask(m, nv, _mm512_set1_epi32((int)min_me));
+		ok = _mm512_mask_cmpneq_epu32_mask(ok, _mm512_add_epi32(nx, ny), _mm512_setzero_si512());
+		__m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_cvtepi32_ps(nx)),
+					   _mm512_sqrt_ps(_mm512_cvtepi32_ps(ny)));
+		__m512 q = _mm512_maskz_div_ps(ok, _mm512_sqrt_ps(_mm512_cvtepi32_ps(nd)), den);
+		__m512 l = _mm512_maskz_sub_ps(ok, _mm512_set1_ps(1.0f), q);
+		_mm512_mask_storeu_ps(lam + j, m, l);
+	}
+}
+
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void
 local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam)
 {
-	const uint32_t W = a->words;
+	const uint32_t W = a->words, steps = (W + 7) / 8;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
+	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
 	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
+	__mmask8 m[3];
+	for (uint32_t k = 0; k < 3; k++)
+		m[k] = k * 8 >= W ? 0 : W - k * 8 >= 8 ? 0xff : (__mmask8)((1u << (W - k * 8)) - 1);
 	for (uint32_t i = 0; i < a->n; i++) {
 		uint16_t ta = view_theta(a, i);
 		const uint8_t *xa = ca + (size_t)i * 16 * W;
+		__m512i abits[3], amask[3];
+		for (uint32_t k = 0; k < 3; k++) {
+			abits[k] = _mm512_maskz_loadu_epi64(m[k], xa + 64 * k);
+			amask[k] = _mm512_maskz_loadu_epi64(m[k], xa + 8 * W + 64 * k);
+		}
 		for (uint32_t j = 0; j < b->n; j++) {
 			uint16_t d = (uint16_t)(ta - view_theta(b, j));
-			float l = 0;
+			row[j] = 0; /* no valid cells: lambda 0 */
 			if (d <= 16384 || d >= 49152) {
 				const uint8_t *xb = cb + (size_t)j * 16 * W;
-				__m512i sv = _mm512_setzero_si512(), sx = sv, sy = sv, sd = sv;
-				for (uint32_t k = 0; k < W; k += 8) {
-					__mmask8 m = W - k >= 8 ? 0xff : (__mmask8)((1u << (W - k)) - 1);
-					__m512i ma = _mm512_maskz_loadu_epi64(m, xa + 8 * (W + k));
-					__m512i mb = _mm512_maskz_loadu_epi64(m, xb + 8 * (W + k));
-					__m512i v = _mm512_and_si512(ma, mb);
-					__m512i x = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, xa + 8 * k), v);
-					__m512i y = _mm512_and_si512(_mm512_maskz_loadu_epi64(m, xb + 8 * k), v);
-					sv = _mm512_add_epi64(sv, _mm512_popcnt_epi64(v));
-					sx = _mm512_add_epi64(sx, _mm512_popcnt_epi64(x));
-					sy = _mm512_add_epi64(sy, _mm512_popcnt_epi64(y));
-					sd = _mm512_add_epi64(sd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+				__m512i acc = _mm512_setzero_si512();
+				for (uint32_t k = 0; k < steps; k++) {
+					__m512i bb = _mm512_maskz_loadu_epi64(m[k], xb + 64 * k);
+					__m512i bm = _mm512_maskz_loadu_epi64(m[k], xb + 8 * W + 64 * k);
+					__m512i x = _mm512_and_si512(abits[k], bm);
+					__m512i y = _mm512_and_si512(bb, amask[k]);
+					__m512i v = _mm512_popcnt_epi64(_mm512_and_si512(amask[k], bm));
+					v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(x), 16));
+					v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(y), 32));
+					v = _mm512_or_si512(
+					    v, _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(x, y)), 48));
+					acc = _mm512_add_epi64(acc, v);
 				}
-				uint32_t nv = (uint32_t)_mm512_reduce_add_epi64(sv);
-				uint32_t nx = (uint32_t)_mm512_reduce_add_epi64(sx);
-				uint32_t ny = (uint32_t)_mm512_reduce_add_epi64(sy);
-				uint32_t nd = (uint32_t)_mm512_reduce_add_epi64(sd);
-				if (nv >= min_me && nx + ny > 0)
-					l = 1.0f - sqrt_tab[nd] / (sqrt_tab[nx] + sqrt_tab[ny]);
+				row[j] = (uint64_t)_mm512_reduce_add_epi64(acc);
 			}
-			lam[(size_t)i * b->n + j] = l;
 		}
+		lambda_row(row, b->n, min_me, lam + (size_t)i * b->n);
 	}
 }
 #endif
@@ -652,27 +693,28 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 	uint32_t nr = na < nb ? na : nb;
 	if (nr < 2)
 		return 0;
-	/* bucket sort of the similarities, best first (stable: deterministic) */
+	/* bucket sort of the similarities, best first (stable: deterministic);
+	 * the sorted entries hold (i << 16 | j): no division per entry */
 	memset(ws->count, 0, sizeof ws->count);
-	for (size_t i = 0; i < nl; i++) {
-		int bk = (int)(ws->lam[i] * (NBUCKET - 1));
+	for (size_t x = 0; x < nl; x++) {
+		int bk = (int)(ws->lam[x] * (NBUCKET - 1));
 		ws->count[NBUCKET - 1 - bk + 1]++;
 	}
 	for (int k = 0; k < NBUCKET; k++)
 		ws->count[k + 1] += ws->count[k];
-	for (size_t i = 0; i < nl; i++) {
-		int bk = (int)(ws->lam[i] * (NBUCKET - 1));
-		ws->order[ws->count[NBUCKET - 1 - bk]++] = (uint32_t)i;
-	}
+	for (uint32_t i = 0, x = 0; i < na; i++)
+		for (uint32_t j = 0; j < nb; j++, x++) {
+			int bk = (int)(ws->lam[x] * (NBUCKET - 1));
+			ws->order[ws->count[NBUCKET - 1 - bk]++] = i << 16 | j;
+		}
 	memset(ws->used_a, 0, na);
 	memset(ws->used_b, 0, nb);
 	uint32_t ns = 0;
 	for (size_t r = 0; r < nl && ns < nr; r++) {
-		uint32_t idx = ws->order[r];
-		float l = ws->lam[idx];
+		const uint32_t i = ws->order[r] >> 16, j = ws->order[r] & 0xffff;
+		const float l = ws->lam[(size_t)i * nb + j];
 		if (l <= 0)
 			break;
-		uint32_t i = idx / nb, j = idx % nb;
 		if (ws->used_a[i] || ws->used_b[j])
 			continue;
 		ws->used_a[i] = ws->used_b[j] = 1;
@@ -745,7 +787,7 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	load_points(a, ws->pa);
 	load_points(b, ws->pb);
 #if defined(__x86_64__)
-	if (bh_cpu_features() & BH_CPU_VPOPCNTDQ)
+	if ((bh_cpu_features() & BH_CPU_VPOPCNTDQ) && a->words <= 24)
 		local_sims_avx512(a, b, ws->lam);
 	else
 #endif
