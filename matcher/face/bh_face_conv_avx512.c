@@ -1,14 +1,17 @@
-/* bh_face_conv_avx512.c - AVX-512F direct convolutions (see bh_face_conv.h).
+/* bh_face_conv_avx512.c - AVX-512 direct convolutions (see bh_face_conv.h).
  *
- * Built with -mavx512f -mfma in its own static library; bh_face_nn.c calls
- * it only after __builtin_cpu_supports("avx512f").
+ * Built with -mavx512f/bw/vl/bf16 in its own static library; bh_face_nn.c
+ * enters it only after CPUID says AVX-512 F, BW and VL, and uses the
+ * bfloat16 tiles (tileb_*) only for filters it packed after CPUID said
+ * AVX512_BF16.
  *
- * Full convolution: a tile is R output pixels of one row times NV*16 output
- * channels, held in R*NV zmm accumulators.  For every tap and input channel
- * the NV filter vectors are loaded once and each of the R input values is
- * broadcast into an FMA (the broadcast folds into the FMA's memory operand),
- * so the loop is FMA-bound rather than load-bound.  R*NV stays at 24 or less
- * so accumulators, filter vectors and a spare fit the 32 registers. */
+ * Full convolution: a tile is R output pixels (one row, or RY rows of RX)
+ * times NV*16 output channels, held in R*NV zmm accumulators.  For every tap
+ * and input channel (bfloat16: pair of input channels) the NV filter vectors
+ * are loaded once and each of the R input values is broadcast into an FMA
+ * (vdpbf16ps) whose memory operand takes the broadcast, so the loop is
+ * bound by the multiply units rather than by loads.  R*NV stays at 24 or
+ * less so accumulators, filter vectors and a spare fit the 32 registers. */
 #include "bh_face_conv.h"
 
 #include <immintrin.h>
