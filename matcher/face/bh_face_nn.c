@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_cpu.h"
 #include "bh_err.h"
 #include "bh_face_conv.h"
 #include "bh_mem.h"
@@ -324,25 +325,14 @@ void bh_face_nn_force_f16(int on) { atomic_store(&force_f16, on != 0); }
 
 static int fast_ok(int cout)
 {
-#if defined(__x86_64__)
-	return cout % 16 == 0 && !atomic_load(&force_blas) && __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-	(void)cout;
-	return 0;
-#endif
+	return cout % 16 == 0 && !atomic_load(&force_blas) && (bh_cpu_features() & BH_CPU_AVX512);
 }
 
 /* bfloat16 products for filters packed now (the format is stored in each
  * packed filter, so a filter packed earlier keeps its own). */
 static int bf16_ok(int cin)
 {
-#if defined(__x86_64__)
-	return cin % 2 == 0 && !atomic_load(&force_f16) && __builtin_cpu_supports("avx512bf16");
-#else
-	(void)cin;
-	return 0;
-#endif
+	return cin % 2 == 0 && !atomic_load(&force_f16) && (bh_cpu_features() & BH_CPU_AVX512BF16);
 }
 
 const char *bh_face_nn_kernel(void)

@@ -32,6 +32,8 @@ static unsigned detect(void)
 			f |= BH_CPU_AVX512VNNI;
 		if ((c >> 14) & 1)
 			f |= BH_CPU_VPOPCNTDQ;
+		if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1))
+			f |= BH_CPU_AVX512BF16;
 	}
 	return f;
 }

@@ -9,6 +9,7 @@ enum {
 	BH_CPU_AVX512 = 1u << 1,     /* AVX-512 F/BW/VL/DQ, OS saves ZMM */
 	BH_CPU_AVX512VNNI = 1u << 2, /* VPDPBUSD */
 	BH_CPU_VPOPCNTDQ = 1u << 3,  /* VPOPCNTQ */
+	BH_CPU_AVX512BF16 = 1u << 4, /* VDPBF16PS, VCVTNE(2)PS2BF16 */
 };
 
 /* Bit set of BH_CPU_* flags for this machine (computed once). */

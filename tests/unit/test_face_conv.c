@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "bh_cpu.h"
 #include "bh_face.h"
 #include "bh_face_net.h"
 #include "bh_face_nn.h"
@@ -40,7 +41,7 @@ static float rnd_b(void)
 	return ldexpf(roundf(m * 256.0f) / 256.0f, e);
 }
 
-static int have_bf16(void) { return __builtin_cpu_supports("avx512bf16"); }
+static int have_bf16(void) { return (bh_cpu_features() & BH_CPU_AVX512BF16) != 0; }
 
 typedef struct shape {
 	int h, w, cin, cout, k, s, same;
@@ -143,7 +144,7 @@ static void test_kernel_name(void **state)
 	bh_face_nn_force_blas(1);
 	assert_string_equal(bh_face_nn_kernel(), "openblas-im2col");
 	bh_face_nn_force_blas(0);
-	if (!__builtin_cpu_supports("avx512f"))
+	if (!(bh_cpu_features() & BH_CPU_AVX512))
 		skip();
 	bh_face_nn_force_f16(1);
 	assert_string_equal(bh_face_nn_kernel(), "avx512-direct");
