@@ -59,12 +59,19 @@ static void normalise(bh_t3 *x, const float mean[3])
 	bh_t3_affine(x, mul, add);
 }
 
-static int copy_in(const bh_t3 *in, int side, bh_t3 *x)
+static int check_in(const bh_t3 *in, int side)
 {
 	if (in->h != side || in->w != side || in->c != 3)
 		return bh_fail(BH_EINVAL, "face: net input %dx%dx%d, expected %dx%dx3", in->h, in->w,
 			       in->c, side, side);
-	int rc = bh_t3_alloc_nz(x, side, side, 3);
+	return BH_OK;
+}
+
+static int copy_in(const bh_t3 *in, int side, bh_t3 *x)
+{
+	int rc = check_in(in, side);
+	if (!rc)
+		rc = bh_t3_alloc_nz(x, side, side, 3);
 	if (!rc)
 		memcpy(x->d, in->d, (size_t)side * side * 3 * sizeof(float));
 	return rc;
@@ -87,14 +94,6 @@ static void mean_shift(const float *filt, int k, int cin, int cout, const float 
 	}
 }
 
-static int check_in(const bh_t3 *in, int side)
-{
-	if (in->h != side || in->w != side || in->c != 3)
-		return bh_fail(BH_EINVAL, "face: net input %dx%dx%d, expected %dx%dx3", in->h, in->w,
-			       in->c, side, side);
-	return BH_OK;
-}
-
 /* Replaces *x by *y (freeing the old x). */
 static void swap_in(bh_t3 *x, bh_t3 *y)
 {
@@ -107,18 +106,9 @@ static void swap_in(bh_t3 *x, bh_t3 *y)
 
 /* conv (stride 2 'valid' when down, else stride 1 'same') + bias, then the
  * per-channel scale layer, then res (may be NULL), then optional ReLU; all
- * one fused epilogue: (conv + b) * sw + sb = conv * sw + (b * sw + sb). */
-static int rec_conv_in(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
-		       const bh_t3 *res, int relu, const float *mean, bh_t3 *out);
-
-static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
-		    const bh_t3 *res, int relu, bh_t3 *out)
-{
-	return rec_conv_in(m, prefix, x, down, res, relu, NULL, out);
-}
-
-/* rec_conv on the raw 0..255 input with the normalisation by mean folded in
- * (mean NULL: x is already an activation).  Only for 'valid' (down) convs. */
+ * one fused epilogue: (conv + b) * sw + sb = conv * sw + (b * sw + sb).
+ * mean: x is the raw 0..255 input and the normalisation by mean is folded
+ * in (only for 'valid' convs); NULL: x is already an activation. */
 static int rec_conv_in(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
 		       const bh_t3 *res, int relu, const float *mean, bh_t3 *out)
 {
@@ -152,6 +142,13 @@ static int rec_conv_in(const bh_fw_model *m, const char *prefix, const bh_t3 *x,
 		bh_geom_same(x, k, 1, &g);
 	const bh_epi e = {.mul = mul, .add = add, .res = res, .act = relu ? BH_ACT_RELU : BH_ACT_NONE};
 	return bh_conv2d(x, f, pk, cout, &g, &e, out);
+}
+
+/* rec_conv_in on an activation. */
+static int rec_conv(const bh_fw_model *m, const char *prefix, const bh_t3 *x, int down,
+		    const bh_t3 *res, int relu, bh_t3 *out)
+{
+	return rec_conv_in(m, prefix, x, down, res, relu, NULL, out);
 }
 
 /* Residual block; the down variant adds the 2x2 average-pooled input,

@@ -480,8 +480,8 @@ int bh_conv2d(const bh_t3 *in, const float *filt, const uint16_t *packed, int co
 	      const bh_geom *g, const bh_epi *e, bh_t3 *out)
 {
 	const int pool2 = e && e->pool2;
-	int monotone = !(e && e->res);
-	for (int c = 0; monotone && e && e->mul && c < cout; c++)
+	int monotone = pool2 && !e->res; /* checked only for a pooled convolution */
+	for (int c = 0; monotone && e->mul && c < cout; c++)
 		monotone = e->mul[c] > 0;
 	if (pool2 && !monotone) {
 		memset(out, 0, sizeof *out);
