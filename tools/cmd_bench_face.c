@@ -107,6 +107,38 @@ static double sgemm_gflops(void)
 	return g;
 }
 
+/* Times bh_face_analyse on each image, the second of two runs (the first
+ * warms the caches): det[i] / desc[i] of the images with a face, returned
+ * count; *noface counts the others.  *macs (if not NULL) receives the
+ * multiply-adds of the last timed analysis. */
+static int time_faces(const bh_face_model *m, char **paths, int n, uint64_t *det, uint64_t *desc,
+		      int *noface, unsigned long long *macs)
+{
+	int done = 0;
+	for (int i = 0; i < n; i++) {
+		bh_image img;
+		bh_face_result r;
+		if (bh_image_load(paths[i], 3, &img))
+			continue;
+		int rc = bh_face_analyse(m, &img, &r);
+		unsigned long long mac0 = bh_face_nn_macs();
+		if (!rc)
+			rc = bh_face_analyse(m, &img, &r);
+		if (macs)
+			*macs = bh_face_nn_macs() - mac0;
+		bh_image_free(&img);
+		if (rc) {
+			(*noface)++;
+			continue;
+		}
+		det[done] = r.det_ns;
+		desc[done] = r.desc_ns;
+		done++;
+		bh_wipe(&r, sizeof r);
+	}
+	return done;
+}
+
 typedef struct e2e {
 	double search_ms;   /* engine only, one query, median */
 	double per_s;       /* decode + extract + search, sequential */
@@ -217,52 +249,18 @@ int cmd_bench_face(int argc, char **argv)
 		return bh_cli_error("bench face", rc);
 	char *paths[MAX_IMGS];
 	int n = list_images(dir, paths, nimg);
-	uint64_t det[MAX_IMGS], desc[MAX_IMGS];
-	int done = 0, noface = 0;
+	uint64_t det[MAX_IMGS], desc[MAX_IMGS], bdet[MAX_IMGS], bdesc[MAX_IMGS];
+	int noface = 0;
+	unsigned long long macs = 0;
 	double gf0 = sgemm_gflops(); /* anchor before and after the face loop */
-	unsigned long long mac0 = 0, mac1 = 0;
-	for (int i = 0; i < n; i++) {
-		bh_image img;
-		bh_face_result r;
-		rc = bh_image_load(paths[i], 3, &img);
-		if (rc)
-			continue;
-		rc = bh_face_analyse(m, &img, &r); /* warm-up of caches on the first */
-		mac0 = bh_face_nn_macs();
-		if (!rc)
-			rc = bh_face_analyse(m, &img, &r);
-		mac1 = bh_face_nn_macs();
-		bh_image_free(&img);
-		if (rc) {
-			noface++;
-			continue;
-		}
-		det[done] = r.det_ns;
-		desc[done] = r.desc_ns;
-		done++;
-		bh_wipe(&r, sizeof r);
-	}
+	const char *kernel = bh_face_nn_kernel();
+	int done = time_faces(m, paths, n, det, desc, &noface, &macs);
 	/* Second anchor, same images, same run: the whole pipeline with every
 	 * convolution on im2col + OpenBLAS sgemm (the implementation before the
 	 * direct kernels). */
-	uint64_t bdet[MAX_IMGS], bdesc[MAX_IMGS];
-	int bdone = 0;
-	const char *kernel = bh_face_nn_kernel();
 	bh_face_nn_force_blas(1);
-	for (int i = 0; i < n; i++) {
-		bh_image img;
-		bh_face_result r;
-		if (bh_image_load(paths[i], 3, &img))
-			continue;
-		rc = bh_face_analyse(m, &img, &r);
-		bh_image_free(&img);
-		if (!rc) {
-			bdet[bdone] = r.det_ns;
-			bdesc[bdone] = r.desc_ns;
-			bdone++;
-		}
-		bh_wipe(&r, sizeof r);
-	}
+	int bnoface = 0;
+	int bdone = time_faces(m, paths, n, bdet, bdesc, &bnoface, NULL);
 	bh_face_nn_force_blas(0);
 	e2e ee = {NAN, NAN, "none", 0};
 	if (gallery > 0 && gallery <= 50000000) {
@@ -279,7 +277,7 @@ int cmd_bench_face(int argc, char **argv)
 	double gf = 0.5 * (gf0 + sgemm_gflops());
 	double dm = median_ms(det, done), sm = median_ms(desc, done);
 	double bm = median_ms(bdet, bdone) + median_ms(bdesc, bdone);
-	double gflop_face = 2.0 * (double)(mac1 - mac0) / 1e9; /* last image */
+	double gflop_face = 2.0 * (double)macs / 1e9; /* last image */
 	double achieved = gflop_face / ((dm + sm) / 1e3);
 	if (json) {
 		bh_json j;
