@@ -287,7 +287,7 @@ static int landmarks_work(const bh_face_model *m, const bh_image *work, const bh
 	if (cw < 8 || ch < 8 || x0 + cw > (int)work->w || y0 + ch > (int)work->h)
 		return bh_fail(BH_ENOFACE, "face: face box too small");
 	bh_t3 in = {0};
-	int px, py;
+	int px = 0, py = 0;
 	int rc = resize_view(work, x0, y0, cw, ch, BH_FACE_LMK_IN, 1, &in, &px, &py);
 	if (!rc)
 		rc = bh_face_net_landmarks(&m->nets, &in, pts);

@@ -30,6 +30,9 @@ static const float *filt_pk(const bh_fw_model *m, const char *prefix, const char
 			    int *k, int *cout, const uint16_t **packed)
 {
 	char name[4 * BH_FW_NAME_MAX];
+	*k = *cout = 0; /* callers may size a geometry before testing the result */
+	if (packed)
+		*packed = NULL;
 	snprintf(name, sizeof name, "%s/%s", prefix, leaf);
 	const bh_fw_tensor *t = bh_fw_find(m, name);
 	if (!t)

@@ -180,6 +180,7 @@ static int rd_marker(wsq_dec *d, uint32_t *m)
 static int rd_segment(wsq_dec *d, const uint8_t **body_end)
 {
 	uint32_t len;
+	*body_end = d->p; /* defined on every path (GCC -O3 cannot prove it) */
 	int rc = rd_u16(d, &len);
 	if (rc != BH_OK)
 		return rc;

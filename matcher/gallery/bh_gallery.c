@@ -182,7 +182,7 @@ static void done(sqlite3_stmt *s)
 /* Runs a cached statement that returns no rows. */
 static int run(bh_gallery *g, enum stmt_id id, const char *what)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, id, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -194,7 +194,7 @@ static int run(bh_gallery *g, enum stmt_id id, const char *what)
 /* Runs a one-off statement returning one integer row. */
 static int query_int(sqlite3 *db, const char *sql, int64_t *v)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(s);
@@ -216,7 +216,7 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *v)
  * schema version and tables (cheap). */
 static int validate(sqlite3 *db, const char *path)
 {
-	int64_t v;
+	int64_t v = 0;
 	int rc = query_int(db, "PRAGMA application_id", &v);
 	if (rc != SQLITE_OK) {
 		int prim = rc & 0xff;
@@ -254,7 +254,7 @@ static int validate(sqlite3 *db, const char *path)
  * 400 MB here), so it runs once per open, on the read-only pre-check. */
 static int validate_pages(sqlite3 *db, const char *path)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return bh_fail(BH_EDB, "'%s' failed quick_check: %s", path, sqlite3_errmsg(db));
@@ -585,7 +585,7 @@ static int bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 
 static int insert_subject(bh_gallery *g, const bh_subject_info *si, int64_t now, int64_t *sid)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_INS_SUBJECT, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -610,7 +610,7 @@ static int insert_subject(bh_gallery *g, const bh_subject_info *si, int64_t now,
 
 static int insert_template(bh_gallery *g, int64_t sid, const bh_template_rec *t, int64_t now)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_INS_TEMPLATE, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -633,7 +633,7 @@ static int insert_template(bh_gallery *g, int64_t sid, const bh_template_rec *t,
 static int insert_enrolment(bh_gallery *g, int64_t sid, const bh_subject_info *si, size_t nt,
 			    int64_t now)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_INS_ENROL, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -679,7 +679,7 @@ int bh_gallery_subject_find(bh_gallery *g, const char *external_ref, int64_t *su
 {
 	if (!g || !external_ref || !subject_id)
 		return bh_fail(BH_EINVAL, "gallery: subject_find: missing argument");
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_FIND_SUBJECT, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -708,7 +708,7 @@ int bh_gallery_delete(bh_gallery *g, const char *external_ref)
 	int64_t sid;
 	rc = bh_gallery_subject_find(g, external_ref, &sid);
 	if (rc == BH_OK) {
-		sqlite3_stmt *s;
+		sqlite3_stmt *s = NULL;
 		rc = stmt(g, ST_DEL_SUBJECT, &s);
 		if (rc == BH_OK) {
 			sqlite3_bind_int64(s, 1, sid);
@@ -737,7 +737,7 @@ int bh_gallery_subject_ref(bh_gallery *g, int64_t subject_id, char *buf, size_t 
 	if (!g || !buf || !n)
 		return bh_fail(BH_EINVAL, "gallery: subject_ref: missing argument");
 	buf[0] = '\0';
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_SUBJECT_REF, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -761,7 +761,7 @@ int bh_gallery_template_full(bh_gallery *g, int64_t template_id, void **blob, si
 		return bh_fail(BH_EINVAL, "gallery: template_full: missing argument");
 	*blob = NULL;
 	*len = 0;
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_TEMPLATE_FULL, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -897,7 +897,7 @@ int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out)
 	int own_tx = sqlite3_get_autocommit(g->db), rc;
 	if (own_tx && (rc = run(g, ST_BEGIN_READ, "begin read")) != BH_OK)
 		return rc;
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int64_t caps[BH_MOD_COUNT + 1] = {0};
 	rc = stmt(g, ST_PACK_COUNT, &s);
 	if (rc == BH_OK) {
@@ -990,7 +990,7 @@ int bh_gallery_audit(bh_gallery *g, const bh_audit_rec *a)
 		return bh_fail(BH_EINVAL, "gallery: audit: modality %d", a->modality);
 	if (a->request_id > INT64_MAX)
 		return bh_fail(BH_EINVAL, "gallery: audit: request id out of range");
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc = stmt(g, ST_AUDIT, &s);
 	if (rc != BH_OK)
 		return rc;
@@ -1018,7 +1018,7 @@ int bh_gallery_list(bh_gallery *g, int64_t offset, int64_t limit, bh_gallery_sub
 {
 	if (!g || !cb)
 		return bh_fail(BH_EINVAL, "gallery: list: missing argument");
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(g->db,
 				     "SELECT s.id, s.external_ref, s.created, s.synthetic, s.meta,"
 				     " (SELECT count(*) FROM templates t WHERE t.subject_id = s.id)"
@@ -1069,7 +1069,7 @@ void bh_gallery_subject_detail_free(bh_subject_detail *d)
 
 static int detail_subject(bh_gallery *g, const char *ref, bh_subject_detail *d)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(g->db,
 				     "SELECT id, external_ref, created, synthetic, meta FROM subjects"
 				     " WHERE external_ref = ?1",
@@ -1098,7 +1098,7 @@ static int detail_subject(bh_gallery *g, const char *ref, bh_subject_detail *d)
 
 static int detail_templates(bh_gallery *g, bh_subject_detail *d)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(g->db,
 				     "SELECT id, modality, position, format, quality, length(code),"
 				     " coalesce(length(full), 0), created FROM templates"
@@ -1138,7 +1138,7 @@ static int detail_templates(bh_gallery *g, bh_subject_detail *d)
 
 static int detail_enrolments(bh_gallery *g, bh_subject_detail *d)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(g->db,
 				     "SELECT id, operator, source, created, n_templates FROM enrolments"
 				     " WHERE subject_id = ?1 ORDER BY id",
@@ -1237,7 +1237,7 @@ int bh_gallery_get_stats(bh_gallery *g, bh_gallery_stats *st)
 /* Runs a check pragma/query whose healthy answer is "ok" or no row at all. */
 static int check_rows(bh_gallery *g, const char *sql, const char *what, int want_ok)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(g->db, sql, -1, &s, NULL);
 	if (src != SQLITE_OK)
 		return bh_fail(BH_EDB, "gallery: %s: %s", what, sqlite3_errmsg(g->db));
