@@ -407,7 +407,13 @@ typedef struct pairsel {
 struct bh_mcc_ws {
 	size_t cap_lam, cap_pts, cap_rho;
 	float *lam;       /* nA*nB local similarities */
-	uint32_t *order;  /* nA*nB indices bucket-sorted */
+	uint32_t *order;  /* the nonzero ones' keys, bucket-sorted */
+	/* the nonzero similarities in index order (nz_collect): key i << 16 | j
+	 * and bucket (int)(lam * (NBUCKET - 1)); z0 = key of the first zero
+	 * (UINT32_MAX if none).  Room for cap_lam + 16 (whole-vector stores). */
+	uint32_t *nzkey;
+	uint16_t *nzbk;
+	uint32_t nnz, z0;
 	mpt *pa, *pb;
 	uint8_t *used_a, *used_b;
 	pairsel *sel;
@@ -423,6 +429,8 @@ void bh_mcc_ws_free(bh_mcc_ws *ws)
 		return;
 	bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
 	bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+	bh_wipe_free(ws->nzkey, (ws->cap_lam + 16) * sizeof(uint32_t));
+	bh_wipe_free(ws->nzbk, (ws->cap_lam + 16) * sizeof(uint16_t));
 	bh_wipe_free(ws->pa, ws->cap_pts * sizeof(mpt));
 	bh_wipe_free(ws->pb, ws->cap_pts * sizeof(mpt));
 	bh_wipe_free(ws->used_a, ws->cap_pts);
@@ -441,9 +449,13 @@ static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 	if (nl > ws->cap_lam) {
 		bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
 		bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+		bh_wipe_free(ws->nzkey, (ws->cap_lam + 16) * sizeof(uint32_t));
+		bh_wipe_free(ws->nzbk, (ws->cap_lam + 16) * sizeof(uint16_t));
 		ws->lam = malloc(nl * sizeof(float));
 		ws->order = malloc(nl * sizeof(uint32_t));
-		ws->cap_lam = ws->lam && ws->order ? nl : 0;
+		ws->nzkey = malloc((nl + 16) * sizeof(uint32_t));
+		ws->nzbk = malloc((nl + 16) * sizeof(uint16_t));
+		ws->cap_lam = ws->lam && ws->order && ws->nzkey && ws->nzbk ? nl : 0;
 		if (!ws->cap_lam)
 			return BH_ENOMEM;
 	}
@@ -526,6 +538,25 @@ static void sqrt_init(void) { pthread_once(&tabs_once, tabs_build); }
 #define POPCNT_TARGET
 #endif
 
+/* The nonzero local similarities of a filled lam matrix, in index order
+ * (the fields of bh_mcc_ws); the AVX-512 path fills them in lambda_row. */
+static void nz_collect(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
+{
+	uint32_t n = 0, z0 = UINT32_MAX;
+	for (uint32_t i = 0, x = 0; i < na; i++)
+		for (uint32_t j = 0; j < nb; j++, x++) {
+			const float l = ws->lam[x];
+			if (l > 0) {
+				ws->nzbk[n] = (uint16_t)(int)(l * (NBUCKET - 1));
+				ws->nzkey[n++] = i << 16 | j;
+			} else if (z0 == UINT32_MAX) {
+				z0 = i << 16 | j;
+			}
+		}
+	ws->nnz = n;
+	ws->z0 = z0;
+}
+
 /* Local similarity matrix (bh_mcc.h).  Directions further apart than pi/2
  * give 0 without touching the cylinders. */
 POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b, float *lam)
@@ -573,8 +604,12 @@ POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b,
  * rounded in both), so the values are bit-identical; a divide per pair no
  * longer stalls the popcount loop. */
 __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, uint32_t n,
-							  uint32_t min_me, float *lam)
+							  uint32_t min_me, uint32_t i, float *lam,
+							  bh_mcc_ws *ws)
 {
+	const __m512i key0 = _mm512_add_epi32(_mm512_set1_epi32((int)(i << 16)),
+					      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+	const __m512 nbk = _mm512_set1_ps((float)(NBUCKET - 1));
 	const __m512i lo16 = _mm512_set1_epi32(0xffff);
 	const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
 	const __m512i idx1 = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
@@ -596,49 +631,89 @@ __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, u
 		__m512 q = _mm512_maskz_div_ps(ok, _mm512_sqrt_ps(_mm512_cvtepi32_ps(nd)), den);
 		__m512 l = _mm512_maskz_sub_ps(ok, _mm512_set1_ps(1.0f), q);
 		_mm512_mask_storeu_ps(lam + j, m, l);
+		/* nz_collect() for these lanes: same product and truncation */
+		__mmask16 nz = _mm512_mask_cmp_ps_mask(m, l, _mm512_setzero_ps(), _CMP_GT_OQ);
+		__m512i key = _mm512_add_epi32(key0, _mm512_set1_epi32((int)j));
+		__m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
+		_mm512_storeu_si512(ws->nzkey + ws->nnz, _mm512_maskz_compress_epi32(nz, key));
+		_mm256_storeu_si256((__m256i *)(ws->nzbk + ws->nnz),
+				    _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(nz, bk)));
+		ws->nnz += (uint32_t)__builtin_popcount(nz);
+		const unsigned zero = (unsigned)(m & ~nz);
+		if (zero && ws->z0 == UINT32_MAX)
+			ws->z0 = i << 16 | (j + (uint32_t)__builtin_ctz(zero));
 	}
 }
 
-__attribute__((target("avx512f,avx512vpopcntdq"))) static void
-local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam)
+/* Indices j of b whose direction lies within pi/2 of ta (the pairs local
+ * similarity is computed for), 16 at a time without a branch per pair: the
+ * test is a coin toss per pair, and mispredicting it cost more than the
+ * popcounts.  Returns the count; jl needs room for nb + 15. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static uint32_t near_dirs(const uint16_t *tb, uint32_t nb,
+							    uint16_t ta, uint32_t *jl)
+{
+	const __m512i q = _mm512_set1_epi32(16384), lim = _mm512_set1_epi32(32768);
+	const __m512i lo16 = _mm512_set1_epi32(0xffff), step = _mm512_set1_epi32(16);
+	const __m512i tav = _mm512_set1_epi32(ta);
+	__m512i jv = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < nb; j += 16, jv = _mm512_add_epi32(jv, step)) {
+		const uint32_t left = nb - j;
+		const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+		__m512i t = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, tb + j));
+		/* d = (ta - tb) mod 2^16 is within pi/2 iff (d + 16384) mod 2^16 <= 32768 */
+		__m512i d = _mm512_and_si512(_mm512_add_epi32(_mm512_sub_epi32(tav, t), q), lo16);
+		__mmask16 ok = _mm512_mask_cmple_epu32_mask(m, d, lim);
+		_mm512_storeu_si512(jl + n, _mm512_maskz_compress_epi32(ok, jv));
+		n += (uint32_t)__builtin_popcount(ok);
+	}
+	return n;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq"))) static void
+local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam, bh_mcc_ws *ws)
 {
 	const uint32_t W = a->words, steps = (W + 7) / 8;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
+	ws->nnz = 0;
+	ws->z0 = UINT32_MAX;
 	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
+	uint16_t tb[BH_MCC_MAX_CYL];
+	uint32_t jl[BH_MCC_MAX_CYL + 16];
 	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
 	__mmask8 m[3];
 	for (uint32_t k = 0; k < 3; k++)
 		m[k] = k * 8 >= W ? 0 : W - k * 8 >= 8 ? 0xff : (__mmask8)((1u << (W - k * 8)) - 1);
+	for (uint32_t j = 0; j < b->n; j++)
+		tb[j] = view_theta(b, j);
 	for (uint32_t i = 0; i < a->n; i++) {
-		uint16_t ta = view_theta(a, i);
 		const uint8_t *xa = ca + (size_t)i * 16 * W;
 		__m512i abits[3], amask[3];
 		for (uint32_t k = 0; k < 3; k++) {
 			abits[k] = _mm512_maskz_loadu_epi64(m[k], xa + 64 * k);
 			amask[k] = _mm512_maskz_loadu_epi64(m[k], xa + 8 * W + 64 * k);
 		}
-		for (uint32_t j = 0; j < b->n; j++) {
-			uint16_t d = (uint16_t)(ta - view_theta(b, j));
-			row[j] = 0; /* no valid cells: lambda 0 */
-			if (d <= 16384 || d >= 49152) {
-				const uint8_t *xb = cb + (size_t)j * 16 * W;
-				__m512i acc = _mm512_setzero_si512();
-				for (uint32_t k = 0; k < steps; k++) {
-					__m512i bb = _mm512_maskz_loadu_epi64(m[k], xb + 64 * k);
-					__m512i bm = _mm512_maskz_loadu_epi64(m[k], xb + 8 * W + 64 * k);
-					__m512i x = _mm512_and_si512(abits[k], bm);
-					__m512i y = _mm512_and_si512(bb, amask[k]);
-					__m512i v = _mm512_popcnt_epi64(_mm512_and_si512(amask[k], bm));
-					v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(x), 16));
-					v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(y), 32));
-					v = _mm512_or_si512(
-					    v, _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(x, y)), 48));
-					acc = _mm512_add_epi64(acc, v);
-				}
-				row[j] = (uint64_t)_mm512_reduce_add_epi64(acc);
+		memset(row, 0, b->n * sizeof *row); /* no valid cells: lambda 0 */
+		const uint32_t nj = near_dirs(tb, b->n, view_theta(a, i), jl);
+		for (uint32_t t = 0; t < nj; t++) {
+			const uint32_t j = jl[t];
+			const uint8_t *xb = cb + (size_t)j * 16 * W;
+			__m512i acc = _mm512_setzero_si512();
+			for (uint32_t k = 0; k < steps; k++) {
+				__m512i bb = _mm512_maskz_loadu_epi64(m[k], xb + 64 * k);
+				__m512i bm = _mm512_maskz_loadu_epi64(m[k], xb + 8 * W + 64 * k);
+				__m512i x = _mm512_and_si512(abits[k], bm);
+				__m512i y = _mm512_and_si512(bb, amask[k]);
+				__m512i v = _mm512_popcnt_epi64(_mm512_and_si512(amask[k], bm));
+				v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(x), 16));
+				v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(y), 32));
+				v = _mm512_or_si512(v,
+						    _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(x, y)), 48));
+				acc = _mm512_add_epi64(acc, v);
 			}
+			row[j] = (uint64_t)_mm512_reduce_add_epi64(acc);
 		}
-		lambda_row(row, b->n, min_me, lam + (size_t)i * b->n);
+		lambda_row(row, b->n, min_me, i, lam + (size_t)i * b->n, ws);
 	}
 }
 #endif
@@ -686,35 +761,34 @@ static void compat2(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2, 
 		*kt = z12 * z2_tab[(int)(d3r * Z23_STEP)];
 }
 
-/* LSS-R on a filled lam matrix (na x nb). */
+/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect). */
 static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 {
-	size_t nl = (size_t)na * nb;
 	uint32_t nr = na < nb ? na : nb;
 	if (nr < 2)
 		return 0;
-	/* bucket sort of the similarities, best first (stable: deterministic);
-	 * the sorted entries hold (i << 16 | j): no division per entry */
+	/* The pairs are taken best first in the order of a stable bucket sort
+	 * of all na*nb similarities (bucket (int)(lam * (NBUCKET - 1)),
+	 * descending; index order inside a bucket), stopping at the first zero.
+	 * Zeros all sit in bucket 0, so only the nonzero entries are sorted, and
+	 * bucket 0's entries count only up to the first zero's index (z0). */
+	const uint32_t nnz = ws->nnz;
 	memset(ws->count, 0, sizeof ws->count);
-	for (size_t x = 0; x < nl; x++) {
-		int bk = (int)(ws->lam[x] * (NBUCKET - 1));
-		ws->count[NBUCKET - 1 - bk + 1]++;
-	}
+	for (uint32_t x = 0; x < nnz; x++)
+		ws->count[NBUCKET - 1 - ws->nzbk[x] + 1]++;
 	for (int k = 0; k < NBUCKET; k++)
 		ws->count[k + 1] += ws->count[k];
-	for (uint32_t i = 0, x = 0; i < na; i++)
-		for (uint32_t j = 0; j < nb; j++, x++) {
-			int bk = (int)(ws->lam[x] * (NBUCKET - 1));
-			ws->order[ws->count[NBUCKET - 1 - bk]++] = i << 16 | j;
-		}
+	const uint32_t start0 = ws->count[NBUCKET - 1]; /* first entry of bucket 0 */
+	for (uint32_t x = 0; x < nnz; x++)
+		ws->order[ws->count[NBUCKET - 1 - ws->nzbk[x]]++] = ws->nzkey[x];
 	memset(ws->used_a, 0, na);
 	memset(ws->used_b, 0, nb);
 	uint32_t ns = 0;
-	for (size_t r = 0; r < nl && ns < nr; r++) {
-		const uint32_t i = ws->order[r] >> 16, j = ws->order[r] & 0xffff;
-		const float l = ws->lam[(size_t)i * nb + j];
-		if (l <= 0)
+	for (uint32_t r = 0; r < nnz && ns < nr; r++) {
+		const uint32_t key = ws->order[r], i = key >> 16, j = key & 0xffff;
+		if (r >= start0 && key > ws->z0)
 			break;
+		const float l = ws->lam[(size_t)i * nb + j];
 		if (ws->used_a[i] || ws->used_b[j])
 			continue;
 		ws->used_a[i] = ws->used_b[j] = 1;
@@ -787,11 +861,14 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	load_points(a, ws->pa);
 	load_points(b, ws->pb);
 #if defined(__x86_64__)
-	if ((bh_cpu_features() & BH_CPU_VPOPCNTDQ) && a->words <= 24)
-		local_sims_avx512(a, b, ws->lam);
+	if ((bh_cpu_features() & (BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ)) == (BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ) && a->words <= 24)
+		local_sims_avx512(a, b, ws->lam, ws);
 	else
 #endif
+	{
 		local_sims(a, b, ws->lam);
+		nz_collect(ws, a->n, b->n);
+	}
 	return to_score(lssr(ws, a->n, b->n));
 }
 
@@ -807,6 +884,7 @@ int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws
 	load_points(a, ws->pa);
 	load_points(b, ws->pb);
 	local_sims(a, b, ws->lam);
+	nz_collect(ws, a->n, b->n);
 	return to_score(lssr(ws, a->n, b->n));
 }
 
@@ -908,5 +986,6 @@ int32_t bh_mcc_float_compare(const bh_mcc_float *a, const bh_mcc_float *b, bh_mc
 			}
 			ws->lam[(size_t)i * b->n + j] = l;
 		}
+	nz_collect(ws, a->n, b->n);
 	return to_score(lssr(ws, a->n, b->n));
 }
