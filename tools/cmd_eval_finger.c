@@ -16,6 +16,14 @@
  * is thread CPU time, one core; wall-clock alongside), and for 1:N the
  * rank-1 of exhaustive MCC vs the two-stage search (first-stage code top-D,
  * then MCC) with every image as a probe against all the others.
+ * first_stage: how the first stage alone would scale to a large gallery
+ * holding one impression of the probe's finger.  The engine keeps the top
+ * BH_FINGER_RERANK_DEPTH codes, so a lone mate survives a gallery of G
+ * impostors when at most DEPTH / G of the impostor codes score above it
+ * (ties count half).  The share of genuine pairs that survive is estimated
+ * from this set's impostor code similarities, for G = 10k, 100k and 1M
+ * (1M asks for a rate of 0.05 %, at the resolution of a few thousand
+ * impostor pairs: an estimate, printed with the pair count).
  * --ppi sets the scan resolution when the files do not carry it (FVC2002
  * DB2 is 569).  --det writes "threshold fmr fnmr" lines for a DET plot
  * (scores only, no biometric data).  --max-eer X (a fraction) makes the
@@ -237,6 +245,52 @@ static void rank1_study(entry *e, int n, const int32_t *mat, const int *depths, 
 	free(used);
 }
 
+#define N_GSIZE 3
+static const double gallery_sizes[N_GSIZE] = {1e4, 1e5, 1e6};
+
+/* First-stage scaling (header comment): keep[k] = share of genuine pairs
+ * whose code stays within the engine's top BH_FINGER_RERANK_DEPTH in a
+ * gallery of gallery_sizes[k] impostors.  *nimp = impostor pairs used;
+ * 0 (and keep untouched) when a list could not be built. */
+static void first_stage_keep(const entry *e, int n, double *keep, size_t *nimp)
+{
+	size_t cap = (size_t)n * (n - 1) / 2, ng = 0, ni = 0;
+	int32_t *gen = malloc(cap * sizeof *gen), *imp = malloc(cap * sizeof *imp);
+	*nimp = 0;
+	if (!gen || !imp)
+		goto out;
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++) {
+			if (!e[i].ok || !e[j].ok)
+				continue;
+			int32_t s = bh_fcode_similarity(e[i].t.code, e[j].t.code);
+			if (!strcmp(e[i].finger, e[j].finger))
+				gen[ng++] = s;
+			else
+				imp[ni++] = s;
+		}
+	if (!ng || !ni)
+		goto out;
+	qsort(imp, ni, sizeof *imp, cmp_i32);
+	int kept[N_GSIZE] = {0};
+	for (size_t g = 0; g < ng; g++) {
+		size_t lo = 0, hi = 0; /* imp[lo..hi) == gen[g] */
+		while (lo < ni && imp[lo] < gen[g])
+			lo++;
+		for (hi = lo; hi < ni && imp[hi] == gen[g]; hi++)
+			;
+		double above = (double)(ni - hi) + 0.5 * (double)(hi - lo);
+		for (int k = 0; k < N_GSIZE; k++)
+			kept[k] += above / (double)ni <= BH_FINGER_RERANK_DEPTH / gallery_sizes[k];
+	}
+	for (int k = 0; k < N_GSIZE; k++)
+		keep[k] = (double)kept[k] / (double)ng;
+	*nimp = ni;
+out:
+	free(gen);
+	free(imp);
+}
+
 int cmd_eval_palm(int argc, char **argv); /* tools/cmd_eval_palm.c */
 
 /* `--modality palm|finger` (issue 4's spelling): palm goes to `eval palm`
@@ -360,6 +414,9 @@ int cmd_eval_finger(int argc, char **argv)
 	static const int depths[] = {1, 2, 4, 8, 16};
 	int agree[5] = {0}, code_hit = 0, mcc_hit = 0, probes = n - failed;
 	rank1_study(e, n, mat, depths, 5, agree, &code_hit, &mcc_hit);
+	double keep[N_GSIZE] = {0};
+	size_t keep_imp = 0;
+	first_stage_keep(e, n, keep, &keep_imp);
 	if (det)
 		write_det(det, gen, ng, imp, ni);
 	if (json) {
@@ -393,6 +450,18 @@ int cmd_eval_finger(int argc, char **argv)
 		}
 		bh_json_end(&j);
 		bh_json_end(&j);
+		bh_json_obj(&j, "first_stage");
+		bh_json_int(&j, "depth", BH_FINGER_RERANK_DEPTH);
+		bh_json_uint(&j, "impostor_pairs", keep_imp);
+		bh_json_arr(&j, "lone_mate_kept");
+		for (int k = 0; keep_imp && k < N_GSIZE; k++) {
+			bh_json_obj(&j, NULL);
+			bh_json_int(&j, "gallery", (int)gallery_sizes[k]);
+			bh_json_num(&j, "share", keep[k]);
+			bh_json_end(&j);
+		}
+		bh_json_end(&j);
+		bh_json_end(&j);
 		bh_json_end(&j);
 		bh_json_newline(&j);
 	} else {
@@ -409,6 +478,12 @@ int cmd_eval_finger(int argc, char **argv)
 		for (int k = 0; k < 5; k++)
 			printf("    two-stage depth %2d: same rank-1 as exhaustive MCC %5.1f %%\n", depths[k],
 			       probes ? 100.0 * agree[k] / probes : 0);
+		if (keep_imp) {
+			printf("  first stage, one mate in a gallery of 10k / 100k / 1M (top %d codes kept):\n",
+			       BH_FINGER_RERANK_DEPTH);
+			printf("    mate kept for %.1f / %.1f / %.1f %% of genuine pairs (from %zu impostor pairs)\n",
+			       100 * keep[0], 100 * keep[1], 100 * keep[2], keep_imp);
+		}
 	}
 	if (max_eer >= 0 && r.eer > max_eer)
 		rc = bh_fail(BH_EINVAL, "EER %.4f above the bound %.4f", r.eer, max_eer);
