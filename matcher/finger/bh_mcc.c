@@ -417,6 +417,7 @@ struct bh_mcc_ws {
 	mpt *pa, *pb;
 	uint8_t *used_a, *used_b;
 	pairsel *sel;
+	float *geo;       /* the selected pairs' minutiae, 6 planes of cap_pts */
 	float *rho, *l0, *l1, *l2;
 	uint32_t count[NBUCKET + 1];
 };
@@ -436,6 +437,7 @@ void bh_mcc_ws_free(bh_mcc_ws *ws)
 	bh_wipe_free(ws->used_a, ws->cap_pts);
 	bh_wipe_free(ws->used_b, ws->cap_pts);
 	bh_wipe_free(ws->sel, ws->cap_pts * sizeof(pairsel));
+	bh_wipe_free(ws->geo, 6 * ws->cap_pts * sizeof(float));
 	bh_wipe_free(ws->l0, ws->cap_pts * sizeof(float));
 	bh_wipe_free(ws->l1, ws->cap_pts * sizeof(float));
 	bh_wipe_free(ws->l2, ws->cap_pts * sizeof(float));
@@ -465,6 +467,7 @@ static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 		bh_wipe_free(ws->used_a, ws->cap_pts);
 		bh_wipe_free(ws->used_b, ws->cap_pts);
 		bh_wipe_free(ws->sel, ws->cap_pts * sizeof(pairsel));
+		bh_wipe_free(ws->geo, 6 * ws->cap_pts * sizeof(float));
 		bh_wipe_free(ws->l0, ws->cap_pts * sizeof(float));
 		bh_wipe_free(ws->l1, ws->cap_pts * sizeof(float));
 		bh_wipe_free(ws->l2, ws->cap_pts * sizeof(float));
@@ -473,11 +476,12 @@ static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 		ws->used_a = malloc(np);
 		ws->used_b = malloc(np);
 		ws->sel = malloc(np * sizeof(pairsel));
+		ws->geo = malloc(6 * np * sizeof(float));
 		ws->l0 = malloc(np * sizeof(float));
 		ws->l1 = malloc(np * sizeof(float));
 		ws->l2 = malloc(np * sizeof(float));
-		ws->cap_pts = ws->pa && ws->pb && ws->used_a && ws->used_b && ws->sel && ws->l0 && ws->l1 &&
-					      ws->l2
+		ws->cap_pts = ws->pa && ws->pb && ws->used_a && ws->used_b && ws->sel && ws->geo &&
+					      ws->l0 && ws->l1 && ws->l2
 				      ? np
 				      : 0;
 		if (!ws->cap_pts)
@@ -761,8 +765,149 @@ static void compat2(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2, 
 		*kt = z12 * z2_tab[(int)(d3r * Z23_STEP)];
 }
 
-/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect). */
-static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
+#if defined(__x86_64__)
+/* ---- compatibility rows, 16 pairs per step (AVX-512F) ---------------------
+ * The same IEEE operations as compat2() and fast_atan2() in the same order
+ * (no FMA: separate multiply and add), the same truncating table lookups
+ * (gathers), so every rho is bit-identical; each row is computed whole, with
+ * no early exit, and without the branches that made compat2 mispredict. */
+#define TGT512 __attribute__((target("avx512f")))
+
+/* dphi() on 16 lanes: one step of each of its loops, then the scalar loops
+ * for a lane still out of range (|a - b| >= 3 pi: never for our inputs). */
+TGT512 static inline __m512 dphi16(__m512 a, __m512 b)
+{
+	const __m512 pi = _mm512_set1_ps((float)M_PI), mpi = _mm512_set1_ps(-(float)M_PI);
+	const __m512 two = _mm512_set1_ps(TWO_PI);
+	__m512 d = _mm512_sub_ps(a, b);
+	d = _mm512_mask_add_ps(d, _mm512_cmp_ps_mask(d, mpi, _CMP_LT_OQ), d, two);
+	d = _mm512_mask_sub_ps(d, _mm512_cmp_ps_mask(d, pi, _CMP_GE_OQ), d, two);
+	__mmask16 out = _mm512_cmp_ps_mask(d, mpi, _CMP_LT_OQ) | _mm512_cmp_ps_mask(d, pi, _CMP_GE_OQ);
+	if (__builtin_expect(out != 0, 0)) {
+		float v[16];
+		_mm512_storeu_ps(v, d);
+		for (int q = 0; q < 16; q++)
+			v[q] = dphi(v[q], 0.0f); /* d - 0 is d: the loops continue from here */
+		d = _mm512_loadu_ps(v);
+	}
+	return d;
+}
+
+/* fast_atan2() on 16 lanes. */
+TGT512 static inline __m512 atan2_16(__m512 y, __m512 x)
+{
+	const __m512 ax = _mm512_abs_ps(x), ay = _mm512_abs_ps(y);
+	const __mmask16 xbig = _mm512_cmp_ps_mask(ax, ay, _CMP_GT_OQ);
+	const __m512 mx = _mm512_mask_blend_ps(xbig, ay, ax), mn = _mm512_mask_blend_ps(xbig, ax, ay);
+	const __mmask16 nz = _mm512_cmp_ps_mask(mx, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+	const __m512 z = _mm512_maskz_div_ps(nz, mn, mx), z2 = _mm512_mul_ps(z, z);
+	__m512 p = _mm512_mul_ps(z2, _mm512_set1_ps(-0.01172120f));
+	p = _mm512_mul_ps(z2, _mm512_add_ps(_mm512_set1_ps(0.05265332f), p));
+	p = _mm512_mul_ps(z2, _mm512_add_ps(_mm512_set1_ps(-0.11643287f), p));
+	p = _mm512_mul_ps(z2, _mm512_add_ps(_mm512_set1_ps(0.19354346f), p));
+	p = _mm512_mul_ps(z2, _mm512_add_ps(_mm512_set1_ps(-0.33262347f), p));
+	__m512 r = _mm512_mul_ps(z, _mm512_add_ps(_mm512_set1_ps(0.99997726f), p));
+	r = _mm512_mask_sub_ps(r, _mm512_cmp_ps_mask(ay, ax, _CMP_GT_OQ), _mm512_set1_ps((float)M_PI_2), r);
+	r = _mm512_mask_sub_ps(r, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ),
+			       _mm512_set1_ps((float)M_PI), r);
+	const __mmask16 neg = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_LT_OQ);
+	r = _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(r), neg, _mm512_castps_si512(r),
+						      _mm512_set1_epi32(INT32_MIN))); /* -r */
+	return _mm512_maskz_mov_ps(nz, r);
+}
+
+TGT512 static inline __m512 gather16(__mmask16 k, __m512 v, float step, const float *tab)
+{
+	__m512i i = _mm512_cvttps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(step)));
+	return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, i, tab, 4);
+}
+
+/* Column k of rho, out[t] = rho(t, k), as compat2 computes it: for t < k
+ * the call compat2(t, k) gives it as tk (the radial angle of t seen along
+ * t -> k), for t > k compat2(k, t) gives it as kt (the angle of t along
+ * k -> t, plus pi).  geo holds the planes ax ay at bx by bt of the pairs.
+ * Columns let the relaxation run over 16 values of t at once. */
+TGT512 static void compat_col16(const float *geo, uint32_t ns, uint32_t k, float *out)
+{
+	const uint32_t r = k; /* the broadcast pair */
+	const float *ax = geo, *ay = ax + ns, *at = ay + ns, *bx = at + ns, *by = bx + ns, *bt = by + ns;
+	const __m512 rax = _mm512_set1_ps(ax[r]), ray = _mm512_set1_ps(ay[r]), rat = _mm512_set1_ps(at[r]);
+	const __m512 rbx = _mm512_set1_ps(bx[r]), rby = _mm512_set1_ps(by[r]), rbt = _mm512_set1_ps(bt[r]);
+	const __m512 pi = _mm512_set1_ps((float)M_PI);
+	const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	for (uint32_t c = 0; c < ns; c += 16) {
+		const __mmask16 in = ns - c >= 16 ? 0xffff : (__mmask16)((1u << (ns - c)) - 1);
+		const __m512i ci = _mm512_add_epi32(lane, _mm512_set1_epi32((int)c));
+		const __mmask16 hi = _mm512_cmpgt_epi32_mask(ci, _mm512_set1_epi32((int)r));
+		const __mmask16 lo = _mm512_cmplt_epi32_mask(ci, _mm512_set1_epi32((int)r));
+		const __m512 cax = _mm512_maskz_loadu_ps(in, ax + c), cay = _mm512_maskz_loadu_ps(in, ay + c);
+		const __m512 cat = _mm512_maskz_loadu_ps(in, at + c), cbx = _mm512_maskz_loadu_ps(in, bx + c);
+		const __m512 cby = _mm512_maskz_loadu_ps(in, by + c), cbt = _mm512_maskz_loadu_ps(in, bt + c);
+		/* first and second point of the compat2 call: (k, t) if t > k, else (t, k) */
+		const __m512 a1x = _mm512_mask_blend_ps(hi, cax, rax), a2x = _mm512_mask_blend_ps(hi, rax, cax);
+		const __m512 a1y = _mm512_mask_blend_ps(hi, cay, ray), a2y = _mm512_mask_blend_ps(hi, ray, cay);
+		const __m512 a1t = _mm512_mask_blend_ps(hi, cat, rat), a2t = _mm512_mask_blend_ps(hi, rat, cat);
+		const __m512 b1x = _mm512_mask_blend_ps(hi, cbx, rbx), b2x = _mm512_mask_blend_ps(hi, rbx, cbx);
+		const __m512 b1y = _mm512_mask_blend_ps(hi, cby, rby), b2y = _mm512_mask_blend_ps(hi, rby, cby);
+		const __m512 b1t = _mm512_mask_blend_ps(hi, cbt, rbt), b2t = _mm512_mask_blend_ps(hi, rbt, cbt);
+		const __m512 dxa = _mm512_sub_ps(a2x, a1x), dya = _mm512_sub_ps(a2y, a1y);
+		const __m512 dxb = _mm512_sub_ps(b2x, b1x), dyb = _mm512_sub_ps(b2y, b1y);
+		const __m512 da = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya)));
+		const __m512 db = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dxb, dxb), _mm512_mul_ps(dyb, dyb)));
+		const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(da, db));
+		const __m512 d2 = _mm512_abs_ps(dphi16(dphi16(a1t, a2t), dphi16(b1t, b2t)));
+		__mmask16 ok = _mm512_mask_cmp_ps_mask(hi | lo, d1, _mm512_set1_ps(Z1_MAX), _CMP_LT_OQ);
+		ok = _mm512_mask_cmp_ps_mask(ok, d2, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
+		if (!ok) { /* common between impostors: nothing else to compute */
+			_mm512_mask_storeu_ps(out + c, in, _mm512_setzero_ps());
+			continue;
+		}
+		const __m512 z12 = _mm512_mul_ps(gather16(ok, d1, Z1_STEP, z1_tab), gather16(ok, d2, Z23_STEP, z2_tab));
+		/* radial angle of the lane's own minutia: ga as tk, ga + pi as kt */
+		const __m512 ga0 = atan2_16(dya, dxa), gb0 = atan2_16(dyb, dxb);
+		const __m512 ga = _mm512_mask_add_ps(ga0, hi, ga0, pi), gb = _mm512_mask_add_ps(gb0, hi, gb0, pi);
+		const __m512 d3 = _mm512_abs_ps(dphi16(dphi16(cat, ga), dphi16(cbt, gb)));
+		ok = _mm512_mask_cmp_ps_mask(ok, d3, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
+		const __m512 v = _mm512_maskz_mul_ps(ok, z12, gather16(ok, d3, Z23_STEP, z2_tab));
+		_mm512_mask_storeu_ps(out + c, in, v);
+	}
+}
+
+/* One relaxation step for every t, 64 at a time in four accumulators:
+ * nxt[t] = W_R * cur[t] + wn * s_t with s_t the sum over k ascending of
+ * rho(t, k) * cur[k] (rhoT[k * ns + t]): the scalar loop's operations in
+ * its order, for 16 values of t per vector. */
+TGT512 static void relax16(const float *rhoT, uint32_t ns, const float *cur, float *nxt, float wn)
+{
+	for (uint32_t t0 = 0; t0 < ns; t0 += 64) {
+		__mmask16 in[4];
+		__m512 s[4];
+		for (int v = 0; v < 4; v++) {
+			const uint32_t t = t0 + 16 * (uint32_t)v;
+			in[v] = t >= ns ? 0 : ns - t >= 16 ? 0xffff : (__mmask16)((1u << (ns - t)) - 1);
+			s[v] = _mm512_setzero_ps();
+		}
+		for (uint32_t k = 0; k < ns; k++) {
+			const float *rk = rhoT + (size_t)k * ns + t0;
+			const __m512 ck = _mm512_set1_ps(cur[k]);
+			for (int v = 0; v < 4; v++)
+				s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
+		}
+		for (int v = 0; v < 4; v++) {
+			const uint32_t t = t0 + 16 * (uint32_t)v;
+			__m512 c = _mm512_maskz_loadu_ps(in[v], cur + t);
+			__m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(W_R), c),
+						 _mm512_mul_ps(_mm512_set1_ps(wn), s[v]));
+			_mm512_mask_storeu_ps(nxt + t, in[v], x);
+		}
+	}
+}
+#endif
+
+/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect);
+ * vec: compatibility columns with compat_col16 and the relaxation 16 pairs
+ * at a time (the same values as compat2 and the scalar loop). */
+static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 {
 	uint32_t nr = na < nb ? na : nb;
 	if (nr < 2)
@@ -788,18 +933,34 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 		const uint32_t key = ws->order[r], i = key >> 16, j = key & 0xffff;
 		if (r >= start0 && key > ws->z0)
 			break;
-		const float l = ws->lam[(size_t)i * nb + j];
-		if (ws->used_a[i] || ws->used_b[j])
-			continue;
-		ws->used_a[i] = ws->used_b[j] = 1;
-		ws->sel[ns++] = (pairsel){(uint16_t)i, (uint16_t)j, l};
+		/* no branch on whether the pair is free: that is a coin toss */
+		const uint8_t take = !(ws->used_a[i] | ws->used_b[j]);
+		ws->sel[ns] = (pairsel){(uint16_t)i, (uint16_t)j, ws->lam[(size_t)i * nb + j]};
+		ws->used_a[i] |= take;
+		ws->used_b[j] |= take;
+		ns += take;
 	}
 	if (ns < 2)
 		return 0;
 	/* relaxation */
-	for (uint32_t t = 0; t < ns; t++) {
+	for (uint32_t t = 0; t < ns; t++)
+		ws->l0[t] = ws->l1[t] = ws->sel[t].l;
+#if defined(__x86_64__)
+	if (vec) {
+		float *g = ws->geo;
+		for (uint32_t t = 0; t < ns; t++) {
+			const mpt *pa = &ws->pa[ws->sel[t].a], *pb = &ws->pb[ws->sel[t].b];
+			g[t] = pa->x, g[ns + t] = pa->y, g[2 * ns + t] = pa->t;
+			g[3 * ns + t] = pb->x, g[4 * ns + t] = pb->y, g[5 * ns + t] = pb->t;
+		}
+		for (uint32_t k = 0; k < ns; k++) /* transposed: rho[k * ns + t] = rho(t, k) */
+			compat_col16(g, ns, k, ws->rho + (size_t)k * ns);
+	}
+#else
+	(void)vec;
+#endif
+	for (uint32_t t = 0; t < ns && !vec; t++) {
 		const pairsel *st = &ws->sel[t];
-		ws->l0[t] = ws->l1[t] = st->l;
 		ws->rho[(size_t)t * ns + t] = 0;
 		for (uint32_t k = t + 1; k < ns; k++) {
 			const pairsel *sk = &ws->sel[k];
@@ -810,7 +971,11 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 	const float wn = (1 - W_R) / (float)(ns - 1);
 	float *cur = ws->l1, *nxt = ws->l2;
 	for (int it = 0; it < N_REL; it++) {
-		for (uint32_t t = 0; t < ns; t++) {
+#if defined(__x86_64__)
+		if (vec)
+			relax16(ws->rho, ns, cur, nxt, wn);
+#endif
+		for (uint32_t t = 0; t < ns && !vec; t++) {
 			const float *rr = ws->rho + (size_t)t * ns;
 			float s = 0;
 			for (uint32_t k = 0; k < ns; k++)
@@ -860,8 +1025,11 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	sqrt_init();
 	load_points(a, ws->pa);
 	load_points(b, ws->pb);
+	int vec = 0;
 #if defined(__x86_64__)
-	if ((bh_cpu_features() & (BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ)) == (BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ) && a->words <= 24)
+	const unsigned need = BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ;
+	vec = (bh_cpu_features() & need) == need && a->words <= 24;
+	if (vec)
 		local_sims_avx512(a, b, ws->lam, ws);
 	else
 #endif
@@ -869,7 +1037,7 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 		local_sims(a, b, ws->lam);
 		nz_collect(ws, a->n, b->n);
 	}
-	return to_score(lssr(ws, a->n, b->n));
+	return to_score(lssr(ws, a->n, b->n, vec));
 }
 
 int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
@@ -885,7 +1053,7 @@ int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws
 	load_points(b, ws->pb);
 	local_sims(a, b, ws->lam);
 	nz_collect(ws, a->n, b->n);
-	return to_score(lssr(ws, a->n, b->n));
+	return to_score(lssr(ws, a->n, b->n, 0));
 }
 
 int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen)
@@ -987,5 +1155,5 @@ int32_t bh_mcc_float_compare(const bh_mcc_float *a, const bh_mcc_float *b, bh_mc
 			ws->lam[(size_t)i * b->n + j] = l;
 		}
 	nz_collect(ws, a->n, b->n);
-	return to_score(lssr(ws, a->n, b->n));
+	return to_score(lssr(ws, a->n, b->n, 0));
 }

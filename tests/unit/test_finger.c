@@ -147,7 +147,8 @@ static void test_same_beats_different(void **state)
 }
 
 /* A synthetic impression: minutiae on a smooth flow, all-foreground mask. */
-static void synth(bh_fp_features *f, float rot, float dx, float dy, unsigned seed)
+/* n pseudo-random minutiae in a 256 x 256 square, rotated and moved. */
+static void synth_n(bh_fp_features *f, uint32_t n, float rot, float dx, float dy, unsigned seed)
 {
 	memset(f, 0, sizeof *f);
 	f->w = f->h = 800;
@@ -155,7 +156,7 @@ static void synth(bh_fp_features *f, float rot, float dx, float dy, unsigned see
 	f->fg = malloc((size_t)f->bw * f->bh);
 	assert_non_null(f->fg);
 	memset(f->fg, 1, (size_t)f->bw * f->bh);
-	f->n = 40;
+	f->n = n;
 	f->m = calloc(f->n, sizeof *f->m);
 	assert_non_null(f->m);
 	uint32_t x = seed;
@@ -171,6 +172,44 @@ static void synth(bh_fp_features *f, float rot, float dx, float dy, unsigned see
 		f->m[i].theta = fmodf(th + rot + 4 * (float)M_PI, 2 * (float)M_PI);
 		f->m[i].type = (uint8_t)(1 + (x >> 9 & 1));
 		f->m[i].quality = 50;
+	}
+}
+
+static void synth(bh_fp_features *f, float rot, float dx, float dy, unsigned seed)
+{
+	synth_n(f, 40, rot, dx, dy, seed);
+}
+
+/* The AVX-512 comparator (vector compatibility columns and relaxation, 64
+ * pairs per block) equals the scalar reference also when far more than 64
+ * pairs are selected: self-comparisons of 150-minutia templates select
+ * every cylinder. */
+static void test_mcc_paths_agree_large(void **state)
+{
+	(void)state;
+	bh_fp_features f[3];
+	synth_n(&f[0], 150, 0, 0, 0, 11);
+	synth_n(&f[1], 150, -0.4f, -25, 40, 11);
+	synth_n(&f[2], 90, 0.3f, 10, 10, 5);
+	uint8_t *blob[3];
+	size_t len[3];
+	bh_mcc_view v[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(bh_mcc_build(&f[i], &blob[i], &len[i]), BH_OK);
+		assert_int_equal(bh_mcc_view_init(blob[i], len[i], &v[i]), BH_OK);
+	}
+	assert_true(v[0].n > 64 && v[1].n > 64);
+	bh_mcc_ws *ws = bh_mcc_ws_new();
+	assert_non_null(ws);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			assert_int_equal(bh_mcc_compare(&v[i], &v[j], ws), bh_mcc_compare_ref(&v[i], &v[j], ws));
+	assert_true(bh_mcc_compare(&v[0], &v[1], ws) > 5000); /* same minutiae, moved */
+	assert_true(bh_mcc_compare(&v[0], &v[2], ws) < 2000);
+	bh_mcc_ws_free(ws);
+	for (int i = 0; i < 3; i++) {
+		bh_wipe_free(blob[i], len[i]);
+		bh_fp_features_free(&f[i]);
 	}
 }
 
@@ -343,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_same_beats_different),
 		cmocka_unit_test(test_code_statistics),
 		cmocka_unit_test(test_mcc_invariance),
+		cmocka_unit_test(test_mcc_paths_agree_large),
 		cmocka_unit_test(test_mcc_check_rejects),
 		cmocka_unit_test(test_ops_and_rerank),
 	};
