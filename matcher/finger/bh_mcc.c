@@ -674,48 +674,84 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static uint32_t near_dirs(c
 	return n;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq"))) static void
-local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam, bh_mcc_ws *ws)
+#define TGT_POPC __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
+
+/* The four counts of the pair (a, b) summed over the three 8-word steps of
+ * a plane, per lane, packed nv | nx << 16 | ny << 32 | nd << 48 (a lane
+ * sums at most 3 x 64 per count).  a's planes are in registers (a0..a2 cell
+ * bits, v0..v2 validity); the third step holds words 16 .. W-1 (mask m2).
+ * Written out step by step so that nothing goes through memory. */
+#define PAIR_STEP(ak, vk, off, load)                                                               \
+	do {                                                                                       \
+		const __m512i bbk = load(xb + (off)), bmk = load(mb + (off));                      \
+		const __m512i x = _mm512_and_si512(ak, bmk), y = _mm512_and_si512(bbk, vk);        \
+		nv = _mm512_add_epi64(nv, _mm512_popcnt_epi64(_mm512_and_si512(vk, bmk)));         \
+		nx = _mm512_add_epi64(nx, _mm512_popcnt_epi64(x));                                 \
+		ny = _mm512_add_epi64(ny, _mm512_popcnt_epi64(y));                                 \
+		nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));            \
+	} while (0)
+#define LOAD_FULL(p) _mm512_loadu_si512(p)
+#define LOAD_TAIL(p) _mm512_maskz_loadu_epi64(m2, p)
+
+TGT_POPC static inline __attribute__((always_inline)) __m512i
+pair_counts(__m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i v2, const uint8_t *xb,
+	    uint32_t W, __mmask8 m2)
 {
-	const uint32_t W = a->words, steps = (W + 7) / 8;
+	const uint8_t *mb = xb + 8 * W;
+	__m512i nv = _mm512_setzero_si512(), nx = nv, ny = nv, nd = nv;
+	PAIR_STEP(a0, v0, 0, LOAD_FULL);
+	PAIR_STEP(a1, v1, 64, LOAD_FULL);
+	PAIR_STEP(a2, v2, 128, LOAD_TAIL);
+	return _mm512_or_si512(_mm512_or_si512(nv, _mm512_slli_epi64(nx, 16)),
+			       _mm512_or_si512(_mm512_slli_epi64(ny, 32), _mm512_slli_epi64(nd, 48)));
+}
+
+#undef PAIR_STEP
+#undef LOAD_FULL
+#undef LOAD_TAIL
+
+/* Local similarities, a row of pairs at a time: cylinder a's planes stay in
+ * registers, the pairs within pi/2 are listed by near_dirs() and taken two
+ * at a time (one horizontal sum for both), lambda_row() finishes the row.
+ * For planes of 17 .. 24 words (version 1 has 19); same integers as
+ * local_sims(). */
+TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam,
+				       bh_mcc_ws *ws)
+{
+	const uint32_t W = a->words;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
+	const __mmask8 m2 = (__mmask8)((1u << (W - 16)) - 1);
 	ws->nnz = 0;
 	ws->z0 = UINT32_MAX;
 	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
 	uint16_t tb[BH_MCC_MAX_CYL];
 	uint32_t jl[BH_MCC_MAX_CYL + 16];
 	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
-	__mmask8 m[3];
-	for (uint32_t k = 0; k < 3; k++)
-		m[k] = k * 8 >= W ? 0 : W - k * 8 >= 8 ? 0xff : (__mmask8)((1u << (W - k * 8)) - 1);
 	for (uint32_t j = 0; j < b->n; j++)
 		tb[j] = view_theta(b, j);
 	for (uint32_t i = 0; i < a->n; i++) {
 		const uint8_t *xa = ca + (size_t)i * 16 * W;
-		__m512i abits[3], amask[3];
-		for (uint32_t k = 0; k < 3; k++) {
-			abits[k] = _mm512_maskz_loadu_epi64(m[k], xa + 64 * k);
-			amask[k] = _mm512_maskz_loadu_epi64(m[k], xa + 8 * W + 64 * k);
-		}
+		const __m512i a0 = _mm512_loadu_si512(xa), a1 = _mm512_loadu_si512(xa + 64);
+		const __m512i a2 = _mm512_maskz_loadu_epi64(m2, xa + 128);
+		const __m512i v0 = _mm512_loadu_si512(xa + 8 * W), v1 = _mm512_loadu_si512(xa + 8 * W + 64);
+		const __m512i v2 = _mm512_maskz_loadu_epi64(m2, xa + 8 * W + 128);
 		memset(row, 0, b->n * sizeof *row); /* no valid cells: lambda 0 */
 		const uint32_t nj = near_dirs(tb, b->n, view_theta(a, i), jl);
-		for (uint32_t t = 0; t < nj; t++) {
-			const uint32_t j = jl[t];
-			const uint8_t *xb = cb + (size_t)j * 16 * W;
-			__m512i acc = _mm512_setzero_si512();
-			for (uint32_t k = 0; k < steps; k++) {
-				__m512i bb = _mm512_maskz_loadu_epi64(m[k], xb + 64 * k);
-				__m512i bm = _mm512_maskz_loadu_epi64(m[k], xb + 8 * W + 64 * k);
-				__m512i x = _mm512_and_si512(abits[k], bm);
-				__m512i y = _mm512_and_si512(bb, amask[k]);
-				__m512i v = _mm512_popcnt_epi64(_mm512_and_si512(amask[k], bm));
-				v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(x), 16));
-				v = _mm512_or_si512(v, _mm512_slli_epi64(_mm512_popcnt_epi64(y), 32));
-				v = _mm512_or_si512(v,
-						    _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(x, y)), 48));
-				acc = _mm512_add_epi64(acc, v);
-			}
-			row[j] = (uint64_t)_mm512_reduce_add_epi64(acc);
+		uint32_t t = 0;
+		for (; t + 1 < nj; t += 2) {
+			const uint32_t j0 = jl[t], j1 = jl[t + 1];
+			const __m512i c0 = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)j0 * 16 * W, W, m2);
+			const __m512i c1 = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)j1 * 16 * W, W, m2);
+			/* lanes: [c0 sums, c1 sums] after folding both vectors together */
+			__m512i f = _mm512_add_epi64(_mm512_unpacklo_epi64(c0, c1), _mm512_unpackhi_epi64(c0, c1));
+			__m256i h = _mm256_add_epi64(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
+			__m128i q = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+			row[j0] = (uint64_t)_mm_cvtsi128_si64(q);
+			row[j1] = (uint64_t)_mm_extract_epi64(q, 1);
+		}
+		if (t < nj) {
+			const __m512i c = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)jl[t] * 16 * W, W, m2);
+			row[jl[t]] = (uint64_t)_mm512_reduce_add_epi64(c);
 		}
 		lambda_row(row, b->n, min_me, i, lam + (size_t)i * b->n, ws);
 	}
@@ -1028,7 +1064,7 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	int vec = 0;
 #if defined(__x86_64__)
 	const unsigned need = BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ;
-	vec = (bh_cpu_features() & need) == need && a->words <= 24;
+	vec = (bh_cpu_features() & need) == need && a->words > 16 && a->words <= 24;
 	if (vec)
 		local_sims_avx512(a, b, ws->lam, ws);
 	else
