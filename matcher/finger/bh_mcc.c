@@ -954,14 +954,19 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 	 * Zeros all sit in bucket 0, so only the nonzero entries are sorted, and
 	 * bucket 0's entries count only up to the first zero's index (z0). */
 	const uint32_t nnz = ws->nnz;
-	memset(ws->count, 0, sizeof ws->count);
+	uint32_t *cnt = ws->count; /* slot NBUCKET - 1 - bucket: best first */
+	memset(cnt, 0, NBUCKET * sizeof *cnt);
 	for (uint32_t x = 0; x < nnz; x++)
-		ws->count[NBUCKET - 1 - ws->nzbk[x] + 1]++;
-	for (int k = 0; k < NBUCKET; k++)
-		ws->count[k + 1] += ws->count[k];
-	const uint32_t start0 = ws->count[NBUCKET - 1]; /* first entry of bucket 0 */
+		cnt[NBUCKET - 1 - ws->nzbk[x]]++;
+	uint32_t run = 0; /* in a register: no store-to-load chain through cnt */
+	for (int k = 0; k < NBUCKET; k++) {
+		const uint32_t c = cnt[k];
+		cnt[k] = run;
+		run += c;
+	}
+	const uint32_t start0 = cnt[NBUCKET - 1]; /* first entry of bucket 0 */
 	for (uint32_t x = 0; x < nnz; x++)
-		ws->order[ws->count[NBUCKET - 1 - ws->nzbk[x]]++] = ws->nzkey[x];
+		ws->order[cnt[NBUCKET - 1 - ws->nzbk[x]]++] = ws->nzkey[x];
 	memset(ws->used_a, 0, na);
 	memset(ws->used_b, 0, nb);
 	uint32_t ns = 0;
