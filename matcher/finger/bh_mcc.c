@@ -713,7 +713,7 @@ pair_counts(__m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i 
 /* Local similarities, a row of pairs at a time: cylinder a's planes stay in
  * registers, the pairs within pi/2 are listed by near_dirs() and taken two
  * at a time (one horizontal sum for both), lambda_row() finishes the row.
- * For planes of 17 .. 24 words (version 1 has 19); same integers as
+ * For planes of 17 .. 24 words (version 1 has 20); same integers as
  * local_sims(). */
 TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam,
 				       bh_mcc_ws *ws)
@@ -802,11 +802,11 @@ static void compat2(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2, 
 }
 
 #if defined(__x86_64__)
-/* ---- compatibility rows, 16 pairs per step (AVX-512F) ---------------------
+/* ---- compatibility and relaxation, 16 pairs per step (AVX-512F) -----------
  * The same IEEE operations as compat2() and fast_atan2() in the same order
  * (no FMA: separate multiply and add), the same truncating table lookups
- * (gathers), so every rho is bit-identical; each row is computed whole, with
- * no early exit, and without the branches that made compat2 mispredict. */
+ * (gathers), so every rho is bit-identical; a column is computed whole,
+ * without the branches that made compat2 mispredict. */
 #define TGT512 __attribute__((target("avx512f")))
 
 /* dphi() on 16 lanes: one step of each of its loops, then the scalar loops
@@ -865,27 +865,26 @@ TGT512 static inline __m512 gather16(__mmask16 k, __m512 v, float step, const fl
  * Columns let the relaxation run over 16 values of t at once. */
 TGT512 static void compat_col16(const float *geo, uint32_t ns, uint32_t k, float *out)
 {
-	const uint32_t r = k; /* the broadcast pair */
 	const float *ax = geo, *ay = ax + ns, *at = ay + ns, *bx = at + ns, *by = bx + ns, *bt = by + ns;
-	const __m512 rax = _mm512_set1_ps(ax[r]), ray = _mm512_set1_ps(ay[r]), rat = _mm512_set1_ps(at[r]);
-	const __m512 rbx = _mm512_set1_ps(bx[r]), rby = _mm512_set1_ps(by[r]), rbt = _mm512_set1_ps(bt[r]);
+	const __m512 kax = _mm512_set1_ps(ax[k]), kay = _mm512_set1_ps(ay[k]), kat = _mm512_set1_ps(at[k]);
+	const __m512 kbx = _mm512_set1_ps(bx[k]), kby = _mm512_set1_ps(by[k]), kbt = _mm512_set1_ps(bt[k]);
 	const __m512 pi = _mm512_set1_ps((float)M_PI);
 	const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
 	for (uint32_t c = 0; c < ns; c += 16) {
 		const __mmask16 in = ns - c >= 16 ? 0xffff : (__mmask16)((1u << (ns - c)) - 1);
 		const __m512i ci = _mm512_add_epi32(lane, _mm512_set1_epi32((int)c));
-		const __mmask16 hi = _mm512_cmpgt_epi32_mask(ci, _mm512_set1_epi32((int)r));
-		const __mmask16 lo = _mm512_cmplt_epi32_mask(ci, _mm512_set1_epi32((int)r));
+		const __mmask16 hi = _mm512_cmpgt_epi32_mask(ci, _mm512_set1_epi32((int)k));
+		const __mmask16 lo = _mm512_cmplt_epi32_mask(ci, _mm512_set1_epi32((int)k));
 		const __m512 cax = _mm512_maskz_loadu_ps(in, ax + c), cay = _mm512_maskz_loadu_ps(in, ay + c);
 		const __m512 cat = _mm512_maskz_loadu_ps(in, at + c), cbx = _mm512_maskz_loadu_ps(in, bx + c);
 		const __m512 cby = _mm512_maskz_loadu_ps(in, by + c), cbt = _mm512_maskz_loadu_ps(in, bt + c);
 		/* first and second point of the compat2 call: (k, t) if t > k, else (t, k) */
-		const __m512 a1x = _mm512_mask_blend_ps(hi, cax, rax), a2x = _mm512_mask_blend_ps(hi, rax, cax);
-		const __m512 a1y = _mm512_mask_blend_ps(hi, cay, ray), a2y = _mm512_mask_blend_ps(hi, ray, cay);
-		const __m512 a1t = _mm512_mask_blend_ps(hi, cat, rat), a2t = _mm512_mask_blend_ps(hi, rat, cat);
-		const __m512 b1x = _mm512_mask_blend_ps(hi, cbx, rbx), b2x = _mm512_mask_blend_ps(hi, rbx, cbx);
-		const __m512 b1y = _mm512_mask_blend_ps(hi, cby, rby), b2y = _mm512_mask_blend_ps(hi, rby, cby);
-		const __m512 b1t = _mm512_mask_blend_ps(hi, cbt, rbt), b2t = _mm512_mask_blend_ps(hi, rbt, cbt);
+		const __m512 a1x = _mm512_mask_blend_ps(hi, cax, kax), a2x = _mm512_mask_blend_ps(hi, kax, cax);
+		const __m512 a1y = _mm512_mask_blend_ps(hi, cay, kay), a2y = _mm512_mask_blend_ps(hi, kay, cay);
+		const __m512 a1t = _mm512_mask_blend_ps(hi, cat, kat), a2t = _mm512_mask_blend_ps(hi, kat, cat);
+		const __m512 b1x = _mm512_mask_blend_ps(hi, cbx, kbx), b2x = _mm512_mask_blend_ps(hi, kbx, cbx);
+		const __m512 b1y = _mm512_mask_blend_ps(hi, cby, kby), b2y = _mm512_mask_blend_ps(hi, kby, cby);
+		const __m512 b1t = _mm512_mask_blend_ps(hi, cbt, kbt), b2t = _mm512_mask_blend_ps(hi, kbt, cbt);
 		const __m512 dxa = _mm512_sub_ps(a2x, a1x), dya = _mm512_sub_ps(a2y, a1y);
 		const __m512 dxb = _mm512_sub_ps(b2x, b1x), dyb = _mm512_sub_ps(b2y, b1y);
 		const __m512 da = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya)));

@@ -39,7 +39,7 @@
  *   4    1     version = 1
  *   5    1     NS = 16
  *   6    1     ND = 6
- *   7    1     W  = words (uint64) per bit plane = ceil(cells / 64) = 19
+ *   7    1     W  = words (uint64) per bit plane = ceil(cells / 64) = 20
  *   8    2     n  = number of cylinders (0..BH_MCC_MAX_CYL)
  *   10   2     width  of the 500-ppi working image (1..8192)
  *   12   2     height of the 500-ppi working image (1..8192)
