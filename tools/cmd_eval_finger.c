@@ -1,6 +1,6 @@
 /*
  * cmd_eval_finger.c - `biohub eval finger --data DIR [--ppi N] [--json]
- *                      [--det FILE] [--max-eer X]`
+ *                      [--det FILE] [--max-eer X] [--min-first-stage X]`
  *
  * DIR holds images named FINGER_IMPRESSION.ext (FVC style, e.g. 101_3.pgm;
  * PGM, PNG, JPEG, WSQ, JPEG 2000).  Every image goes through the full
@@ -27,7 +27,9 @@
  * --ppi sets the scan resolution when the files do not carry it (FVC2002
  * DB2 is 569).  --det writes "threshold fmr fnmr" lines for a DET plot
  * (scores only, no biometric data).  --max-eer X (a fraction) makes the
- * command fail (exit 1) when the EER exceeds X: the accuracy test suite.
+ * command fail (exit 1) when the EER exceeds X, --min-first-stage X when
+ * the first stage keeps a lone mate of a 10k gallery for less than a share X
+ * of the genuine pairs: the accuracy test suite.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -73,7 +75,8 @@ static uint64_t cpu_ns(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n");
+	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n"
+			"       [--min-first-stage X]\n");
 	return 2;
 }
 
@@ -330,18 +333,20 @@ int cmd_eval_finger(int argc, char **argv)
 					     {"json", no_argument, 0, 'j'},
 					     {"det", required_argument, 0, 'D'},
 					     {"max-eer", required_argument, 0, 'E'},
+					     {"min-first-stage", required_argument, 0, 'F'},
 					     {0, 0, 0, 0}};
 	const char *dir = NULL, *det = NULL;
 	int json = 0, o;
 	long ppi = 0;
-	double max_eer = -1;
-	while ((o = getopt_long(argc, argv, "d:p:jD:E:", opts, NULL)) != -1) {
+	double max_eer = -1, min_fs = -1;
+	while ((o = getopt_long(argc, argv, "d:p:jD:E:F:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dir = optarg; break;
 		case 'p': ppi = strtol(optarg, NULL, 10); break;
 		case 'j': json = 1; break;
 		case 'D': det = optarg; break;
 		case 'E': max_eer = strtod(optarg, NULL); break;
+		case 'F': min_fs = strtod(optarg, NULL); break;
 		default: return usage();
 		}
 	}
@@ -487,6 +492,9 @@ int cmd_eval_finger(int argc, char **argv)
 	}
 	if (max_eer >= 0 && r.eer > max_eer)
 		rc = bh_fail(BH_EINVAL, "EER %.4f above the bound %.4f", r.eer, max_eer);
+	else if (min_fs >= 0 && (!keep_imp || keep[0] < min_fs))
+		rc = bh_fail(BH_EINVAL, "first stage keeps %.4f of lone mates in 10k, below the bound %.4f",
+			     keep[0], min_fs);
 out:
 	for (int i = 0; i < n; i++)
 		bh_probe_tmpl_clear(&e[i].t);
