@@ -251,47 +251,29 @@ static void rank1_study(entry *e, int n, const int32_t *mat, const int *depths, 
 #define N_GSIZE 3
 static const double gallery_sizes[N_GSIZE] = {1e4, 1e5, 1e6};
 
-/* First-stage scaling (header comment): keep[k] = share of genuine pairs
- * whose code stays within the engine's top BH_FINGER_RERANK_DEPTH in a
- * gallery of gallery_sizes[k] impostors.  *nimp = impostor pairs used;
- * 0 (and keep untouched) when a list could not be built. */
-static void first_stage_keep(const entry *e, int n, double *keep, size_t *nimp)
+/* First-stage scaling (header comment): keep[k] = share of the genuine
+ * code similarities gen[0..ng) that stay within the engine's top
+ * BH_FINGER_RERANK_DEPTH in a gallery of gallery_sizes[k] impostors, from
+ * the impostor code similarities imp[0..ni) (ng, ni > 0; both get sorted). */
+static void first_stage_keep(int32_t *gen, size_t ng, int32_t *imp, size_t ni, double *keep)
 {
-	size_t cap = (size_t)n * (n - 1) / 2, ng = 0, ni = 0;
-	int32_t *gen = malloc(cap * sizeof *gen), *imp = malloc(cap * sizeof *imp);
-	*nimp = 0;
-	if (!gen || !imp)
-		goto out;
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++) {
-			if (!e[i].ok || !e[j].ok)
-				continue;
-			int32_t s = bh_fcode_similarity(e[i].t.code, e[j].t.code);
-			if (!strcmp(e[i].finger, e[j].finger))
-				gen[ng++] = s;
-			else
-				imp[ni++] = s;
-		}
-	if (!ng || !ni)
-		goto out;
+	qsort(gen, ng, sizeof *gen, cmp_i32);
 	qsort(imp, ni, sizeof *imp, cmp_i32);
 	int kept[N_GSIZE] = {0};
+	size_t lo = 0, hi = 0; /* imp[lo..hi) == gen[g]; both only move up */
 	for (size_t g = 0; g < ng; g++) {
-		size_t lo = 0, hi = 0; /* imp[lo..hi) == gen[g] */
 		while (lo < ni && imp[lo] < gen[g])
 			lo++;
-		for (hi = lo; hi < ni && imp[hi] == gen[g]; hi++)
-			;
+		if (hi < lo)
+			hi = lo;
+		while (hi < ni && imp[hi] == gen[g])
+			hi++;
 		double above = (double)(ni - hi) + 0.5 * (double)(hi - lo);
 		for (int k = 0; k < N_GSIZE; k++)
 			kept[k] += above / (double)ni <= BH_FINGER_RERANK_DEPTH / gallery_sizes[k];
 	}
 	for (int k = 0; k < N_GSIZE; k++)
 		keep[k] = (double)kept[k] / (double)ng;
-	*nimp = ni;
-out:
-	free(gen);
-	free(imp);
 }
 
 int cmd_eval_palm(int argc, char **argv); /* tools/cmd_eval_palm.c */
@@ -362,8 +344,10 @@ int cmd_eval_finger(int argc, char **argv)
 	int32_t *mat = calloc((size_t)n * n, sizeof *mat);
 	size_t cap = (size_t)n * (n - 1) / 2;
 	int32_t *gen = malloc(cap * sizeof *gen), *imp = malloc(cap * sizeof *imp);
+	/* first-stage code similarities of the pairs of extracted images */
+	int32_t *cgen = malloc(cap * sizeof *cgen), *cimp = malloc(cap * sizeof *cimp);
 	bh_mcc_ws *ws = bh_mcc_ws_new();
-	if (!ms || !wall || !mat || !gen || !imp || !ws) {
+	if (!ms || !wall || !mat || !gen || !imp || !cgen || !cimp || !ws) {
 		rc = bh_fail(BH_ENOMEM, "eval: scores");
 		goto out;
 	}
@@ -388,19 +372,25 @@ int cmd_eval_finger(int argc, char **argv)
 				fprintf(stderr, "eval: %s: %s: %s\n", e[i].name, bh_strerror(r), bh_errmsg());
 		}
 	}
-	size_t ng = 0, ni = 0;
+	size_t ng = 0, ni = 0, cng = 0, cni = 0;
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++) {
 			int32_t s = 0;
+			const int same = !strcmp(e[i].finger, e[j].finger);
 			if (e[i].ok && e[j].ok) {
 				s = bh_mcc_compare(&e[i].v, &e[j].v, ws);
 				if (s < 0) {
 					rc = bh_fail(s, "eval: compare");
 					goto out;
 				}
+				int32_t c = bh_fcode_similarity(e[i].t.code, e[j].t.code);
+				if (same)
+					cgen[cng++] = c;
+				else
+					cimp[cni++] = c;
 			}
 			mat[(size_t)i * n + j] = mat[(size_t)j * n + i] = s;
-			if (!strcmp(e[i].finger, e[j].finger))
+			if (same)
 				gen[ng++] = s;
 			else
 				imp[ni++] = s;
@@ -420,8 +410,9 @@ int cmd_eval_finger(int argc, char **argv)
 	int agree[5] = {0}, code_hit = 0, mcc_hit = 0, probes = n - failed;
 	rank1_study(e, n, mat, depths, 5, agree, &code_hit, &mcc_hit);
 	double keep[N_GSIZE] = {0};
-	size_t keep_imp = 0;
-	first_stage_keep(e, n, keep, &keep_imp);
+	const size_t keep_imp = cng && cni ? cni : 0; /* 0: no estimate */
+	if (keep_imp)
+		first_stage_keep(cgen, cng, cimp, cni, keep);
 	if (det)
 		write_det(det, gen, ng, imp, ni);
 	if (json) {
@@ -504,6 +495,8 @@ out:
 	free(mat);
 	free(gen);
 	free(imp);
+	free(cgen);
+	free(cimp);
 	bh_mcc_ws_free(ws);
 	return rc == BH_OK ? 0 : bh_cli_error("eval finger", rc);
 }
