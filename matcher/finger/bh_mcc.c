@@ -944,6 +944,7 @@ TGT512 static void relax16(const float *rhoT, uint32_t ns, const float *cur, flo
  * at a time (the same values as compat2 and the scalar loop). */
 static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 {
+	(void)vec; /* always 0 off x86-64 */
 	uint32_t nr = na < nb ? na : nb;
 	if (nr < 2)
 		return 0;
@@ -995,17 +996,17 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 		}
 		for (uint32_t k = 0; k < ns; k++) /* transposed: rho[k * ns + t] = rho(t, k) */
 			compat_col16(g, ns, k, ws->rho + (size_t)k * ns);
-	}
-#else
-	(void)vec;
+	} else
 #endif
-	for (uint32_t t = 0; t < ns && !vec; t++) {
-		const pairsel *st = &ws->sel[t];
-		ws->rho[(size_t)t * ns + t] = 0;
-		for (uint32_t k = t + 1; k < ns; k++) {
-			const pairsel *sk = &ws->sel[k];
-			compat2(&ws->pa[st->a], &ws->pa[sk->a], &ws->pb[st->b], &ws->pb[sk->b],
-				&ws->rho[(size_t)t * ns + k], &ws->rho[(size_t)k * ns + t]);
+	{
+		for (uint32_t t = 0; t < ns; t++) {
+			const pairsel *st = &ws->sel[t];
+			ws->rho[(size_t)t * ns + t] = 0;
+			for (uint32_t k = t + 1; k < ns; k++) {
+				const pairsel *sk = &ws->sel[k];
+				compat2(&ws->pa[st->a], &ws->pa[sk->a], &ws->pb[st->b], &ws->pb[sk->b],
+					&ws->rho[(size_t)t * ns + k], &ws->rho[(size_t)k * ns + t]);
+			}
 		}
 	}
 	const float wn = (1 - W_R) / (float)(ns - 1);
@@ -1014,13 +1015,16 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 #if defined(__x86_64__)
 		if (vec)
 			relax16(ws->rho, ns, cur, nxt, wn);
+		else
 #endif
-		for (uint32_t t = 0; t < ns && !vec; t++) {
-			const float *rr = ws->rho + (size_t)t * ns;
-			float s = 0;
-			for (uint32_t k = 0; k < ns; k++)
-				s += rr[k] * cur[k];
-			nxt[t] = W_R * cur[t] + wn * s;
+		{
+			for (uint32_t t = 0; t < ns; t++) {
+				const float *rr = ws->rho + (size_t)t * ns;
+				float s = 0;
+				for (uint32_t k = 0; k < ns; k++)
+					s += rr[k] * cur[k];
+				nxt[t] = W_R * cur[t] + wn * s;
+			}
 		}
 		float *sw = cur;
 		cur = nxt;
