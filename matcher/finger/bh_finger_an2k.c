@@ -309,3 +309,28 @@ int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
 	bh_an2k_free(a);
 	return rc;
 }
+
+int bh_finger_an2k_probes(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
+			  size_t *n)
+{
+	*n = 0;
+	if (max == 0)
+		return bh_fail(BH_EINVAL, "an2k: no room for a probe");
+	bh_an2k *a;
+	int rc = bh_an2k_parse(buf, len, &a);
+	if (rc != BH_OK)
+		return rc;
+	int latent = 0;
+	for (uint32_t i = 0; i < a->nimages && !latent; i++)
+		latent = bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_LATENT;
+	bh_an2k_free(a);
+	if (!latent) {
+		rc = bh_finger_an2k_enrol(buf, len, out, max, n, NULL, 0);
+		if (rc != BH_ENOFEATURE)
+			return rc;
+	}
+	rc = bh_finger_an2k_probe(buf, len, &out[0]);
+	if (rc == BH_OK)
+		*n = 1;
+	return rc;
+}

@@ -17,6 +17,13 @@
  * finger image, else the first fingertip of the first slap that gives a
  * template, else the first minutiae set.
  *
+ * Probes (bh_finger_an2k_probes), what a finger search uses: a transaction
+ * with a latent is searched with that latent alone (a mark is one finger of
+ * unknown position); any other transaction with its fingers, one template
+ * per position as enrolment builds them (so a ten-print card is searched
+ * with all ten), falling back to bh_finger_an2k_probe when enrolment finds
+ * no usable finger (e.g. a slap whose fingertips cannot all be found).
+ *
  * Minutiae-only templates: minutiae are converted to the matcher's frame by
  * bh_an2k_minutiae_to_fp (standard records need the image height, taken
  * from the image record with the same IDC when there is one) and turned into
@@ -43,5 +50,10 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 
 /* The finger probe of a transaction (see above). */
 int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out);
+
+/* The finger probes of a transaction (see above): out has room for max
+ * (>= 1) templates, *n gets how many were built.  On error none is left. */
+int bh_finger_an2k_probes(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
+			  size_t *n);
 
 #endif

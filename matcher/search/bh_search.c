@@ -6,6 +6,7 @@
 #include "bh_search.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "bh_time.h"
 
 #define MAX_K 1000u
+#define MAX_PROBES 11 /* finger positions 0..10 of one transaction */
 
 typedef struct mod_state {
 	const bh_modality_ops *ops;
@@ -149,35 +151,162 @@ static int fill_candidates(bh_searcher *s, const mod_state *m, const bh_hit *hit
 	return BH_OK;
 }
 
-/* Engine pass (+ re-rank) for one extracted probe template. */
+/* Engine pass (+ re-rank) for one extracted probe template: *hits (the
+ * caller wipes and frees it, `depth` slots) gets *nh hits in final rank
+ * order.  Adds the times to info. */
+static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uint32_t depth,
+		       bh_hit **hits, uint32_t *nh, bh_search_info *info)
+{
+	*nh = 0;
+	*hits = calloc(depth, sizeof **hits);
+	if (!*hits)
+		return bh_fail(BH_ENOMEM, "search: out of memory");
+	bh_queries q = {.nq = 1, .stride = m->pack.shard.stride, .data = t->code};
+	uint64_t t0 = bh_now_ns();
+	int rc = bh_engine_search(m->engine, &q, depth, *hits, nh);
+	uint64_t t1 = bh_now_ns();
+	if (rc == BH_OK && m->ops->rerank && *nh > 0) {
+		pthread_mutex_lock(&s->glock);
+		rc = m->ops->rerank(m->model, t, s->g, *hits, *nh);
+		pthread_mutex_unlock(&s->glock);
+	}
+	if (info) {
+		info->search_ns += t1 - t0;
+		info->rerank_ns += bh_now_ns() - t1;
+		info->backend = bh_engine_backend_name(m->engine);
+	}
+	return rc;
+}
+
+/* Hits per probe template: several templates may belong to one subject, and
+ * the second stage needs its own depth. */
+static uint32_t hit_depth(const mod_state *m, uint32_t k)
+{
+	return k * 4 > m->ops->rerank_depth ? k * 4 : m->ops->rerank_depth;
+}
+
 static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uint32_t k,
 		      bh_candidate *out, uint32_t *n, bh_search_info *info)
 {
-	/* Fetch extra hits: several templates may belong to one subject, and the
-	 * second stage needs its own depth. */
-	uint32_t depth = k * 4 > m->ops->rerank_depth ? k * 4 : m->ops->rerank_depth;
-	bh_hit *hits = calloc(depth, sizeof *hits);
-	if (!hits)
-		return bh_fail(BH_ENOMEM, "search: out of memory");
-	bh_queries q = {.nq = 1, .stride = m->pack.shard.stride, .data = t->code};
-	uint32_t nh = 0;
-	uint64_t t0 = bh_now_ns();
-	int rc = bh_engine_search(m->engine, &q, depth, hits, &nh);
-	uint64_t t1 = bh_now_ns();
-	if (rc == BH_OK && m->ops->rerank && nh > 0) {
-		pthread_mutex_lock(&s->glock);
-		rc = m->ops->rerank(m->model, t, s->g, hits, nh);
-		pthread_mutex_unlock(&s->glock);
-	}
-	uint64_t t2 = bh_now_ns();
+	uint32_t depth = hit_depth(m, k), nh = 0;
+	bh_hit *hits;
+	int rc = ranked_hits(s, m, t, depth, &hits, &nh, info);
 	if (rc == BH_OK)
 		rc = fill_candidates(s, m, hits, nh, k, out, n);
-	if (info) {
-		info->search_ns = t1 - t0;
-		info->rerank_ns = t2 - t1;
-		info->backend = bh_engine_backend_name(m->engine);
+	if (hits)
+		bh_wipe_free(hits, (size_t)depth * sizeof *hits);
+	return rc;
+}
+
+/* ---- several fingers of one transaction, fused per subject ---------------
+ * Each probe finger is searched on its own (engine + re-rank).  Its hits
+ * count only against gallery fingers of the same position (either position
+ * unknown counts as the same).  A subject's score is the sum over the probe
+ * fingers of its best such hit, so a ten-print card needs only some of its
+ * fingers to reach the mate in the first stage; `match` holds when one
+ * finger alone reaches the finger threshold, the decision a single-finger
+ * search would make (summing does not change what one comparison means).
+ * A single probe finger of known position takes this path too, so it is
+ * compared with the same position only. */
+typedef struct fhit {
+	int64_t subject;
+	uint32_t finger; /* index of the probe template */
+	int32_t score;
+	uint8_t position; /* gallery template's position */
+} fhit;
+
+static int fhit_cmp(const void *a, const void *b)
+{
+	const fhit *x = a, *y = b;
+	if (x->subject != y->subject)
+		return x->subject < y->subject ? -1 : 1;
+	if (x->finger != y->finger)
+		return x->finger < y->finger ? -1 : 1;
+	return (y->score > x->score) - (y->score < x->score); /* best first */
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const bh_candidate *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->subject_id > y->subject_id) - (x->subject_id < y->subject_id);
+}
+
+/* Sorted hits of all fingers -> one candidate per subject in cand[], sorted. */
+static uint32_t fuse_subjects(const fhit *h, size_t nf, int32_t threshold, bh_candidate *cand)
+{
+	uint32_t c = 0;
+	size_t j = 0;
+	for (size_t i = 0; i < nf; i = j) {
+		bh_candidate *o = &cand[c++];
+		memset(o, 0, sizeof *o);
+		o->subject_id = h[i].subject;
+		int32_t best = -1;
+		for (j = i; j < nf && h[j].subject == h[i].subject; j++) {
+			if (j > i && h[j - 1].finger == h[j].finger)
+				continue; /* not this finger's best hit on the subject */
+			o->score += h[j].score;
+			if (h[j].score > best) {
+				best = h[j].score;
+				o->position = h[j].position;
+			}
+		}
+		o->match = best >= threshold;
 	}
-	bh_wipe_free(hits, (size_t)depth * sizeof *hits);
+	qsort(cand, c, sizeof *cand, cand_cmp);
+	return c;
+}
+
+static int run_multi(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt, uint32_t k,
+		     bh_candidate *out, uint32_t *n, bh_search_info *info)
+{
+	const uint32_t depth = hit_depth(m, k);
+	const size_t cap = nt * depth;
+	fhit *fh = calloc(cap, sizeof *fh);
+	bh_candidate *cand = calloc(cap, sizeof *cand);
+	int rc = fh && cand ? BH_OK : bh_fail(BH_ENOMEM, "search: out of memory");
+	size_t nf = 0;
+	for (size_t f = 0; f < nt && rc == BH_OK; f++) {
+		bh_hit *hits;
+		uint32_t nh = 0;
+		rc = ranked_hits(s, m, &t[f], depth, &hits, &nh, info);
+		for (uint32_t i = 0; i < nh && rc == BH_OK; i++) {
+			long ix = pack_index(&m->pack, hits[i].id);
+			if (ix < 0) {
+				rc = bh_fail(BH_EINVAL, "search: hit id %llu not in gallery",
+					     (unsigned long long)hits[i].id);
+				break;
+			}
+			int gp = m->pack.position[ix];
+			if (t[f].position && gp && gp != t[f].position)
+				continue; /* another finger of the subject */
+			fh[nf++] = (fhit){m->pack.subject[ix], (uint32_t)f, hits[i].score, (uint8_t)gp};
+		}
+		if (hits)
+			bh_wipe_free(hits, (size_t)depth * sizeof *hits);
+	}
+	if (rc == BH_OK) {
+		qsort(fh, nf, sizeof *fh, fhit_cmp);
+		uint32_t c = fuse_subjects(fh, nf, m->ops->threshold, cand);
+		*n = c < k ? c : k;
+		for (uint32_t i = 0; i < *n && rc == BH_OK; i++) {
+			out[i] = cand[i];
+			pthread_mutex_lock(&s->glock);
+			rc = bh_gallery_subject_ref(s->g, out[i].subject_id, out[i].external_ref,
+						    sizeof out[i].external_ref);
+			pthread_mutex_unlock(&s->glock);
+		}
+		if (rc != BH_OK)
+			*n = 0;
+	}
+	if (info && rc == BH_OK && nt > 1)
+		snprintf(info->warning, sizeof info->warning,
+			 "%zu fingers searched; score = sum of their best same-position scores", nt);
+	if (fh)
+		bh_wipe_free(fh, cap * sizeof *fh);
+	if (cand)
+		bh_wipe_free(cand, cap * sizeof *cand);
 	return rc;
 }
 
@@ -196,28 +325,36 @@ int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_
 		return bh_fail(BH_EUNSUPPORTED, "search: modality %s is not built in",
 			       bh_modality_name(modality));
 	bh_image img;
-	bh_probe_tmpl t;
-	memset(&t, 0, sizeof t);
+	bh_probe_tmpl t[MAX_PROBES];
+	memset(t, 0, sizeof t);
+	size_t nt = 0;
 	uint64_t t0 = bh_now_ns();
 	int rc;
 	if (modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len)) {
-		rc = bh_finger_an2k_probe(image, image_len, &t); /* latent, finger or minutiae */
+		/* a latent, or every finger of the card (bh_finger_an2k.h) */
+		rc = bh_finger_an2k_probes(image, image_len, t, MAX_PROBES, &nt);
 	} else {
 		rc = bh_image_decode(image, image_len, 0, NULL, &img);
 		if (rc == BH_OK) {
-			rc = m->ops->extract(m->model, &img, &t);
+			rc = m->ops->extract(m->model, &img, &t[0]);
+			nt = rc == BH_OK;
 			bh_image_free(&img);
 		}
 	}
 	if (info)
 		info->extract_ns = bh_now_ns() - t0;
-	if (rc == BH_OK && t.code_len != bh_template_code_bytes(t.format))
-		rc = bh_fail(BH_EFORMAT, "search: extractor produced a %zu-byte code", t.code_len);
-	if (rc == BH_OK) {
-		if (info)
-			memcpy(info->warning, t.warning, sizeof info->warning);
-		rc = run_search(s, m, &t, k, out, n, info);
-	}
-	bh_probe_tmpl_clear(&t);
+	for (size_t i = 0; i < nt && rc == BH_OK; i++)
+		if (t[i].code_len != bh_template_code_bytes(t[i].format))
+			rc = bh_fail(BH_EFORMAT, "search: extractor produced a %zu-byte code",
+				     t[i].code_len);
+	if (rc == BH_OK && info)
+		memcpy(info->warning, t[0].warning, sizeof info->warning);
+	/* a finger of known position goes the per-position way even alone */
+	if (rc == BH_OK && nt == 1 && t[0].position == 0)
+		rc = run_search(s, m, &t[0], k, out, n, info);
+	else if (rc == BH_OK)
+		rc = run_multi(s, m, t, nt, k, out, n, info);
+	for (size_t i = 0; i < MAX_PROBES; i++)
+		bh_probe_tmpl_clear(&t[i]);
 	return rc;
 }

@@ -1,7 +1,11 @@
 /*
  * bh_search.h - the search service used by `biohub search` and biohubd:
  * probe image bytes -> decode -> extract -> 1:N engine -> re-rank -> candidates.
- * A finger probe may also be an ANSI/NIST-ITL transaction (bh_finger_an2k.h).
+ * A finger probe may also be an ANSI/NIST-ITL transaction (bh_finger_an2k.h):
+ * a latent is searched alone; the fingers of a card are each searched
+ * against gallery fingers of the same position, and a subject's score is the
+ * sum of its best score per probe finger (so it may exceed one comparison's
+ * maximum); `match` is set when one of those fingers reaches the threshold.
  *
  * A searcher loads every modality of one gallery into engines at open time.
  * bh_searcher_search() is thread-safe.  Every buffer that held the probe

@@ -15,14 +15,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 bash "$src/scripts/demo-gallery" "$biohub" "$work/g.db" 5 | tee "$work/enrolled"
 searches=0
-rank1() { # modality image expected-ref
+rank1() { # modality image expected-ref [candidates, default 3]
   local out
   searches=$((searches + 1))
   out=$("$biohub" search "$work/g.db" --modality "$1" --k 3 --json "$2") || fail "$1 search of $2"
   echo "$out"
   echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
-sys.exit(0 if len(c)==3 and c[0]["subject"]==sys.argv[1] and c[0]["match"]
-         and all(c[i]["score"]>=c[i+1]["score"] for i in range(2)) else 1)' "$3" \
+sys.exit(0 if len(c)==int(sys.argv[2]) and c[0]["subject"]==sys.argv[1] and c[0]["match"]
+         and all(c[i]["score"]>=c[i+1]["score"] for i in range(len(c)-1)) else 1)' "$3" "${4:-3}" \
     || fail "$1: $2 did not find $3 at rank 1"
 }
 grep -q "enrolled finger 5" "$work/enrolled" || fail "finger enrolment"
@@ -43,16 +43,36 @@ fi
 # ANSI/NIST: `biohub enroll --an2k` (EFS minutiae of 8+ fingers), then the
 # same transaction as a probe finds it; a slap-only transaction (two
 # four-finger slaps, two plain thumbs) enrols ten fingers through slap
-# segmentation and, as a probe (its first fingertip), finds itself.
+# segmentation and, as a probe (all ten fingertips), finds itself.
 nist="$data/fingerprint/nist"
 if [ -f "$nist/type9-efs.an2k" ]; then
   "$biohub" enroll "$work/g.db" --ref nist-efs --an2k "$nist/type9-efs.an2k" || fail "an2k enrol"
-  rank1 finger "$nist/type9-efs.an2k" nist-efs
+  # its eight fingers (positions 2..10, none is 1) meet no demo finger (all
+  # enrolled as position 1): it is the only candidate
+  rank1 finger "$nist/type9-efs.an2k" nist-efs 1
   "$biohub" enroll "$work/g.db" --ref nist-slaps --an2k "$nist/type4-slaps.an2k" >"$work/out" \
     || fail "slap enrol"
   grep -q "nist-slaps (subject [0-9]*, 10 templates)" "$work/out" || fail "slaps: not 10 fingers"
-  rank1 finger "$nist/type4-slaps.an2k" nist-slaps
+  rank1 finger "$nist/type4-slaps.an2k" nist-slaps 3
+  # a card is searched with all its fingers: the fused score is a sum over
+  # ten same-position comparisons, more than one finger can score (10000)
+  searches=$((searches + 1))
+  out=$("$biohub" search "$work/g.db" --modality finger --k 3 --json "$nist/type4-slaps.an2k") \
+    || fail "slaps search"
+  echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin);
+sys.exit(0 if r["warning"].startswith("10 fingers searched") and r["candidates"][0]["score"] > 10000 else 1)' \
+    || fail "slaps: not searched with ten fingers"
 fi
+# a finger of known position is compared with that position only: FVC 103
+# (enrolled as position 1 by demo-gallery) is found as position 1, not as 5
+python3 "$src/scripts/an2k-write" "$work/p1.an2k" "1:500:$data/fingerprint/fvc2002/DB1_B/103_2.pgm"
+python3 "$src/scripts/an2k-write" "$work/p5.an2k" "5:500:$data/fingerprint/fvc2002/DB1_B/103_2.pgm"
+rank1 finger "$work/p1.an2k" fvc-103
+searches=$((searches + 1))
+out=$("$biohub" search "$work/g.db" --modality finger --k 3 --json "$work/p5.an2k") || fail "p5 search"
+echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
+sys.exit(0 if all(x["subject"] != "fvc-103" and not x["match"] for x in c) else 1)' \
+  || fail "a position-5 probe matched a position-1 finger"
 printf 'P5\n8 8\n255\n' > "$work/tiny.pgm"; head -c 64 /dev/zero >> "$work/tiny.pgm"
 searches=$((searches + 1))
 "$biohub" search "$work/g.db" --modality finger "$work/tiny.pgm" 2>"$work/err" \

@@ -1,8 +1,9 @@
 /* test_finger_an2k.c - finger templates from the NIST ANSI/NIST-ITL sample
  * transactions (bh_finger_an2k.h): which records are enrolled at which
  * position and which are refused; a transaction searched against itself
- * scores far above the threshold and far above another one; truncated
- * transactions are errors with nothing returned. */
+ * scores far above the threshold and far above another one; which probes a
+ * finger search takes from a transaction; truncated transactions are errors
+ * with nothing returned. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +176,54 @@ static void probe_matches_its_reference(void **state)
 	free(b);
 }
 
+/* What a finger search uses (bh_finger_an2k_probes): every finger of a card,
+ * at its position; a latent transaction only its latent; a transaction with
+ * one minutiae set of unknown position that one. */
+static size_t probes_of(const char *file, bh_probe_tmpl *t, size_t max, int *rc)
+{
+	size_t len, n = 99;
+	uint8_t *b = load(file, &len);
+	if (!b)
+		return 0;
+	*rc = bh_finger_an2k_probes(b, len, t, max, &n);
+	free(b);
+	return n;
+}
+
+static void probes_per_transaction(void **state)
+{
+	(void)state;
+	bh_probe_tmpl t[11];
+	int rc = -1;
+	size_t n = probes_of(NIST "type4-slaps.an2k", t, 11, &rc);
+	if (rc == -1)
+		skip();
+	assert_int_equal(rc, BH_OK);
+	assert_int_equal(n, 10);
+	int seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_true(t[i].position >= 1 && t[i].position <= 10);
+		seen |= 1 << t[i].position;
+		bh_probe_tmpl_clear(&t[i]);
+	}
+	assert_int_equal(seen, 0x7fe); /* positions 1..10, each once */
+	assert_int_equal(probes_of(NIST "type9-efs.an2k", t, 11, &rc), 8);
+	assert_int_equal(rc, BH_OK);
+	for (size_t i = 0; i < 8; i++)
+		bh_probe_tmpl_clear(&t[i]);
+	/* latent (with its type-9 minutiae): the latent alone, position unknown */
+	assert_int_equal(probes_of(NIST "type9-13.an2k", t, 11, &rc), 1);
+	assert_int_equal(rc, BH_OK);
+	assert_int_equal(t[0].position, 0);
+	bh_probe_tmpl_clear(&t[0]);
+	assert_int_equal(probes_of(NIST "type9.an2k", t, 11, &rc), 1);
+	assert_int_equal(rc, BH_OK);
+	bh_probe_tmpl_clear(&t[0]);
+	/* no room for the card's fingers: an error, nothing returned */
+	assert_int_equal(probes_of(NIST "type4-slaps.an2k", t, 4, &rc), 0);
+	assert_int_equal(rc, BH_ETOOBIG);
+}
+
 static void truncated(void **state)
 {
 	(void)state;
@@ -191,6 +240,9 @@ static void truncated(void **state)
 		assert_int_equal(e.n, 0);
 		bh_probe_tmpl p;
 		assert_int_not_equal(bh_finger_an2k_probe(b, cut, &p), BH_OK);
+		size_t np = 99;
+		assert_int_not_equal(bh_finger_an2k_probes(b, cut, e.t, MAXT, &np), BH_OK);
+		assert_int_equal(np, 0);
 	}
 	free(b);
 }
@@ -202,6 +254,7 @@ int main(void)
 		cmocka_unit_test(refused_records),
 		cmocka_unit_test(slaps_give_ten_fingers),
 		cmocka_unit_test(probe_matches_its_reference),
+		cmocka_unit_test(probes_per_transaction),
 		cmocka_unit_test(truncated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
