@@ -980,6 +980,38 @@ void bh_gallery_pack_free(bh_gallery_pack *p)
 	memset(p, 0, sizeof *p);
 }
 
+int bh_gallery_pack_subset(const bh_gallery_pack *src, int position, bh_gallery_pack *out)
+{
+	if (!out)
+		return bh_fail(BH_EINVAL, "gallery: pack_subset: no output");
+	memset(out, 0, sizeof *out);
+	if (!src)
+		return bh_fail(BH_EINVAL, "gallery: pack_subset: no source");
+	size_t n = 0;
+	for (size_t i = 0; i < src->n; i++)
+		n += src->position[i] == position || src->position[i] == 0;
+	int rc = pack_alloc(out, n, src->shard.stride);
+	if (rc != BH_OK) {
+		bh_gallery_pack_free(out);
+		return rc;
+	}
+	out->shard = src->shard;
+	out->shard.data = out->data;
+	out->shard.ids = out->ids;
+	const uint8_t *row = src->data;
+	for (size_t i = 0; i < src->n; i++, row += src->shard.stride) {
+		if (src->position[i] != position && src->position[i] != 0)
+			continue;
+		memcpy((uint8_t *)out->data + out->n * src->shard.stride, row, src->shard.stride);
+		out->ids[out->n] = src->ids[i];
+		out->subject[out->n] = src->subject[i];
+		out->position[out->n] = src->position[i];
+		out->n++;
+	}
+	pack_finish(out);
+	return BH_OK;
+}
+
 /* ---- audit --------------------------------------------------------------- */
 
 int bh_gallery_audit(bh_gallery *g, const bh_audit_rec *a)

@@ -21,11 +21,22 @@
 #define MAX_K 1000u
 #define MAX_PROBES 11 /* finger positions 0..10 of one transaction */
 
+#define NPOS 10 /* finger positions 1..10 (0 = unknown) */
+
 typedef struct mod_state {
 	const bh_modality_ops *ops;
 	void *model;
 	bh_gallery_pack pack;
 	bh_engine *engine;
+	/* Fingers on a CPU backend: one engine per position p over the fingers
+	 * of position p and of unknown position (pos_open), so that a probe of
+	 * known position competes in the first stage with its own position
+	 * only, a tenth of a ten-finger gallery.  NULL where the whole engine
+	 * serves as well (no other position enrolled) or on a device, which
+	 * holds the whole gallery; there the hits of other positions are
+	 * dropped after the first stage. */
+	bh_gallery_pack pos_pack[NPOS + 1];
+	bh_engine *pos_engine[NPOS + 1];
 } mod_state;
 
 struct bh_searcher {
@@ -36,12 +47,41 @@ struct bh_searcher {
 
 static void mod_close(mod_state *m)
 {
+	for (int p = 0; p <= NPOS; p++) {
+		if (m->pos_engine[p])
+			bh_engine_close(m->pos_engine[p]);
+		bh_gallery_pack_free(&m->pos_pack[p]);
+	}
 	if (m->engine)
 		bh_engine_close(m->engine);
 	bh_gallery_pack_free(&m->pack);
 	if (m->ops && m->ops->fini && m->model)
 		m->ops->fini(m->model);
 	memset(m, 0, sizeof *m);
+}
+
+/* The per-position engines (see mod_state).  One thread each: a position
+ * is a tenth of the gallery, and searches of different positions can then
+ * run side by side. */
+static int pos_open(mod_state *m, const bh_searcher_config *cfg)
+{
+	size_t count[NPOS + 1] = {0};
+	for (size_t i = 0; i < m->pack.n; i++)
+		if (m->pack.position[i] <= NPOS)
+			count[m->pack.position[i]]++;
+	for (int p = 1; p <= NPOS; p++) {
+		size_t n = count[p] + count[0];
+		if (n == 0 || n == m->pack.n)
+			continue;
+		int rc = bh_gallery_pack_subset(&m->pack, p, &m->pos_pack[p]);
+		if (rc == BH_OK) {
+			bh_engine_config ec = {.backend = cfg->backend, .threads = 1};
+			rc = bh_engine_open(&ec, &m->pos_pack[p].shard, &m->pos_engine[p]);
+		}
+		if (rc != BH_OK)
+			return rc;
+	}
+	return BH_OK;
 }
 
 static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
@@ -57,6 +97,8 @@ static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 		bh_engine_config ec = {.backend = cfg->backend, .threads = cfg->threads};
 		rc = bh_engine_open(&ec, &m->pack.shard, &m->engine);
 	}
+	if (rc == BH_OK && modality == BH_MOD_FINGER && !bh_engine_on_device(m->engine))
+		rc = pos_open(m, cfg);
 	if (rc != BH_OK)
 		mod_close(m);
 	return rc;
@@ -161,9 +203,12 @@ static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uin
 	*hits = calloc(depth, sizeof **hits);
 	if (!*hits)
 		return bh_fail(BH_ENOMEM, "search: out of memory");
+	bh_engine *e = t->position > 0 && t->position <= NPOS && m->pos_engine[t->position]
+			       ? m->pos_engine[t->position]
+			       : m->engine;
 	bh_queries q = {.nq = 1, .stride = m->pack.shard.stride, .data = t->code};
 	uint64_t t0 = bh_now_ns();
-	int rc = bh_engine_search(m->engine, &q, depth, *hits, nh);
+	int rc = bh_engine_search(e, &q, depth, *hits, nh);
 	uint64_t t1 = bh_now_ns();
 	if (rc == BH_OK && m->ops->rerank && *nh > 0) {
 		pthread_mutex_lock(&s->glock);
@@ -173,7 +218,7 @@ static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uin
 	if (info) {
 		info->search_ns += t1 - t0;
 		info->rerank_ns += bh_now_ns() - t1;
-		info->backend = bh_engine_backend_name(m->engine);
+		info->backend = bh_engine_backend_name(e);
 	}
 	return rc;
 }
@@ -199,9 +244,10 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uint
 }
 
 /* ---- several fingers of one transaction, fused per subject ---------------
- * Each probe finger is searched on its own (engine + re-rank).  Its hits
- * count only against gallery fingers of the same position (either position
- * unknown counts as the same).  A subject's score is the sum over the probe
+ * Each probe finger is searched on its own (engine + re-rank), on its
+ * position's engine when there is one.  Its hits count only against gallery
+ * fingers of the same position (either position unknown counts as the
+ * same).  A subject's score is the sum over the probe
  * fingers of its best such hit, so a ten-print card needs only some of its
  * fingers to reach the mate in the first stage; `match` holds when one
  * finger alone reaches the finger threshold, the decision a single-finger

@@ -322,6 +322,28 @@ static void test_enroll_show_pack(void **state)
 	assert_memory_equal(row1, tb.code, 32);
 	for (int i = 32; i < 64; i++)
 		assert_int_equal(row1[i], 0);
+	/* Subsets by position (A is finger 2, B finger 3): the rows of the
+	 * position, copied with their ids in order, aligned like the pack. */
+	bh_gallery_pack sub;
+	assert_int_equal(bh_gallery_pack_subset(&pk, 3, &sub), BH_OK);
+	assert_int_equal(sub.n, 1);
+	assert_int_equal(sub.shard.n, 1);
+	assert_int_equal(sub.shard.stride, 64);
+	assert_int_equal((uintptr_t)sub.shard.data % 64, 0);
+	assert_int_equal(sub.ids[0], pk.ids[1]);
+	assert_ptr_equal(sub.shard.ids, sub.ids);
+	assert_int_equal(sub.subject[0], b);
+	assert_memory_equal(sub.data, row1, 64);
+	bh_gallery_pack_free(&sub);
+	assert_int_equal(bh_gallery_pack_subset(&pk, 7, &sub), BH_OK);
+	assert_int_equal(sub.n, 0);
+	bh_gallery_pack_free(&sub);
+	pk.position[0] = 0; /* unknown position: in every subset */
+	assert_int_equal(bh_gallery_pack_subset(&pk, 3, &sub), BH_OK);
+	assert_int_equal(sub.n, 2);
+	assert_true(sub.ids[0] < sub.ids[1]);
+	assert_memory_equal(sub.data, pk.data, 128);
+	bh_gallery_pack_free(&sub);
 	bh_gallery_pack_free(&pk);
 	assert_null(pk.data);
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
