@@ -990,19 +990,21 @@ int bh_gallery_pack_subset(const bh_gallery_pack *src, int position, bh_gallery_
 	size_t n = 0;
 	for (size_t i = 0; i < src->n; i++)
 		n += src->position[i] == position || src->position[i] == 0;
-	int rc = pack_alloc(out, n, src->shard.stride);
+	const size_t stride = bh_row_bytes(src->shard.kernel, src->shard.dim); /* packed */
+	int rc = stride ? pack_alloc(out, n, stride) : bh_fail(BH_EINVAL, "gallery: pack_subset: bad shard");
 	if (rc != BH_OK) {
 		bh_gallery_pack_free(out);
 		return rc;
 	}
 	out->shard = src->shard;
+	out->shard.stride = stride;
 	out->shard.data = out->data;
 	out->shard.ids = out->ids;
 	const uint8_t *row = src->data;
 	for (size_t i = 0; i < src->n; i++, row += src->shard.stride) {
 		if (src->position[i] != position && src->position[i] != 0)
 			continue;
-		memcpy((uint8_t *)out->data + out->n * src->shard.stride, row, src->shard.stride);
+		memcpy((uint8_t *)out->data + out->n * stride, row, stride);
 		out->ids[out->n] = src->ids[i];
 		out->subject[out->n] = src->subject[i];
 		out->position[out->n] = src->position[i];

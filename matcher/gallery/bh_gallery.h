@@ -105,8 +105,9 @@ int bh_gallery_pack_load(bh_gallery *g, int modality, bh_gallery_pack *out);
 int bh_gallery_pack_load_all(bh_gallery *g, bh_gallery_pack out[BH_MOD_COUNT + 1]);
 void bh_gallery_pack_free(bh_gallery_pack *p);
 /* The rows of src whose position is `position` or 0 (unknown), in src's
- * order (so ids stay ascending): a pack of its own, same shard layout,
- * freed with bh_gallery_pack_free().  On error nothing is left allocated. */
+ * order (so ids stay ascending): a pack of its own with packed rows (stride
+ * = bh_row_bytes(), the layout the CPU backends accept; bh_engine.h), freed
+ * with bh_gallery_pack_free().  On error nothing is left allocated. */
 int bh_gallery_pack_subset(const bh_gallery_pack *src, int position, bh_gallery_pack *out);
 
 /* The full template of one template id (malloc'd copy; caller frees).
