@@ -2,6 +2,7 @@
  * cmd_probe.c - `biohub probe`: the reference BHP/1 client.
  *
  *   biohub probe --agency A --key FILE --server IP:PORT [--modality M] [--k K]
+ *                [--position P]  (finger position byte of SEARCH, docs/PROTOCOL.md)
  *                [--timeout MS] [--json] IMAGE
  *   biohub probe ... --health
  *   biohub probe ... --load N [--rate R] [--window W] IMAGE [IMAGE...]
@@ -37,6 +38,7 @@ typedef struct probe_opts {
 	uint32_t agency;
 	const char *key, *server;
 	int modality; /* 0 = from the file name */
+	unsigned position; /* finger position byte of SEARCH (0 = unknown) */
 	unsigned k, timeout_ms, load, rate, window;
 	int json, health;
 } probe_opts;
@@ -68,8 +70,8 @@ static int guess_modality(const char *path)
 	return 2;
 }
 
-/* Reads IMAGE into a search message: modality, k, 0, 0, image bytes. */
-static int build_search(const char *path, int modality, unsigned k, uint8_t **msg, size_t *len)
+/* Reads IMAGE into a search message: modality, k, position, 0, image bytes. */
+static int build_search(const char *path, const probe_opts *o, uint8_t **msg, size_t *len)
 {
 	uint8_t *img = NULL;
 	size_t n = 0;
@@ -81,9 +83,10 @@ static int build_search(const char *path, int modality, unsigned k, uint8_t **ms
 		bh_wipe_free(img, n);
 		return bh_fail(BH_ENOMEM, "probe message");
 	}
-	(*msg)[0] = (uint8_t)(modality ? modality : guess_modality(path));
-	(*msg)[1] = (uint8_t)k;
-	(*msg)[2] = (*msg)[3] = 0;
+	(*msg)[0] = (uint8_t)(o->modality ? o->modality : guess_modality(path));
+	(*msg)[1] = (uint8_t)o->k;
+	(*msg)[2] = (uint8_t)o->position;
+	(*msg)[3] = 0;
 	memcpy(*msg + 4, img, n);
 	bh_wipe_free(img, n);
 	*len = n + 4;
@@ -163,7 +166,7 @@ static int do_search(bhp_client *c, const probe_opts *o, const char *path)
 {
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	int rc = build_search(path, o->modality, o->k, &msg, &len);
+	int rc = build_search(path, o, &msg, &len);
 	if (rc)
 		return bh_cli_error("probe: image", rc);
 	bhp_msg m = {0};
@@ -333,7 +336,7 @@ static int do_load(bhp_client *c, const probe_opts *o, char **paths, int npaths)
 			.base_req = c->next_req};
 	int rc = msgs && lens && s.sent_ns && s.adm.us && s.busy.us ? BH_OK : BH_ENOMEM;
 	for (int i = 0; rc == BH_OK && i < npaths; i++)
-		rc = build_search(paths[i], o->modality, o->k, &msgs[i], &lens[i]);
+		rc = build_search(paths[i], o, &msgs[i], &lens[i]);
 	if (rc == BH_OK) {
 		c->next_req += o->load;
 		uint64_t t0 = bh_now_ns();
@@ -356,7 +359,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: biohub probe --agency A --key FILE --server IP:PORT [--modality face|finger|palm]\n"
-		"                    [--k K] [--timeout MS] [--json] IMAGE\n"
+		"                    [--k K] [--position P] [--timeout MS] [--json] IMAGE\n"
 		"       biohub probe --agency A --key FILE --server IP:PORT --health\n"
 		"       biohub probe ... --load N [--rate R] [--window W] IMAGE [IMAGE...]\n");
 	return 2;
@@ -371,7 +374,8 @@ int cmd_probe(int argc, char **argv)
 		{"k", required_argument, NULL, 'k'},      {"timeout", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},         {"health", no_argument, NULL, 'H'},
 		{"load", required_argument, NULL, 'n'},   {"rate", required_argument, NULL, 'r'},
-		{"window", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+		{"window", required_argument, NULL, 'w'}, {"position", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0}};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -391,10 +395,11 @@ int cmd_probe(int argc, char **argv)
 		case 'n': o.load = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'r': o.rate = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': o.window = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p': o.position = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
-	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window ||
+	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window || o.position > 255 ||
 	    (!o.health && optind >= argc) || (!o.health && !o.load && optind + 1 != argc))
 		return usage();
 	bhp_client c;

@@ -19,7 +19,10 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub search GALLERY --modality face|finger|palm [--k K]\n"
-			"                     [--backend NAME] [--threads N] [--models DIR] [--json] IMAGE\n");
+			"                     [--position 1..10] [--backend NAME] [--threads N]\n"
+			"                     [--models DIR] [--json] IMAGE\n"
+			"  --position: the finger position of a finger image (ANSI/NIST code); only\n"
+			"              gallery fingers of that position (or unknown) are compared\n");
 	return 2;
 }
 
@@ -91,11 +94,11 @@ int cmd_search(int argc, char **argv)
 		{"modality", required_argument, 0, 'm'}, {"k", required_argument, 0, 'k'},
 		{"backend", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
 		{"models", required_argument, 0, 'M'},   {"json", no_argument, 0, 'j'},
-		{0, 0, 0, 0}};
+		{"position", required_argument, 0, 'p'}, {0, 0, 0, 0}};
 	bh_searcher_config cfg = {0};
 	int mod = -1, json = 0, o;
-	long k = 10;
-	while ((o = getopt_long(argc, argv, "m:k:b:t:M:j", opts, NULL)) != -1) {
+	long k = 10, pos = 0;
+	while ((o = getopt_long(argc, argv, "m:k:b:t:M:jp:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': mod = bh_modality_parse(optarg); break;
 		case 'k': k = strtol(optarg, NULL, 10); break;
@@ -103,10 +106,11 @@ int cmd_search(int argc, char **argv)
 		case 't': cfg.threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'M': cfg.model_dir = optarg; break;
 		case 'j': json = 1; break;
+		case 'p': pos = strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
-	if (mod < 0 || k < 1 || k > 1000 || argc - optind != 2)
+	if (mod < 0 || k < 1 || k > 1000 || pos < 0 || pos > 10 || argc - optind != 2)
 		return usage();
 	cfg.gallery_path = argv[optind];
 	uint8_t *buf;
@@ -123,7 +127,7 @@ int cmd_search(int argc, char **argv)
 	bh_candidate *c = calloc((size_t)k, sizeof *c);
 	uint32_t n = 0;
 	bh_search_info info;
-	rc = c ? bh_searcher_search(s, mod, buf, len, (uint32_t)k, c, &n, &info) : BH_ENOMEM;
+	rc = c ? bh_searcher_search_at(s, mod, (int)pos, buf, len, (uint32_t)k, c, &n, &info) : BH_ENOMEM;
 	bh_wipe_free(buf, len);
 	if (c)
 		audit(s, mod, n, &info, rc);

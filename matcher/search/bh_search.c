@@ -359,11 +359,23 @@ static int run_multi(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_
 int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_t image_len,
 		       uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info)
 {
+	return bh_searcher_search_at(s, modality, 0, image, image_len, k, out, n, info);
+}
+
+int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint8_t *image,
+			  size_t image_len, uint32_t k, bh_candidate *out, uint32_t *n,
+			  bh_search_info *info)
+{
 	*n = 0;
 	if (info)
 		memset(info, 0, sizeof *info);
 	if (!bh_modality_name(modality))
 		return bh_fail(BH_EINVAL, "search: unknown modality %d", modality);
+	if (position < 0 || position > NPOS || (position && modality != BH_MOD_FINGER))
+		return bh_fail(BH_EINVAL, "search: position %d: only fingers have one, 1..%d",
+			       position, NPOS);
+	if (position && bh_finger_an2k_sniff(image, image_len))
+		return bh_fail(BH_EINVAL, "search: an ANSI/NIST probe carries its own positions");
 	if (k == 0 || k > MAX_K)
 		return bh_fail(BH_EINVAL, "search: k must be 1..%u", MAX_K);
 	mod_state *m = &s->mod[modality];
@@ -384,6 +396,7 @@ int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_
 		if (rc == BH_OK) {
 			rc = m->ops->extract(m->model, &img, &t[0]);
 			nt = rc == BH_OK;
+			t[0].position = position;
 			bh_image_free(&img);
 		}
 	}

@@ -54,4 +54,13 @@ int bh_searcher_audit(bh_searcher *s, const bh_audit_rec *rec);
 int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_t image_len,
 		       uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info);
 
+/* The same for a finger image of known position (1..10, ANSI/NIST finger
+ * codes; 0 = unknown, which is bh_searcher_search): compared with gallery
+ * fingers of that position and of unknown position only, as the fingers of
+ * a transaction are.  BH_EINVAL for a position on another modality or on an
+ * ANSI/NIST probe (it carries its own). */
+int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint8_t *image,
+			  size_t image_len, uint32_t k, bh_candidate *out, uint32_t *n,
+			  bh_search_info *info);
+
 #endif

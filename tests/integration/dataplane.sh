@@ -152,12 +152,13 @@ scan_clean reasm-timeout "$marker"
 
 # Searches with real images: an enrolled image must come back as its own
 # subject at rank 1 with match set; other impressions are printed.
-search_check() { # modality image expected-ref
+search_check() { # modality image expected-ref [probe options]
   local out
   out=$(inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --modality "$1" \
-    --k 5 --json --timeout 60000 "$2") || fail "$1 search of $2: $out"
+    --k 5 --json --timeout 60000 "${@:4}" "$2") || fail "$1 search of $2: $out"
   searches=$((searches + 1))
   echo "$out"
+  last="$out"
   if [ -n "$backend" ]; then
     echo "$out" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["backend"]!=sys.argv[1])' \
       "$backend" || fail "$1 search not answered by backend $backend"
@@ -171,6 +172,19 @@ if [ -n "$gallery" ]; then
   if grep -q "enrolled finger [1-9]" "$work/enrolled"; then
     search_check finger "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" fvc-101
     search_check finger "$data/fingerprint/fvc2002/DB1_B/102_2.pgm" ""
+    # the position byte: demo fingers are enrolled as position 1, so the
+    # same image found at position 1 finds no finger at position 5, and a
+    # position past 10 is an error (refused before the search service, like
+    # an unknown modality: not audited)
+    search_check finger "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" fvc-101 --position 1
+    search_check finger "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" "" --position 5
+    echo "$last" | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)["candidates"]) != 0)' \
+      || fail "a position-5 finger search found candidates among position-1 fingers"
+    out=$(inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --modality finger \
+      --position 11 --json "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" 2>&1) \
+      && fail "position 11 was searched: $out"
+    echo "$out"
+    echo "$out" | grep -q "position must be" || fail "no error for position 11"
   fi
   if grep -q "enrolled palm [1-9]" "$work/enrolled"; then
     search_check palm "$data/palm/polyu/Multispectral_G/002/1_01_s.pgm" polyu-002

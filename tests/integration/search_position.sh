@@ -8,8 +8,9 @@
 # carry the probe's own code (similarity 256) and another finger's MCC
 # template.  Searched as a plain image (position unknown), the 512 codes the
 # engine hands to MCC are all position-3 subjects, so the mate is missed.
-# Searched as a transaction saying "position 2", only position 2 is scanned
-# and the mate is found at rank 1.  Skips (77) without ../shared/data.
+# Searched as a transaction saying "position 2", or as the image with
+# `--position 2`, only position 2 is scanned and the mate is found at rank 1.
+# Skips (77) without ../shared/data.
 set -uo pipefail
 biohub="$1"
 src="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -59,4 +60,11 @@ echo "$out" | cut -c1-300
 echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
 sys.exit(0 if len(c) == 1 and c[0]["subject"] == "mate" and c[0]["match"] else 1)' \
   || fail "the position-2 probe did not find its mate alone at rank 1"
+# the same image with --position 2 (a finger image of known position)
+out=$("$biohub" search "$work/g.db" --modality finger --k 10 --position 2 --json "$fvc/103_2.pgm") \
+  || fail "--position 2 search"
+echo "$out" | cut -c1-300
+echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
+sys.exit(0 if len(c) == 1 and c[0]["subject"] == "mate" and c[0]["match"] else 1)' \
+  || fail "--position 2 did not find the mate alone at rank 1"
 echo "search_position: ok"
