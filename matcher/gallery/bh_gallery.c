@@ -991,7 +991,8 @@ int bh_gallery_pack_subset(const bh_gallery_pack *src, int position, bh_gallery_
 	for (size_t i = 0; i < src->n; i++)
 		n += src->position[i] == position || src->position[i] == 0;
 	const size_t stride = bh_row_bytes(src->shard.kernel, src->shard.dim); /* packed */
-	int rc = stride ? pack_alloc(out, n, stride) : bh_fail(BH_EINVAL, "gallery: pack_subset: bad shard");
+	int rc = stride ? pack_alloc(out, n, stride)
+			: bh_fail(BH_EINVAL, "gallery: pack_subset: bad shard");
 	if (rc != BH_OK) {
 		bh_gallery_pack_free(out);
 		return rc;

@@ -159,40 +159,6 @@ static long pack_index(const bh_gallery_pack *p, uint64_t id)
 	return lo < p->n && p->ids[lo] == id ? (long)lo : -1;
 }
 
-/* Turns engine hits into candidates, one per subject (a subject's best
- * template wins: hits are already in rank order). */
-static int fill_candidates(bh_searcher *s, const mod_state *m, const bh_hit *hits, uint32_t nh,
-			   uint32_t k, bh_candidate *out, uint32_t *n)
-{
-	uint32_t c = 0;
-	for (uint32_t i = 0; i < nh && c < k; i++) {
-		long ix = pack_index(&m->pack, hits[i].id);
-		if (ix < 0)
-			return bh_fail(BH_EINVAL, "search: hit id %llu not in gallery",
-				       (unsigned long long)hits[i].id);
-		int64_t subj = m->pack.subject[ix];
-		int dup = 0;
-		for (uint32_t j = 0; j < c && !dup; j++)
-			dup = out[j].subject_id == subj;
-		if (dup)
-			continue;
-		bh_candidate *o = &out[c];
-		memset(o, 0, sizeof *o);
-		o->subject_id = subj;
-		o->score = hits[i].score;
-		o->position = m->pack.position[ix];
-		o->match = hits[i].score >= m->ops->threshold;
-		pthread_mutex_lock(&s->glock);
-		int rc = bh_gallery_subject_ref(s->g, subj, o->external_ref, sizeof o->external_ref);
-		pthread_mutex_unlock(&s->glock);
-		if (rc != BH_OK)
-			return rc;
-		c++;
-	}
-	*n = c;
-	return BH_OK;
-}
-
 /* Engine pass (+ re-rank) for one extracted probe template: *hits (the
  * caller wipes and frees it, `depth` slots) gets *nh hits in final rank
  * order.  Adds the times to info. */
@@ -230,30 +196,17 @@ static uint32_t hit_depth(const mod_state *m, uint32_t k)
 	return k * 4 > m->ops->rerank_depth ? k * 4 : m->ops->rerank_depth;
 }
 
-static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uint32_t k,
-		      bh_candidate *out, uint32_t *n, bh_search_info *info)
-{
-	uint32_t depth = hit_depth(m, k), nh = 0;
-	bh_hit *hits;
-	int rc = ranked_hits(s, m, t, depth, &hits, &nh, info);
-	if (rc == BH_OK)
-		rc = fill_candidates(s, m, hits, nh, k, out, n);
-	if (hits)
-		bh_wipe_free(hits, (size_t)depth * sizeof *hits);
-	return rc;
-}
-
-/* ---- several fingers of one transaction, fused per subject ---------------
- * Each probe finger is searched on its own (engine + re-rank), on its
- * position's engine when there is one.  Its hits count only against gallery
- * fingers of the same position (either position unknown counts as the
- * same).  A subject's score is the sum over the probe
- * fingers of its best such hit, so a ten-print card needs only some of its
- * fingers to reach the mate in the first stage; `match` holds when one
- * finger alone reaches the finger threshold, the decision a single-finger
- * search would make (summing does not change what one comparison means).
- * A single probe finger of known position takes this path too, so it is
- * compared with the same position only. */
+/* ---- probe templates -> candidates, one per subject -----------------------
+ * Each probe template (one, or the fingers of a card) is searched on its own:
+ * engine + re-rank, on its position's engine when there is one.  A finger's
+ * hits count only against gallery fingers of its position (an unknown
+ * position, 0, on either side counts as the same).  A subject's score is the
+ * sum over the probe templates of its best hit, which for a single probe is
+ * simply its best template; with the fingers of a card, only some of them
+ * need to bring the mate through the first stage.  `match` holds when one
+ * template alone reaches the modality's threshold, the decision a single
+ * search makes (a sum does not change what one comparison means).
+ * Candidates: score descending, then subject id ascending. */
 typedef struct fhit {
 	int64_t subject;
 	uint32_t finger; /* index of the probe template */
@@ -304,8 +257,8 @@ static uint32_t fuse_subjects(const fhit *h, size_t nf, int32_t threshold, bh_ca
 	return c;
 }
 
-static int run_multi(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt, uint32_t k,
-		     bh_candidate *out, uint32_t *n, bh_search_info *info)
+static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt,
+		      uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info)
 {
 	const uint32_t depth = hit_depth(m, k);
 	const size_t cap = nt * depth;
@@ -408,11 +361,8 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 				     t[i].code_len);
 	if (rc == BH_OK && info)
 		memcpy(info->warning, t[0].warning, sizeof info->warning);
-	/* a finger of known position goes the per-position way even alone */
-	if (rc == BH_OK && nt == 1 && t[0].position == 0)
-		rc = run_search(s, m, &t[0], k, out, n, info);
-	else if (rc == BH_OK)
-		rc = run_multi(s, m, t, nt, k, out, n, info);
+	if (rc == BH_OK)
+		rc = run_search(s, m, t, nt, k, out, n, info);
 	for (size_t i = 0; i < MAX_PROBES; i++)
 		bh_probe_tmpl_clear(&t[i]);
 	return rc;

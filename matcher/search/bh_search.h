@@ -50,7 +50,8 @@ void bh_searcher_close(bh_searcher *s);
 int bh_searcher_audit(bh_searcher *s, const bh_audit_rec *rec);
 
 /* Searches one probe image (any supported format) of `modality`.
- * out has room for k candidates; *n gets how many were written. */
+ * out has room for k candidates; *n gets how many were written: one per
+ * subject (its best template), score descending, then subject id. */
 int bh_searcher_search(bh_searcher *s, int modality, const uint8_t *image, size_t image_len,
 		       uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info);
 
