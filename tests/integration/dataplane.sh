@@ -185,6 +185,14 @@ if [ -n "$gallery" ]; then
       && fail "position 11 was searched: $out"
     echo "$out"
     echo "$out" | grep -q "position must be" || fail "no error for position 11"
+    # an ANSI/NIST card (267 KB, two four-finger slaps and two thumbs) over
+    # BHP/1 is searched with its ten fingertips
+    card="$data/fingerprint/nist/type4-slaps.an2k"
+    if [ -f "$card" ]; then
+      search_check finger "$card" ""
+      echo "$last" | python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["warning"].startswith("10 fingers"))' \
+        || fail "the card was not searched with ten fingers"
+    fi
   fi
   if grep -q "enrolled palm [1-9]" "$work/enrolled"; then
     search_check palm "$data/palm/polyu/Multispectral_G/002/1_01_s.pgm" polyu-002
