@@ -333,11 +333,6 @@ const char *bh_engine_backend_name(const bh_engine *e)
 	return e ? e->ops->name : NULL;
 }
 
-int bh_engine_on_device(const bh_engine *e)
-{
-	return e && e->ops != e->cpu_ops;
-}
-
 unsigned bh_engine_threads(const bh_engine *e)
 {
 	return e ? e->nw : 0;

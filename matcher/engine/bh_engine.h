@@ -143,9 +143,6 @@ int bh_engine_open(const bh_engine_config *cfg, const bh_shard *shard, bh_engine
 /* Same contract as bh_backend_ops.search, over the whole shard. */
 int bh_engine_search(bh_engine *e, const bh_queries *q, uint32_t k, bh_hit *out, uint32_t *nout);
 const char *bh_engine_backend_name(const bh_engine *e);
-/* 1 when the engine searches on a device backend (the whole gallery in one
- * device), 0 for the CPU backends. */
-int bh_engine_on_device(const bh_engine *e);
 void bh_engine_get_stats(const bh_engine *e, bh_engine_stats *st);
 /* Worker threads (= shards for CPU backends) in use. */
 unsigned bh_engine_threads(const bh_engine *e);

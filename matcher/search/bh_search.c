@@ -28,13 +28,12 @@ typedef struct mod_state {
 	void *model;
 	bh_gallery_pack pack;
 	bh_engine *engine;
-	/* Fingers on a CPU backend: one engine per position p over the fingers
-	 * of position p and of unknown position (pos_open), so that a probe of
-	 * known position competes in the first stage with its own position
-	 * only, a tenth of a ten-finger gallery.  NULL where the whole engine
-	 * serves as well (no other position enrolled) or on a device, which
-	 * holds the whole gallery; there the hits of other positions are
-	 * dropped after the first stage. */
+	/* Fingers: one engine per position p over the fingers of position p
+	 * and of unknown position (pos_open), so that a probe of known position
+	 * competes in the first stage with its own position only, a tenth of a
+	 * ten-finger gallery.  On every backend, so that ranks never depend on
+	 * it (on the fpga backend each is its own device instance).  NULL where
+	 * the whole engine serves as well (no other position enrolled). */
 	bh_gallery_pack pos_pack[NPOS + 1];
 	bh_engine *pos_engine[NPOS + 1];
 } mod_state;
@@ -60,9 +59,9 @@ static void mod_close(mod_state *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* The per-position engines (see mod_state).  One thread each: a position
- * is a tenth of the gallery, and searches of different positions can then
- * run side by side. */
+/* The per-position engines (see mod_state).  One thread each on the CPU
+ * backends: a position is a tenth of the gallery, and searches of different
+ * positions can then run side by side. */
 static int pos_open(mod_state *m, const bh_searcher_config *cfg)
 {
 	size_t count[NPOS + 1] = {0};
@@ -97,7 +96,7 @@ static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 		bh_engine_config ec = {.backend = cfg->backend, .threads = cfg->threads};
 		rc = bh_engine_open(&ec, &m->pack.shard, &m->engine);
 	}
-	if (rc == BH_OK && modality == BH_MOD_FINGER && !bh_engine_on_device(m->engine))
+	if (rc == BH_OK && modality == BH_MOD_FINGER)
 		rc = pos_open(m, cfg);
 	if (rc != BH_OK)
 		mod_close(m);
