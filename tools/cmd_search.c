@@ -127,7 +127,8 @@ int cmd_search(int argc, char **argv)
 	bh_candidate *c = calloc((size_t)k, sizeof *c);
 	uint32_t n = 0;
 	bh_search_info info;
-	rc = c ? bh_searcher_search_at(s, mod, (int)pos, buf, len, (uint32_t)k, c, &n, &info) : BH_ENOMEM;
+	rc = c ? bh_searcher_search_at(s, mod, (int)pos, buf, len, (uint32_t)k, c, &n, &info)
+	       : BH_ENOMEM;
 	bh_wipe_free(buf, len);
 	if (c)
 		audit(s, mod, n, &info, rc);
