@@ -968,7 +968,8 @@ static int search_init(bhd *d)
 	bh_searcher_config sc = {.gallery_path = d->cfg.gallery,
 				 .backend = d->cfg.backend,
 				 .threads = d->cfg.engine_threads,
-				 .model_dir = NULL};
+				 .model_dir = NULL,
+				 .rerank_depth = d->cfg.rerank_depth};
 	return bh_searcher_open(&sc, &d->searcher);
 }
 

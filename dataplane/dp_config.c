@@ -87,6 +87,7 @@ static int apply(dp_config *c, const char *k, const char *v, unsigned line)
 	NUM(udp_port, 1, 65535);
 	NUM(workers, 1, 64);
 	NUM(engine_threads, 0, 64);
+	NUM(rerank_depth, 0, 65536);
 	NUM(queue, 1, 4096);
 	NUM(max_wait_ms, 0, 600000);
 	NUM(fair_window_ms, 0, 600000);

@@ -12,6 +12,9 @@
  *   backend     engine backend: auto, scalar, avx2, avx512, fpga (default auto)
  *   workers     search worker threads (default 1)
  *   engine_threads  threads per search inside the engine (default 1)
+ *   rerank_depth    engine candidates re-ranked per finger or palm probe
+ *               (0 = the shipped depth, finger 512; docs/FINGER.md has the
+ *               recall / speed trade-off)
  *   queue       searches that may wait for a worker (default 8): a hard
  *               bound on queued probe memory (queue x max_msg)
  *   max_wait_ms admission: a search is admitted only if the expected wait
@@ -62,7 +65,7 @@ typedef struct dp_config {
 	char gallery[256];
 	char backend[16];
 	unsigned workers, engine_threads, queue, max_wait_ms, fair_window_ms, idle_sleep_us,
-		 idle_sleep_max_us;
+		 idle_sleep_max_us, rerank_depth;
 	size_t max_msg;
 	unsigned max_inflight_agency, max_inflight;
 	size_t max_reasm_bytes;

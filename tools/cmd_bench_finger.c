@@ -9,7 +9,7 @@
  *   4 (mindtct 16-32 ms per 500-ppi plain image); it is printed as such, not
  *   measured.
  *
- * bench finger [--data DIR] [--ppi N] [--gallery N] [--seconds S] [--json]
+ * bench finger [--data DIR] [--ppi N] [--gallery N] [--depth D] [--seconds S] [--json]
  *   1. MCC comparisons/s on one core (per second of thread CPU time, so a
  *      busy shared machine does not deflate it): all pairs of DIR's
  *      templates, looped for S seconds, against the naive float MCC (bh_mcc_float_*, same
@@ -17,7 +17,8 @@
  *   2. Single-finger searches/s: a synthetic gallery of N 256-bit codes
  *      (random balanced codes: the Hamming scan costs the same for any
  *      content) in the engine (best backend, 2 threads), each search = engine
- *      top-BH_FINGER_RERANK_DEPTH + that many MCC comparisons against real
+ *      top-D (--depth, default BH_FINGER_RERANK_DEPTH) + that many MCC
+ *      comparisons against real
  *      templates (stand-ins for the candidates' full templates, which a
  *      synthetic gallery does not have).
  *   3. Rank-1 agreement of two-stage vs exhaustive MCC on the real images
@@ -382,27 +383,31 @@ int cmd_bench_finger(int argc, char **argv)
 					     {"ppi", required_argument, 0, 'p'},
 					     {"gallery", required_argument, 0, 'g'},
 					     {"seconds", required_argument, 0, 's'},
+					     {"depth", required_argument, 0, 'D'},
 					     {"json", no_argument, 0, 'j'},
 					     {0, 0, 0, 0}};
 	const char *dir = DEFAULT_DIR;
-	long ppi = 0, ngal = 1000000;
+	long ppi = 0, ngal = 1000000, depth = BH_FINGER_RERANK_DEPTH;
 	double secs = 1.0;
 	int json = 0, o;
-	while ((o = getopt_long(argc, argv, "d:p:g:s:j", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:p:g:s:D:j", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dir = optarg; break;
 		case 'p': ppi = strtol(optarg, NULL, 10); break;
 		case 'g': ngal = strtol(optarg, NULL, 10); break;
 		case 's': secs = strtod(optarg, NULL); break;
+		case 'D': depth = strtol(optarg, NULL, 10); break;
 		case 'j': json = 1; break;
 		default:
 			fprintf(stderr, "usage: biohub bench finger [--data DIR] [--ppi N] [--gallery N] "
-					"[--seconds S] [--json]\n");
+					"[--depth D] [--seconds S] [--json]\n");
 			return 2;
 		}
 	}
-	if (ngal < 1000 || ngal > 20000000 || secs <= 0 || secs > 60 || ppi < 0 || ppi > 4000)
-		return bh_cli_error("bench finger", bh_fail(BH_EINVAL, "bad --gallery/--seconds/--ppi"));
+	if (ngal < 1000 || ngal > 20000000 || secs <= 0 || secs > 60 || ppi < 0 || ppi > 4000 ||
+	    depth < 1 || depth > 65536)
+		return bh_cli_error("bench finger",
+				    bh_fail(BH_EINVAL, "bad --gallery/--seconds/--ppi/--depth"));
 	imgset *s = calloc(1, sizeof *s);
 	tset ts = {0};
 	bh_mcc_ws *ws = bh_mcc_ws_new();
@@ -436,7 +441,7 @@ int cmd_bench_finger(int argc, char **argv)
 	if (rc == BH_OK) {
 		codes = bh_aligned_zalloc((size_t)ngal * stride);
 		ids = malloc((size_t)ngal * sizeof *ids);
-		hits = calloc(BH_FINGER_RERANK_DEPTH, sizeof *hits);
+		hits = calloc((size_t)depth, sizeof *hits);
 		if (!codes || !ids || !hits)
 			rc = bh_fail(BH_ENOMEM, "bench: gallery of %ld codes", ngal);
 	}
@@ -469,7 +474,7 @@ int cmd_bench_finger(int argc, char **argv)
 			bh_queries q = {.nq = 1, .stride = stride, .data = p->code};
 			uint32_t nh = 0;
 			uint64_t a = bh_now_ns();
-			rc = bh_engine_search(eng, &q, BH_FINGER_RERANK_DEPTH, hits, &nh);
+			rc = bh_engine_search(eng, &q, (uint32_t)depth, hits, &nh);
 			uint64_t b = bh_now_ns();
 			if (rc == BH_OK)
 				rc = bh_finger_rerank_with(p, hits, nh, fetch_real, &fc);
@@ -499,7 +504,7 @@ int cmd_bench_finger(int argc, char **argv)
 		bh_json_num(&j, "speedup_vs_naive", r_float > 0 ? r_bits / r_float : 0);
 		bh_json_int(&j, "gallery_codes", ngal);
 		bh_json_str(&j, "backend", bh_engine_backend_name(eng));
-		bh_json_int(&j, "rerank_depth", BH_FINGER_RERANK_DEPTH);
+		bh_json_int(&j, "rerank_depth", depth);
 		bh_json_num(&j, "searches_per_s", sps);
 		bh_json_num(&j, "engine_ms_per_search", eng_ms);
 		bh_json_num(&j, "rerank_ms_per_search", rr_ms);
@@ -513,7 +518,7 @@ int cmd_bench_finger(int argc, char **argv)
 		printf("  %-40s %12.0f /s\n", "anchor: naive float MCC, per core", r_float);
 		printf("  %-40s %12.1fx\n", "ratio", r_float > 0 ? r_bits / r_float : 0);
 		printf("  search: %ld synthetic codes, backend %s (2 threads), re-rank depth %d\n", ngal,
-		       bh_engine_backend_name(eng), BH_FINGER_RERANK_DEPTH);
+		       bh_engine_backend_name(eng), (int)depth);
 		printf("  %-40s %12.1f /s  (engine %.2f ms + re-rank %.2f ms)\n", "single-finger searches",
 		       sps, eng_ms, rr_ms);
 		printf("  %-40s %11.1f %% (depth 4), %.1f %% (depth 8) of %d probes\n",

@@ -1,6 +1,6 @@
 /*
  * cmd_eval_finger.c - `biohub eval finger --data DIR [--ppi N] [--json]
- *                      [--det FILE] [--max-eer X] [--min-first-stage X]`
+ *                      [--det FILE] [--max-eer X] [--min-first-stage X] [--depth D]`
  *
  * DIR holds images named FINGER_IMPRESSION.ext (FVC style, e.g. 101_3.pgm;
  * PGM, PNG, JPEG, WSQ, JPEG 2000).  Every image goes through the full
@@ -18,7 +18,7 @@
  * then MCC) with every image as a probe against all the others.
  * first_stage: how the first stage alone would scale to a large gallery
  * holding one impression of the probe's finger.  The engine keeps the top
- * BH_FINGER_RERANK_DEPTH codes, so a lone mate survives a gallery of G
+ * D codes (--depth, default BH_FINGER_RERANK_DEPTH), so a lone mate survives a gallery of G
  * impostors when at most DEPTH / G of the impostor codes score above it
  * (ties count half).  The share of genuine pairs that survive is estimated
  * from this set's impostor code similarities, for G = 10k, 100k and 1M
@@ -76,7 +76,7 @@ static uint64_t cpu_ns(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n"
-			"       [--min-first-stage X]\n");
+			"       [--min-first-stage X] [--depth D]\n");
 	return 2;
 }
 
@@ -252,10 +252,11 @@ static void rank1_study(entry *e, int n, const int32_t *mat, const int *depths, 
 static const double gallery_sizes[N_GSIZE] = {1e4, 1e5, 1e6};
 
 /* First-stage scaling (header comment): keep[k] = share of the genuine
- * code similarities gen[0..ng) that stay within the engine's top
- * BH_FINGER_RERANK_DEPTH in a gallery of gallery_sizes[k] impostors, from
- * the impostor code similarities imp[0..ni) (ng, ni > 0; both get sorted). */
-static void first_stage_keep(int32_t *gen, size_t ng, int32_t *imp, size_t ni, double *keep)
+ * code similarities gen[0..ng) that stay within the engine's top `depth`
+ * in a gallery of gallery_sizes[k] impostors, from the impostor code
+ * similarities imp[0..ni) (ng, ni > 0; both get sorted). */
+static void first_stage_keep(int32_t *gen, size_t ng, int32_t *imp, size_t ni, double depth,
+			     double *keep)
 {
 	qsort(gen, ng, sizeof *gen, cmp_i32);
 	qsort(imp, ni, sizeof *imp, cmp_i32);
@@ -270,7 +271,7 @@ static void first_stage_keep(int32_t *gen, size_t ng, int32_t *imp, size_t ni, d
 			hi++;
 		double above = (double)(ni - hi) + 0.5 * (double)(hi - lo);
 		for (int k = 0; k < N_GSIZE; k++)
-			kept[k] += above / (double)ni <= BH_FINGER_RERANK_DEPTH / gallery_sizes[k];
+			kept[k] += above / (double)ni <= depth / gallery_sizes[k];
 	}
 	for (int k = 0; k < N_GSIZE; k++)
 		keep[k] = (double)kept[k] / (double)ng;
@@ -316,12 +317,13 @@ int cmd_eval_finger(int argc, char **argv)
 					     {"det", required_argument, 0, 'D'},
 					     {"max-eer", required_argument, 0, 'E'},
 					     {"min-first-stage", required_argument, 0, 'F'},
+					     {"depth", required_argument, 0, 'K'},
 					     {0, 0, 0, 0}};
 	const char *dir = NULL, *det = NULL;
 	int json = 0, o;
-	long ppi = 0;
+	long ppi = 0, depth = BH_FINGER_RERANK_DEPTH;
 	double max_eer = -1, min_fs = -1;
-	while ((o = getopt_long(argc, argv, "d:p:jD:E:F:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:p:jD:E:F:K:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dir = optarg; break;
 		case 'p': ppi = strtol(optarg, NULL, 10); break;
@@ -329,10 +331,11 @@ int cmd_eval_finger(int argc, char **argv)
 		case 'D': det = optarg; break;
 		case 'E': max_eer = strtod(optarg, NULL); break;
 		case 'F': min_fs = strtod(optarg, NULL); break;
+		case 'K': depth = strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
-	if (!dir || ppi < 0 || ppi > 4000 || optind != argc)
+	if (!dir || ppi < 0 || ppi > 4000 || depth < 1 || depth > 1000000 || optind != argc)
 		return usage();
 	entry *e = NULL;
 	int n = 0;
@@ -412,7 +415,7 @@ int cmd_eval_finger(int argc, char **argv)
 	double keep[N_GSIZE] = {0};
 	const size_t keep_imp = cng && cni ? cni : 0; /* 0: no estimate */
 	if (keep_imp)
-		first_stage_keep(cgen, cng, cimp, cni, keep);
+		first_stage_keep(cgen, cng, cimp, cni, (double)depth, keep);
 	if (det)
 		write_det(det, gen, ng, imp, ni);
 	if (json) {
@@ -447,7 +450,7 @@ int cmd_eval_finger(int argc, char **argv)
 		bh_json_end(&j);
 		bh_json_end(&j);
 		bh_json_obj(&j, "first_stage");
-		bh_json_int(&j, "depth", BH_FINGER_RERANK_DEPTH);
+		bh_json_int(&j, "depth", depth);
 		bh_json_uint(&j, "impostor_pairs", keep_imp);
 		bh_json_arr(&j, "lone_mate_kept");
 		for (int k = 0; keep_imp && k < N_GSIZE; k++) {
@@ -475,8 +478,8 @@ int cmd_eval_finger(int argc, char **argv)
 			printf("    two-stage depth %2d: same rank-1 as exhaustive MCC %5.1f %%\n", depths[k],
 			       probes ? 100.0 * agree[k] / probes : 0);
 		if (keep_imp) {
-			printf("  first stage, one mate in a gallery of 10k / 100k / 1M (top %d codes kept):\n",
-			       BH_FINGER_RERANK_DEPTH);
+			printf("  first stage, one mate in a gallery of 10k / 100k / 1M (top %ld codes kept):\n",
+			       depth);
 			printf("    mate kept for %.1f / %.1f / %.1f %% of genuine pairs (from %zu impostor pairs)\n",
 			       100 * keep[0], 100 * keep[1], 100 * keep[2], keep_imp);
 		}

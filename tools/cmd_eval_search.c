@@ -1,6 +1,6 @@
 /*
  * cmd_eval_search.c - `biohub eval search GALLERY --modality M --probes FILE
- *                      [--k K] [--backend B] [--json] [--min-rank1 PCT]`
+ *                      [--k K] [--backend B] [--depth D] [--json] [--min-rank1 PCT]`
  *
  * 1:N identification accuracy through the search service itself
  * (bh_search.h: decode -> extract -> engine -> re-rank), the path biohubd
@@ -42,7 +42,8 @@ typedef struct tally {
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub eval search GALLERY --modality face|finger|palm --probes FILE\n"
-			"                          [--k K] [--backend NAME] [--json] [--min-rank1 PCT]\n");
+			"                          [--k K] [--backend NAME] [--depth D] [--json]\n"
+			"                          [--min-rank1 PCT]\n");
 	return 2;
 }
 
@@ -168,18 +169,19 @@ int cmd_eval_search(int argc, char **argv)
 		{"modality", required_argument, 0, 'm'}, {"probes", required_argument, 0, 'p'},
 		{"k", required_argument, 0, 'k'},        {"backend", required_argument, 0, 'b'},
 		{"json", no_argument, 0, 'j'},           {"min-rank1", required_argument, 0, 'r'},
-		{0, 0, 0, 0}};
+		{"depth", required_argument, 0, 'D'},    {0, 0, 0, 0}};
 	bh_searcher_config cfg = {0};
 	const char *list = NULL;
 	int mod = -1, json = 0, o;
 	long k = 10;
 	double min_rank1 = -1;
-	while ((o = getopt_long(argc, argv, "m:p:k:b:jr:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:p:k:b:jr:D:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': mod = bh_modality_parse(optarg); break;
 		case 'p': list = optarg; break;
 		case 'k': k = strtol(optarg, NULL, 10); break;
 		case 'b': cfg.backend = optarg; break;
+		case 'D': cfg.rerank_depth = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'j': json = 1; break;
 		case 'r': min_rank1 = strtod(optarg, NULL); break;
 		default: return usage();

@@ -19,10 +19,11 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub search GALLERY --modality face|finger|palm [--k K]\n"
-			"                     [--position 1..10] [--backend NAME] [--threads N]\n"
-			"                     [--models DIR] [--json] IMAGE\n"
+			"                     [--position 1..10] [--depth D] [--backend NAME]\n"
+			"                     [--threads N] [--models DIR] [--json] IMAGE\n"
 			"  --position: the finger position of a finger image (ANSI/NIST code); only\n"
-			"              gallery fingers of that position (or unknown) are compared\n");
+			"              gallery fingers of that position (or unknown) are compared\n"
+			"  --depth:    engine candidates re-ranked per probe (finger, palm; 0 = shipped)\n");
 	return 2;
 }
 
@@ -94,11 +95,12 @@ int cmd_search(int argc, char **argv)
 		{"modality", required_argument, 0, 'm'}, {"k", required_argument, 0, 'k'},
 		{"backend", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
 		{"models", required_argument, 0, 'M'},   {"json", no_argument, 0, 'j'},
-		{"position", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+		{"position", required_argument, 0, 'p'}, {"depth", required_argument, 0, 'D'},
+		{0, 0, 0, 0}};
 	bh_searcher_config cfg = {0};
 	int mod = -1, json = 0, o;
 	long k = 10, pos = 0;
-	while ((o = getopt_long(argc, argv, "m:k:b:t:M:jp:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:k:b:t:M:jp:D:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': mod = bh_modality_parse(optarg); break;
 		case 'k': k = strtol(optarg, NULL, 10); break;
@@ -107,6 +109,7 @@ int cmd_search(int argc, char **argv)
 		case 'M': cfg.model_dir = optarg; break;
 		case 'j': json = 1; break;
 		case 'p': pos = strtol(optarg, NULL, 10); break;
+		case 'D': cfg.rerank_depth = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}

@@ -19,6 +19,7 @@
 #include "bh_time.h"
 
 #define MAX_K 1000u
+#define MAX_DEPTH 65536u /* re-rank depth: 64k full templates read per probe */
 #define MAX_PROBES 11 /* finger positions 0..10 of one transaction */
 
 #define NPOS 10 /* finger positions 1..10 (0 = unknown) */
@@ -28,6 +29,7 @@ typedef struct mod_state {
 	void *model;
 	bh_gallery_pack pack;
 	bh_engine *engine;
+	uint32_t depth; /* re-rank depth (ops->rerank_depth or the config's) */
 	/* Fingers: one engine per position p over the fingers of position p
 	 * and of unknown position (pos_open), so that a probe of known position
 	 * competes in the first stage with its own position only, a tenth of a
@@ -89,6 +91,7 @@ static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 	m->ops = bh_modality_get(modality);
 	if (!m->ops)
 		return BH_OK; /* not built in: searches of it fail with BH_EUNSUPPORTED */
+	m->depth = m->ops->rerank && cfg->rerank_depth ? cfg->rerank_depth : m->ops->rerank_depth;
 	int rc = m->ops->init ? m->ops->init(cfg->model_dir, &m->model) : BH_OK;
 	if (rc == BH_OK)
 		rc = bh_gallery_pack_load(s->g, modality, &m->pack);
@@ -106,6 +109,9 @@ static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 int bh_searcher_open(const bh_searcher_config *cfg, bh_searcher **out)
 {
 	*out = NULL;
+	if (cfg->rerank_depth > MAX_DEPTH)
+		return bh_fail(BH_EINVAL, "searcher: re-rank depth %u above %u", cfg->rerank_depth,
+			       MAX_DEPTH);
 	bh_searcher *s = calloc(1, sizeof *s);
 	if (!s)
 		return bh_fail(BH_ENOMEM, "searcher: out of memory");
@@ -192,7 +198,7 @@ static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uin
  * the second stage needs its own depth. */
 static uint32_t hit_depth(const mod_state *m, uint32_t k)
 {
-	return k * 4 > m->ops->rerank_depth ? k * 4 : m->ops->rerank_depth;
+	return k * 4 > m->depth ? k * 4 : m->depth;
 }
 
 /* ---- probe templates -> candidates, one per subject -----------------------

@@ -26,6 +26,11 @@ typedef struct bh_searcher_config {
 	const char *backend;   /* engine backend; NULL = auto */
 	unsigned threads;      /* engine threads; 0 = all cores */
 	const char *model_dir; /* face weights; NULL = default */
+	/* Engine candidates handed to the re-ranker per probe template, for
+	 * modalities that have one (finger, palm); 0 = the modality's shipped
+	 * depth (BH_FINGER_RERANK_DEPTH...).  Deeper finds more lone mates in a
+	 * large gallery at a proportional re-rank cost (docs/FINGER.md). */
+	uint32_t rerank_depth;
 } bh_searcher_config;
 
 typedef struct bh_candidate {

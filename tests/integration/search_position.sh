@@ -10,6 +10,7 @@
 # engine hands to MCC are all position-3 subjects, so the mate is missed.
 # Searched as a transaction saying "position 2", or as the image with
 # `--position 2`, only position 2 is scanned and the mate is found at rank 1.
+# Without a position, `--depth 1024` re-ranks all 601 templates and finds it.
 # Skips (77) without ../shared/data.
 set -uo pipefail
 biohub="$1"
@@ -78,4 +79,15 @@ echo "$out" | cut -c1-300
 echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
 sys.exit(0 if len(c) == 1 and c[0]["subject"] == "mate" and c[0]["match"] else 1)' \
   || fail "--position 2 did not find the mate alone at rank 1"
+# a deeper re-rank reaches the crowded-out mate without a position: 601
+# templates, all in a re-rank of depth 1024
+out=$("$biohub" search "$work/g.db" --modality finger --k 10 --depth 1024 --json "$fvc/103_2.pgm") \
+  || fail "--depth 1024 search"
+echo "$out" | cut -c1-300
+echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
+sys.exit(0 if c and c[0]["subject"] == "mate" and c[0]["match"] else 1)' \
+  || fail "--depth 1024 did not bring the mate to rank 1"
+"$biohub" search "$work/g.db" --modality finger --depth 70000 "$fvc/103_2.pgm" 2>"$work/err" \
+  && fail "a re-rank depth of 70000 was accepted"
+cat "$work/err"
 echo "search_position: ok"
