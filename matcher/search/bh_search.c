@@ -20,9 +20,8 @@
 
 #define MAX_K 1000u
 #define MAX_DEPTH 65536u /* re-rank depth: 64k full templates read per probe */
-#define MAX_PROBES 11 /* finger positions 0..10 of one transaction */
-
-#define NPOS 10 /* finger positions 1..10 (0 = unknown) */
+#define NPOS 10                /* finger positions 1..10 (0 = unknown) */
+#define MAX_PROBES (NPOS + 1)  /* fingers of one transaction: positions 0..10 */
 
 typedef struct mod_state {
 	const bh_modality_ops *ops;
@@ -268,8 +267,8 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 	const uint32_t depth = hit_depth(m, k);
 	const size_t cap = nt * depth;
 	fhit *fh = calloc(cap, sizeof *fh);
-	bh_candidate *cand = calloc(cap, sizeof *cand);
-	int rc = fh && cand ? BH_OK : bh_fail(BH_ENOMEM, "search: out of memory");
+	bh_candidate *cand = NULL;
+	int rc = fh ? BH_OK : bh_fail(BH_ENOMEM, "search: out of memory");
 	size_t nf = 0;
 	for (size_t f = 0; f < nt && rc == BH_OK; f++) {
 		bh_hit *hits;
@@ -290,6 +289,8 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 		if (hits)
 			bh_wipe_free(hits, (size_t)depth * sizeof *hits);
 	}
+	if (rc == BH_OK && !(cand = calloc(nf ? nf : 1, sizeof *cand))) /* <= one per hit */
+		rc = bh_fail(BH_ENOMEM, "search: out of memory");
 	if (rc == BH_OK) {
 		qsort(fh, nf, sizeof *fh, fhit_cmp);
 		uint32_t c = fuse_subjects(fh, nf, m->ops->threshold, cand);
@@ -310,7 +311,7 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 	if (fh)
 		bh_wipe_free(fh, cap * sizeof *fh);
 	if (cand)
-		bh_wipe_free(cand, cap * sizeof *cand);
+		bh_wipe_free(cand, (nf ? nf : 1) * sizeof *cand);
 	return rc;
 }
 
