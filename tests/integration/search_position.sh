@@ -90,4 +90,16 @@ sys.exit(0 if c and c[0]["subject"] == "mate" and c[0]["match"] else 1)' \
 "$biohub" search "$work/g.db" --modality finger --depth 70000 "$fvc/103_2.pgm" 2>"$work/err" \
   && fail "a re-rank depth of 70000 was accepted"
 cat "$work/err"
+# a subject's score is its best template per probe finger, never a sum over
+# its templates: "twice" holds 103_1 and 103_3 (both of unknown position),
+# "once" holds 103_1 only; the position-2 card of 103_2 scores both the same
+"$biohub" gallery create "$work/g2.db" >/dev/null || fail "create g2"
+"$biohub" enroll "$work/g2.db" --ref once --finger "0=$fvc/103_1.pgm" >/dev/null || fail "enrol once"
+"$biohub" enroll "$work/g2.db" --ref twice --finger "0=$fvc/103_1.pgm" --finger "0=$fvc/103_3.pgm" \
+  >/dev/null || fail "enrol twice"
+out=$("$biohub" search "$work/g2.db" --modality finger --json "$work/p2.an2k") || fail "g2 search"
+echo "$out" | cut -c1-300
+echo "$out" | python3 -c 'import json,sys; c={x["subject"]: x["score"] for x in json.load(sys.stdin)["candidates"]};
+sys.exit(0 if len(c) == 2 and c["once"] == c["twice"] > 0 else 1)' \
+  || fail "a subject with two templates did not score its best one"
 echo "search_position: ok"
