@@ -196,16 +196,20 @@ static void clear_all(bh_probe_tmpl *out, size_t n)
 		bh_probe_tmpl_clear(&out[i]);
 }
 
-int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
-			 size_t *n, char *notes, size_t notes_len)
+/* The first image of `kind` in the transaction, or NULL. */
+static const bh_an2k_image *first_image(const bh_an2k *a, bh_an2k_kind kind)
 {
-	*n = 0;
-	if (notes && notes_len)
-		notes[0] = '\0';
-	bh_an2k *a;
-	int rc = bh_an2k_parse(buf, len, &a);
-	if (rc != BH_OK)
-		return rc;
+	for (uint32_t i = 0; i < a->nimages; i++)
+		if (bh_an2k_image_kind(&a->images[i]) == kind)
+			return &a->images[i];
+	return NULL;
+}
+
+/* bh_finger_an2k_enrol on a parsed transaction. */
+static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t *n, char *notes,
+			size_t notes_len)
+{
+	int rc = BH_OK;
 	int have[11] = {0};
 	size_t k = 0;
 	for (uint32_t i = 0; rc == BH_OK && i < a->nimages; i++) {
@@ -264,7 +268,6 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 			have[s->position] = 1;
 		}
 	}
-	bh_an2k_free(a);
 	if (rc == BH_OK && k == 0)
 		rc = bh_fail(BH_ENOFEATURE, "an2k: no usable finger image or minutiae");
 	if (rc != BH_OK) {
@@ -275,24 +278,30 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 	return BH_OK;
 }
 
-int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
+int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
+			 size_t *n, char *notes, size_t notes_len)
 {
-	memset(out, 0, sizeof *out);
+	*n = 0;
+	if (notes && notes_len)
+		notes[0] = '\0';
 	bh_an2k *a;
 	int rc = bh_an2k_parse(buf, len, &a);
 	if (rc != BH_OK)
 		return rc;
-	const bh_an2k_image *pick = NULL;
-	for (uint32_t i = 0; i < a->nimages && !pick; i++)
-		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_LATENT)
-			pick = &a->images[i];
-	for (uint32_t i = 0; i < a->nimages && !pick; i++)
-		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_FINGER)
-			pick = &a->images[i];
-	const bh_an2k_image *slap = NULL;
-	for (uint32_t i = 0; i < a->nimages && !pick && !slap; i++)
-		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_SLAP)
-			slap = &a->images[i];
+	rc = enrol_parsed(a, out, max, n, notes, notes_len);
+	bh_an2k_free(a);
+	return rc;
+}
+
+/* bh_finger_an2k_probe on a parsed transaction. */
+static int probe_parsed(const bh_an2k *a, bh_probe_tmpl *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc;
+	const bh_an2k_image *pick = first_image(a, BH_AN2K_KIND_LATENT);
+	if (!pick)
+		pick = first_image(a, BH_AN2K_KIND_FINGER);
+	const bh_an2k_image *slap = pick ? NULL : first_image(a, BH_AN2K_KIND_SLAP);
 	if (pick) {
 		rc = from_image(pick, out);
 		if (rc == BH_OK)
@@ -306,6 +315,17 @@ int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
 	} else {
 		rc = bh_fail(BH_ENOFEATURE, "an2k: no finger, latent, slap or minutiae record");
 	}
+	return rc;
+}
+
+int bh_finger_an2k_probe(const uint8_t *buf, size_t len, bh_probe_tmpl *out)
+{
+	memset(out, 0, sizeof *out);
+	bh_an2k *a;
+	int rc = bh_an2k_parse(buf, len, &a);
+	if (rc != BH_OK)
+		return rc;
+	rc = probe_parsed(a, out);
 	bh_an2k_free(a);
 	return rc;
 }
@@ -320,17 +340,13 @@ int bh_finger_an2k_probes(const uint8_t *buf, size_t len, bh_probe_tmpl *out, si
 	int rc = bh_an2k_parse(buf, len, &a);
 	if (rc != BH_OK)
 		return rc;
-	int latent = 0;
-	for (uint32_t i = 0; i < a->nimages && !latent; i++)
-		latent = bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_LATENT;
-	bh_an2k_free(a);
-	if (!latent) {
-		rc = bh_finger_an2k_enrol(buf, len, out, max, n, NULL, 0);
-		if (rc != BH_ENOFEATURE)
-			return rc;
+	rc = BH_ENOFEATURE;
+	if (!first_image(a, BH_AN2K_KIND_LATENT))
+		rc = enrol_parsed(a, out, max, n, NULL, 0);
+	if (rc == BH_ENOFEATURE) {
+		rc = probe_parsed(a, &out[0]);
+		*n = rc == BH_OK;
 	}
-	rc = bh_finger_an2k_probe(buf, len, &out[0]);
-	if (rc == BH_OK)
-		*n = 1;
+	bh_an2k_free(a);
 	return rc;
 }

@@ -333,7 +333,9 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 	if (position < 0 || position > NPOS || (position && modality != BH_MOD_FINGER))
 		return bh_fail(BH_EINVAL, "search: position %d: only fingers have one, 1..%d",
 			       position, NPOS);
-	if (position && bh_finger_an2k_sniff(image, image_len))
+	/* a latent, or every finger of the card (bh_finger_an2k.h) */
+	const int an2k = modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len);
+	if (position && an2k)
 		return bh_fail(BH_EINVAL, "search: an ANSI/NIST probe carries its own positions");
 	if (k == 0 || k > MAX_K)
 		return bh_fail(BH_EINVAL, "search: k must be 1..%u", MAX_K);
@@ -347,8 +349,7 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 	size_t nt = 0;
 	uint64_t t0 = bh_now_ns();
 	int rc;
-	if (modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len)) {
-		/* a latent, or every finger of the card (bh_finger_an2k.h) */
+	if (an2k) {
 		rc = bh_finger_an2k_probes(image, image_len, t, MAX_PROBES, &nt);
 	} else {
 		rc = bh_image_decode(image, image_len, 0, NULL, &img);
