@@ -1095,6 +1095,12 @@ int main(int argc, char **argv)
 	d.me.port = d.cfg.udp_port;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* A peer that goes away must not kill the appliance: net_memif sends
+	 * on its control socket with flags 0 (no MSG_NOSIGNAL), so a client
+	 * that hung up just before our port close (which sends it a
+	 * disconnect message) raises SIGPIPE, and the server socket file is
+	 * left behind.  Ignored, the send fails with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
 	no_core_dumps();
 	cpu_set_t orig; /* before EAL pins this thread to the main lcore */
 	if (sched_getaffinity(0, sizeof(orig), &orig) != 0)

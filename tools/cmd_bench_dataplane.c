@@ -258,51 +258,68 @@ static int run_testpmd(const bench_env *e, double *pps)
  * generator, so the ratio compares the two servers, not two clients. */
 static int run_memif(const bench_env *e, int ours, double *pps, double *requests)
 {
-	char conf[128], dut[PATH_MAX * 2], cmd[PATH_MAX * 5];
+	char conf[128], sock[128], dut[PATH_MAX * 2], cmd[PATH_MAX * 6];
+	const char *tag = ours ? "biohubd" : "testpmd";
 	const char *eal = "--no-huge -m 256 --no-pci --no-shconf --no-telemetry "
 			  "--log-level='*:warning'";
+	/* Each run has its own socket file, so a server that died without
+	 * removing it cannot make the next run's server fail to bind. */
+	snprintf(sock, sizeof(sock), "%s/memif-%s.sock", e->dir, tag);
 	snprintf(conf, sizeof(conf), "%s/memif.conf", e->dir);
 	FILE *f = fopen(conf, "w");
 	if (!f)
 		return bh_fail(BH_EIO, "%s", conf);
-	fprintf(f, "port = net_memif0,role=server,socket=%s/memif.sock,socket-abstract=no\nip = 10.99.0.1\n"
+	fprintf(f, "port = net_memif0,role=server,socket=%s,socket-abstract=no\nip = 10.99.0.1\n"
 		   "keys = %s/keys\nreplay = off\neal_extra = --file-prefix bhbench-dut\n"
 		   "name = bench\n",
-		e->dir, e->dir);
+		sock, e->dir);
 	fclose(f);
 	if (ours)
 		snprintf(dut, sizeof(dut), "'%s' --config '%s'", e->biohubd, conf);
 	else
 		snprintf(dut, sizeof(dut),
 			 "dpdk-testpmd --lcores 0@0,1@0 %s --file-prefix bhbench-dut "
-			 "--vdev net_memif0,role=server,socket=%s/memif.sock,socket-abstract=no -- "
+			 "--vdev net_memif0,role=server,socket=%s,socket-abstract=no -- "
 			 "--forward-mode=io --port-topology=loop --nb-cores=1 "
 			 "--total-num-mbufs=32768 --auto-start --stats-period=1",
-			 eal, e->dir);
+			 eal, sock);
 	/* The server first (its socket file appears once it listens); the
 	 * generator connects, runs S + 2 s and stops; then the server is
-	 * stopped the same way. */
+	 * stopped the same way.  The last line says whether the server was
+	 * still up when the generator started and how it exited. */
 	snprintf(cmd, sizeof(cmd),
-		 "%s </dev/null >'%s/memif-dut.out' 2>'%s/memif-dut.log' & dut=$!; "
-		 "for i in $(seq 100); do [ -S '%s/memif.sock' ] && break; sleep 0.1; done; "
+		 "rm -f '%s'; %s </dev/null >'%s/memif-%s.out' 2>'%s/memif-%s.log' & dut=$!; "
+		 "for i in $(seq 100); do [ -S '%s' ] && break; sleep 0.1; done; "
+		 "kill -0 $dut 2>/dev/null && up=1 || up=0; "
 		 "timeout -s INT %u dpdk-testpmd --lcores 0@1,1@1 %s --file-prefix bhbench-gen "
 		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 "
-		 "--vdev net_memif0,role=client,socket=%s/memif.sock,socket-abstract=no -- "
+		 "--vdev net_memif0,role=client,socket=%s,socket-abstract=no -- "
 		 "--forward-mode=io "
 		 "--nb-cores=1 --total-num-mbufs=32768 --auto-start --stats-period=1 "
-		 "</dev/null >'%s/memif-gen.out' 2>'%s/memif-gen.err'; kill -INT $dut; wait $dut; "
-		 "cat '%s/memif-gen.out'",
-		 dut, e->dir, e->dir, e->dir, e->seconds + 2, eal, e->dir, e->dir, e->dir, e->dir,
-		 e->dir);
+		 "</dev/null >'%s/memif-%s-gen.out' 2>'%s/memif-%s-gen.err'; "
+		 "kill -INT $dut 2>/dev/null; wait $dut; st=$?; "
+		 "cat '%s/memif-%s-gen.out'; echo \"dut up=$up exit=$st\"",
+		 sock, dut, e->dir, tag, e->dir, tag, sock, e->seconds + 2, eal, e->dir, sock,
+		 e->dir, tag, e->dir, tag, e->dir, tag);
 	char *out = run_capture(cmd);
 	if (!out)
 		return bh_fail(BH_EIO, "memif run did not start");
+	const char *last = strstr(out, "dut up=");
+	int up = 0, st = -1;
+	if (!last || sscanf(last, "dut up=%d exit=%d", &up, &st) != 2)
+		up = 0;
 	*pps = port_pps_median(out, 1, "Rx-pps:");
 	*requests = port_pps_median(out, 1, "Tx-pps:");
 	free(out);
+	if (!up)
+		return bh_fail(BH_EIO, "memif %s run: the server was not up when the generator "
+				       "started (see %s/memif-%s.log)", tag, e->dir, tag);
+	if (ours && st != 0)
+		return bh_fail(BH_EIO, "memif biohubd run: biohubd exited with status %d "
+				       "(see %s/memif-biohubd.log)", st, e->dir);
 	if (*pps <= 0)
-		return bh_fail(BH_EIO, "memif %s run: no answers came back (see %s/memif-*.log, .err)",
-			       ours ? "biohubd" : "testpmd", e->dir);
+		return bh_fail(BH_EIO, "memif %s run: no answers came back (see %s/memif-%s*)",
+			       tag, e->dir, tag);
 	return BH_OK;
 }
 
