@@ -37,6 +37,9 @@ typedef struct mod_state {
 	 * the whole engine serves as well (no other position enrolled). */
 	bh_gallery_pack pos_pack[NPOS + 1];
 	bh_engine *pos_engine[NPOS + 1];
+	/* Fingers: pack indices sorted by subject (then id), for the fill-in
+	 * of a card's other fingers (fill_in); NULL for other modalities. */
+	uint32_t *by_subject;
 } mod_state;
 
 struct bh_searcher {
@@ -54,6 +57,7 @@ static void mod_close(mod_state *m)
 	}
 	if (m->engine)
 		bh_engine_close(m->engine);
+	free(m->by_subject);
 	bh_gallery_pack_free(&m->pack);
 	if (m->ops && m->ops->fini && m->model)
 		m->ops->fini(m->model);
@@ -84,6 +88,40 @@ static int pos_open(mod_state *m, const bh_searcher_config *cfg)
 	return BH_OK;
 }
 
+typedef struct subj_ix {
+	int64_t subject;
+	uint64_t index;
+} subj_ix;
+
+static int subj_ix_cmp(const void *a, const void *b)
+{
+	const subj_ix *x = a, *y = b;
+	if (x->subject != y->subject)
+		return x->subject < y->subject ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* m->by_subject: every pack index, ordered by subject, then by index. */
+static int by_subject_open(mod_state *m)
+{
+	const size_t n = m->pack.n;
+	if (n > UINT32_MAX)
+		return bh_fail(BH_EINVAL, "search: %zu templates, above the index range", n);
+	subj_ix *tmp = malloc((n ? n : 1) * sizeof *tmp);
+	m->by_subject = malloc((n ? n : 1) * sizeof *m->by_subject);
+	if (!tmp || !m->by_subject) {
+		free(tmp);
+		return bh_fail(BH_ENOMEM, "search: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (subj_ix){m->pack.subject[i], i};
+	qsort(tmp, n, sizeof *tmp, subj_ix_cmp);
+	for (size_t i = 0; i < n; i++)
+		m->by_subject[i] = (uint32_t)tmp[i].index;
+	free(tmp);
+	return BH_OK;
+}
+
 static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 {
 	mod_state *m = &s->mod[modality];
@@ -100,6 +138,8 @@ static int mod_open(bh_searcher *s, int modality, const bh_searcher_config *cfg)
 	}
 	if (rc == BH_OK && modality == BH_MOD_FINGER)
 		rc = pos_open(m, cfg);
+	if (rc == BH_OK && modality == BH_MOD_FINGER)
+		rc = by_subject_open(m);
 	if (rc != BH_OK)
 		mod_close(m);
 	return rc;
@@ -261,6 +301,126 @@ static uint32_t fuse_subjects(const fhit *h, size_t nf, int32_t threshold, bh_ca
 	return c;
 }
 
+/* ---- fill-in: the fingers of a card that did not bring a top subject
+ * through the first stage.  For each of the best `nfill` candidates, every
+ * probe finger of known position without a hit on the subject is compared
+ * by the re-rank (MCC) with the subject's gallery templates of that
+ * position or of unknown position, and its best score joins the subject's
+ * sum as if the engine had handed those templates on.  A top subject's
+ * score then no longer depends on which of its fingers made the depth,
+ * which at millions of fingers most do not (docs/FINGER.md, first stage).
+ * Candidates below the nfill-th keep their partial sums, which are at most
+ * the nfill-th's, so the order stays consistent.  FILL_MIN: a short list of
+ * at least that many is filled in, whatever k. */
+#define FILL_MIN 32u
+
+/* First index i in [0, n) with key(i) >= subject, keys ascending. */
+static size_t lower_fhit(const fhit *h, size_t n, int64_t subject)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h[mid].subject < subject)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t lower_subject(const mod_state *m, int64_t subject)
+{
+	size_t lo = 0, hi = m->pack.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->pack.subject[m->by_subject[mid]] < subject)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Best re-rank score of probe finger t over the subject's templates
+ * by_subject[b..e) of t's position or unknown position; -1 if none. */
+static int fill_finger(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t b, size_t e,
+		       int32_t *score, uint8_t *position)
+{
+	*score = -1;
+	bh_hit *hits = calloc(e - b, sizeof *hits);
+	if (!hits)
+		return bh_fail(BH_ENOMEM, "search: out of memory");
+	uint32_t nh = 0;
+	for (size_t j = b; j < e; j++) {
+		uint32_t ix = m->by_subject[j];
+		if (m->pack.position[ix] == 0 || m->pack.position[ix] == t->position)
+			hits[nh++].id = m->pack.ids[ix];
+	}
+	int rc = BH_OK;
+	if (nh > 0) {
+		pthread_mutex_lock(&s->glock);
+		rc = m->ops->rerank(m->model, t, s->g, hits, nh);
+		pthread_mutex_unlock(&s->glock);
+	}
+	if (rc == BH_OK && nh > 0) {
+		long ix = pack_index(&m->pack, hits[0].id); /* re-rank sorted: the best */
+		*score = hits[0].score;
+		*position = ix >= 0 ? m->pack.position[ix] : 0;
+	}
+	bh_wipe_free(hits, (e - b) * sizeof *hits);
+	return rc;
+}
+
+static int fill_one(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt,
+		    const fhit *fh, size_t nf, bh_candidate *c)
+{
+	uint8_t have[MAX_PROBES] = {0};
+	int32_t best = -1;
+	for (size_t i = lower_fhit(fh, nf, c->subject_id); i < nf && fh[i].subject == c->subject_id;
+	     i++) {
+		have[fh[i].finger] = 1;
+		if (fh[i].score > best)
+			best = fh[i].score;
+	}
+	size_t b = lower_subject(m, c->subject_id), e = b;
+	while (e < m->pack.n && m->pack.subject[m->by_subject[e]] == c->subject_id)
+		e++;
+	int rc = BH_OK;
+	for (size_t f = 0; f < nt && rc == BH_OK; f++) {
+		if (have[f] || t[f].position == 0)
+			continue;
+		int32_t sc;
+		uint8_t pos = 0;
+		rc = fill_finger(s, m, &t[f], b, e, &sc, &pos);
+		if (rc != BH_OK || sc < 0)
+			continue;
+		c->score += sc;
+		if (sc > best) {
+			best = sc;
+			c->position = pos;
+		}
+	}
+	c->match = best >= m->ops->threshold;
+	return rc;
+}
+
+/* Fills in the best min(c, max(k, FILL_MIN)) of cand[0..c) and re-sorts. */
+static int fill_in(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt,
+		   const fhit *fh, size_t nf, bh_candidate *cand, uint32_t c, uint32_t k,
+		   uint32_t *filled)
+{
+	uint32_t nfill = k > FILL_MIN ? k : FILL_MIN;
+	if (nfill > c)
+		nfill = c;
+	int rc = BH_OK;
+	for (uint32_t i = 0; i < nfill && rc == BH_OK; i++)
+		rc = fill_one(s, m, t, nt, fh, nf, &cand[i]);
+	if (rc == BH_OK)
+		qsort(cand, c, sizeof *cand, cand_cmp);
+	*filled = rc == BH_OK ? nfill : 0;
+	return rc;
+}
+
 static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size_t nt,
 		      uint32_t k, bh_candidate *out, uint32_t *n, bh_search_info *info)
 {
@@ -270,6 +430,7 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 	bh_candidate *cand = NULL;
 	int rc = fh ? BH_OK : bh_fail(BH_ENOMEM, "search: out of memory");
 	size_t nf = 0;
+	uint32_t filled = 0;
 	for (size_t f = 0; f < nt && rc == BH_OK; f++) {
 		bh_hit *hits;
 		uint32_t nh = 0;
@@ -294,6 +455,12 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 	if (rc == BH_OK) {
 		qsort(fh, nf, sizeof *fh, fhit_cmp);
 		uint32_t c = fuse_subjects(fh, nf, m->ops->threshold, cand);
+		if (nt > 1 && m->by_subject && m->ops->rerank) {
+			uint64_t t0 = bh_now_ns();
+			rc = fill_in(s, m, t, nt, fh, nf, cand, c, k, &filled);
+			if (info)
+				info->rerank_ns += bh_now_ns() - t0;
+		}
 		*n = c < k ? c : k;
 		for (uint32_t i = 0; i < *n && rc == BH_OK; i++) {
 			out[i] = cand[i];
@@ -307,7 +474,8 @@ static int run_search(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, size
 	}
 	if (info && rc == BH_OK && nt > 1)
 		snprintf(info->warning, sizeof info->warning,
-			 "%zu fingers searched; score = sum of their best same-position scores", nt);
+			 "%zu fingers searched, best %u subjects filled in; score = sum per finger",
+			 nt, filled);
 	if (fh)
 		bh_wipe_free(fh, cap * sizeof *fh);
 	if (cand)

@@ -5,7 +5,9 @@
  * a latent is searched alone; the fingers of a card are each searched
  * against gallery fingers of the same position, and a subject's score is the
  * sum of its best score per probe finger (so it may exceed one comparison's
- * maximum); `match` is set when one of those fingers reaches the threshold.
+ * maximum); for the best max(k, 32) subjects, fingers the first stage did
+ * not hand on are compared directly (fill-in), so their sums are complete;
+ * `match` is set when one of those fingers reaches the threshold.
  *
  * A searcher loads every modality of one gallery into engines at open time.
  * bh_searcher_search() is thread-safe.  Every buffer that held the probe

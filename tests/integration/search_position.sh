@@ -11,6 +11,8 @@
 # Searched as a transaction saying "position 2", or as the image with
 # `--position 2`, only position 2 is scanned and the mate is found at rank 1.
 # Without a position, `--depth 1024` re-ranks all 601 templates and finds it.
+# A card whose mate is crowded out at one position and found at another is
+# filled in: the crowded finger's score joins the sum (bh_search.c fill_in).
 # Skips (77) without ../shared/data.
 set -uo pipefail
 biohub="$1"
@@ -24,7 +26,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # real templates: the probe's code, the mate's and a stranger's MCC blobs
 "$biohub" gallery create "$work/src.db" >/dev/null || fail "create"
-for s in 103_2 103_1 101_1; do
+for s in 103_2 103_1 101_1 104_1; do
   "$biohub" enroll "$work/src.db" --ref "$s" --finger "1=$fvc/$s.pgm" >/dev/null || fail "enrol $s"
 done
 python3 - "$work" <<'PY' || fail "template export"
@@ -39,6 +41,13 @@ open(w + "/mate.code", "wb").write(bytes(b ^ 0xFF for b in probe_code))
 open(w + "/mate.full", "wb").write(blobs("103_1")[1])
 open(w + "/other.code", "wb").write(probe_code)
 open(w + "/other.full", "wb").write(blobs("101_1")[1])
+open(w + "/mate7.code", "wb").write(blobs("104_1")[0])
+open(w + "/mate7.full", "wb").write(blobs("104_1")[1])
+with open(w + "/bulk3", "w") as f:  # fill-in gallery (below)
+    f.write("mate finger:2=mate.code full:finger:2=mate.full"
+            " finger:7=mate7.code full:finger:7=mate7.full\n")
+    for i in range(600):
+        f.write("other-%d finger:2=other.code full:finger:2=other.full\n" % i)
 with open(w + "/bulk", "w") as f:
     f.write("mate finger:2=mate.code full:finger:2=mate.full\n")
     for i in range(600):
@@ -102,4 +111,30 @@ echo "$out" | cut -c1-300
 echo "$out" | python3 -c 'import json,sys; c={x["subject"]: x["score"] for x in json.load(sys.stdin)["candidates"]};
 sys.exit(0 if len(c) == 2 and c["once"] == c["twice"] > 0 else 1)' \
   || fail "a subject with two templates did not score its best one"
+# fill-in: a card of 103_2 (position 2) and 104_2 (position 7); the mate's
+# position-2 finger is crowded out of its position's first stage by 600
+# position-2 subjects, its position-7 finger brings it through.  Its score
+# is then the sum of both fingers' MCC scores, the position-2 one filled in
+# by comparing the card's finger with the mate's template directly; each
+# is measured alone (position 2 needs --depth 1024 to reach the mate).
+"$biohub" gallery create "$work/g3.db" >/dev/null || fail "create g3"
+"$biohub" gallery enroll "$work/g3.db" --bulk "$work/bulk3" --quiet >/dev/null || fail "bulk enrol g3"
+python3 "$src/scripts/an2k-write" "$work/p27.an2k" "2:500:$fvc/103_2.pgm" "7:500:$fvc/104_2.pgm" \
+  || fail "an2k-write p27"
+s2=$("$biohub" search "$work/g3.db" --modality finger --k 1 --position 2 --depth 1024 --json \
+  "$fvc/103_2.pgm") || fail "g3 position-2 search"
+s7=$("$biohub" search "$work/g3.db" --modality finger --k 1 --position 7 --json "$fvc/104_2.pgm") \
+  || fail "g3 position-7 search"
+out=$("$biohub" search "$work/g3.db" --modality finger --k 3 --json "$work/p27.an2k") \
+  || fail "g3 card search"
+echo "$out" | cut -c1-300
+python3 - "$s2" "$s7" "$out" <<'PY' || fail "the card's crowded-out finger was not filled in"
+import json, sys
+s2, s7, card = (json.loads(a) for a in sys.argv[1:4])
+a, b, c = s2["candidates"][0], s7["candidates"][0], card["candidates"][0]
+assert a["subject"] == b["subject"] == c["subject"] == "mate", (a, b, c)
+assert a["score"] > 0 and b["score"] > 0, (a, b)
+assert c["score"] == a["score"] + b["score"], (c["score"], a["score"], b["score"])
+print("fill-in: %d = %d (position 2, filled in) + %d (position 7)" % (c["score"], a["score"], b["score"]))
+PY
 echo "search_position: ok"
