@@ -347,6 +347,8 @@ static int fill_finger(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, siz
 		       int32_t *score, uint8_t *position)
 {
 	*score = -1;
+	if (e == b)
+		return BH_OK; /* no templates (calloc(0) may give NULL) */
 	bh_hit *hits = calloc(e - b, sizeof *hits);
 	if (!hits)
 		return bh_fail(BH_ENOMEM, "search: out of memory");
