@@ -1,6 +1,6 @@
 /*
  * cmd_bench_dataplane.c - `biohub bench dataplane [--json] [--seconds S]
- *                          [--gallery G [--searches N]]`
+ *                          [--gallery G [--searches N] [--depth D]]`
  *
  * Part 1, packet path (same vdev, same number of polling lcores = 1):
  *   ours:   biohubd on net_pcap (rx_pcap of 1024 sealed BHP/1 health requests,
@@ -20,7 +20,11 @@
  *   into memif and counting the answers that come back.
  * Part 2 (with --gallery, needs root): biohubd on af_packet in two network
  *   namespaces (scripts/netns-up) and `biohub probe --load` with real face
- *   and finger images: searches/s and end-to-end latency p50/p99.
+ *   and finger images: searches/s and end-to-end latency p50/p99.  With
+ *   --depth D, biohubd is started a second time with rerank_depth = D and
+ *   the finger searches are run again (JSON "finger_depth"): the cost of a
+ *   deeper re-rank end to end, SQLite reads of the full templates included,
+ *   with the shipped depth's run on the same gallery and probes as anchor.
  * The machine is shared: figures are noisy; runs are kept short.
  */
 #include <errno.h>
@@ -219,28 +223,50 @@ static double port_pps_median(const char *out, unsigned port, const char *what)
 	return v[k / 2];
 }
 
+/* Shell text that runs the dpdk-testpmd command line `tp` (with its
+ * redirections; --stats-period 1) in the background, stdout line-buffered
+ * into `out`, stops it with SIGINT once it has printed `blocks` statistics
+ * blocks (or after 60 s, or when it exits by itself) and waits for it; $st
+ * is then its exit status.  Counting blocks rather than running a fixed
+ * time keeps the number of samples independent of how long EAL start-up
+ * takes on a loaded machine (with a fixed S + 2 s, a slow start left one
+ * sample, which is dropped, and the run measured nothing). */
+static void testpmd_sampled(char *buf, size_t n, const char *tp, const char *out,
+			    unsigned blocks)
+{
+	snprintf(buf, n,
+		 "stdbuf -oL %s >'%s' & tp=$!; i=0; "
+		 "while [ $i -lt 600 ] && kill -0 $tp 2>/dev/null && "
+		 "[ \"$(grep -c 'Port statistics' '%s')\" -lt %u ]; do sleep 0.1; i=$((i+1)); done; "
+		 "kill -INT $tp 2>/dev/null; wait $tp; st=$?",
+		 tp, out, out, blocks);
+}
+
 /* testpmd: io forwarding, one forwarding lcore, port statistics every
- * second (--stats-period 1); stopped by SIGINT (timeout(1)) after S + 2
- * seconds.  testpmd_pps is the median of its per-second Tx-pps samples
- * (the first sample, which includes start-up, is dropped), so EAL start-up
- * and pcap loading do not count against it. */
+ * second (--stats-period 1), stopped after S + 2 of them.  testpmd_pps is
+ * the median of its per-second Tx-pps samples (the first sample, which
+ * includes start-up, is dropped), so EAL start-up and pcap loading do not
+ * count against it. */
 static int run_testpmd(const bench_env *e, double *pps)
 {
-	char cmd[PATH_MAX * 3];
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -s INT %u dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --no-shconf "
+	char tp[PATH_MAX * 2], out[128], run[PATH_MAX * 3], cmd[PATH_MAX * 4];
+	snprintf(tp, sizeof(tp),
+		 "dpdk-testpmd -l 0-1 --no-huge -m 256 --no-pci --no-shconf "
 		 "--no-telemetry --log-level='*:warning' "
 		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 -- --forward-mode=io "
 		 "--port-topology=loop --nb-cores=1 --total-num-mbufs=32768 --auto-start "
 		 "--stats-period=1 </dev/null 2>'%s/testpmd.err'",
-		 e->seconds + 2, e->dir, e->dir);
-	char *out = run_capture(cmd);
-	if (!out)
+		 e->dir, e->dir);
+	snprintf(out, sizeof(out), "%s/testpmd.out", e->dir);
+	testpmd_sampled(run, sizeof(run), tp, out, e->seconds + 2);
+	snprintf(cmd, sizeof(cmd), "%s; cat '%s'", run, out);
+	char *text = run_capture(cmd);
+	if (!text)
 		return bh_fail(BH_EIO, "dpdk-testpmd did not run");
-	*pps = port_pps_median(out, 0, "Tx-pps:");
-	free(out);
+	*pps = port_pps_median(text, 0, "Tx-pps:");
+	free(text);
 	if (*pps <= 0)
-		return bh_fail(BH_EIO, "dpdk-testpmd output not understood (see %s/testpmd.err)",
+		return bh_fail(BH_EIO, "dpdk-testpmd output not understood (see %s/testpmd.out, .err)",
 			       e->dir);
 	return BH_OK;
 }
@@ -258,7 +284,8 @@ static int run_testpmd(const bench_env *e, double *pps)
  * generator, so the ratio compares the two servers, not two clients. */
 static int run_memif(const bench_env *e, int ours, double *pps, double *requests)
 {
-	char conf[128], sock[128], dut[PATH_MAX * 2], cmd[PATH_MAX * 6];
+	char conf[128], sock[128], gen_out[128], dut[PATH_MAX * 2], gen[PATH_MAX * 2];
+	char run[PATH_MAX * 3], cmd[PATH_MAX * 6];
 	const char *tag = ours ? "biohubd" : "testpmd";
 	const char *eal = "--no-huge -m 256 --no-pci --no-shconf --no-telemetry "
 			  "--log-level='*:warning'";
@@ -283,30 +310,32 @@ static int run_memif(const bench_env *e, int ours, double *pps, double *requests
 			 "--forward-mode=io --port-topology=loop --nb-cores=1 "
 			 "--total-num-mbufs=32768 --auto-start --stats-period=1",
 			 eal, sock);
+	snprintf(gen, sizeof(gen),
+		 "dpdk-testpmd --lcores 0@1,1@1 %s --file-prefix bhbench-gen "
+		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 "
+		 "--vdev net_memif0,role=client,socket=%s,socket-abstract=no -- "
+		 "--forward-mode=io --nb-cores=1 --total-num-mbufs=32768 --auto-start "
+		 "--stats-period=1 </dev/null 2>'%s/memif-%s-gen.err'",
+		 eal, e->dir, sock, e->dir, tag);
+	snprintf(gen_out, sizeof(gen_out), "%s/memif-%s-gen.out", e->dir, tag);
+	testpmd_sampled(run, sizeof(run), gen, gen_out, e->seconds + 2);
 	/* The server first (its socket file appears once it listens); the
-	 * generator connects, runs S + 2 s and stops; then the server is
+	 * generator connects, takes its samples and stops; then the server is
 	 * stopped the same way.  The last line says whether the server was
-	 * still up when the generator started and how it exited. */
+	 * still up when the generator started and how both exited. */
 	snprintf(cmd, sizeof(cmd),
 		 "rm -f '%s'; %s </dev/null >'%s/memif-%s.out' 2>'%s/memif-%s.log' & dut=$!; "
 		 "for i in $(seq 100); do [ -S '%s' ] && break; sleep 0.1; done; "
-		 "kill -0 $dut 2>/dev/null && up=1 || up=0; "
-		 "timeout -s INT %u dpdk-testpmd --lcores 0@1,1@1 %s --file-prefix bhbench-gen "
-		 "--vdev net_pcap0,rx_pcap=%s/health.pcap,infinite_rx=1 "
-		 "--vdev net_memif0,role=client,socket=%s,socket-abstract=no -- "
-		 "--forward-mode=io "
-		 "--nb-cores=1 --total-num-mbufs=32768 --auto-start --stats-period=1 "
-		 "</dev/null >'%s/memif-%s-gen.out' 2>'%s/memif-%s-gen.err'; "
+		 "kill -0 $dut 2>/dev/null && up=1 || up=0; %s; gst=$st; "
 		 "kill -INT $dut 2>/dev/null; wait $dut; st=$?; "
-		 "cat '%s/memif-%s-gen.out'; echo \"dut up=$up exit=$st\"",
-		 sock, dut, e->dir, tag, e->dir, tag, sock, e->seconds + 2, eal, e->dir, sock,
-		 e->dir, tag, e->dir, tag, e->dir, tag);
+		 "cat '%s'; echo \"dut up=$up exit=$st gen=$gst\"",
+		 sock, dut, e->dir, tag, e->dir, tag, sock, run, gen_out);
 	char *out = run_capture(cmd);
 	if (!out)
 		return bh_fail(BH_EIO, "memif run did not start");
 	const char *last = strstr(out, "dut up=");
-	int up = 0, st = -1;
-	if (!last || sscanf(last, "dut up=%d exit=%d", &up, &st) != 2)
+	int up = 0, st = -1, gst = -1;
+	if (!last || sscanf(last, "dut up=%d exit=%d gen=%d", &up, &st, &gst) != 3)
 		up = 0;
 	*pps = port_pps_median(out, 1, "Rx-pps:");
 	*requests = port_pps_median(out, 1, "Tx-pps:");
@@ -320,6 +349,9 @@ static int run_memif(const bench_env *e, int ours, double *pps, double *requests
 	if (*pps <= 0)
 		return bh_fail(BH_EIO, "memif %s run: no answers came back (see %s/memif-%s*)",
 			       tag, e->dir, tag);
+	if (gst != 0 || st != 0) /* after its samples: the figures stand */
+		fprintf(stderr, "bench dataplane: memif %s run: dpdk-testpmd exited with status "
+				"%d (generator) / %d (server) after stopping\n", tag, gst, st);
 	return BH_OK;
 }
 
@@ -342,7 +374,7 @@ static int sh(const char *fmt, const char *a, const char *b)
 /* Runs `biohub probe --load` for one modality inside the client netns. */
 static void load_one(const bench_env *e, search_fig *f, const char *images, unsigned n)
 {
-	char cmd[PATH_MAX * 3];
+	char cmd[PATH_MAX * 5];
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns exec bhbenchc '%s' probe --agency 1 --key '%s/keys' --server "
 		 "10.77.8.1:7700 --modality %s --load %u --window 2 --json --timeout 60000 %s "
@@ -360,7 +392,10 @@ static void load_one(const bench_env *e, search_fig *f, const char *images, unsi
 	free(out);
 }
 
-static int run_searches(const bench_env *e, const char *gallery, unsigned n, search_fig *fig)
+/* biohubd on `gallery` (rerank_depth = depth unless 0), then fig[0..nfig)
+ * loaded one modality after the other. */
+static int run_searches(const bench_env *e, const char *gallery, unsigned n, uint32_t depth,
+			search_fig *fig, int nfig)
 {
 	if (geteuid() != 0)
 		return bh_fail(BH_EINVAL, "--gallery needs root (network namespaces)");
@@ -371,6 +406,8 @@ static int run_searches(const bench_env *e, const char *gallery, unsigned n, sea
 		return bh_fail(BH_EIO, "%s", conf);
 	fprintf(f, "port = net_af_packet0,iface=bhbenchd0\nip = 10.77.8.1\nkeys = %s/keys\n"
 		   "gallery = %s\nworkers = 1\nname = bench-search\n", e->dir, gallery);
+	if (depth)
+		fprintf(f, "rerank_depth = %u\n", depth);
 	fclose(f);
 	sh("bash '%s/scripts/netns-down' bhbench; bash '%s/scripts/netns-up' bhbench 10.77.8",
 	   e->src, e->src);
@@ -389,13 +426,14 @@ static int run_searches(const bench_env *e, const char *gallery, unsigned n, sea
 			 e->biohub, e->dir);
 		up = system(cmd) == 0;
 	}
-	if (up) {
+	for (int i = 0; up && i < nfig; i++) {
 		const char *data = BH_SHARED_DATA_DIR;
 		char imgs[PATH_MAX * 2];
-		snprintf(imgs, sizeof(imgs), "%s/face/lfw_dev/*/*_0002.jpg", data);
-		load_one(e, &fig[0], imgs, n);
-		snprintf(imgs, sizeof(imgs), "%s/fingerprint/fvc2002/DB1_B/1*_2.pgm", data);
-		load_one(e, &fig[1], imgs, n);
+		if (strcmp(fig[i].modality, "face") == 0)
+			snprintf(imgs, sizeof(imgs), "%s/face/lfw_dev/*/*_0002.jpg", data);
+		else
+			snprintf(imgs, sizeof(imgs), "%s/fingerprint/fvc2002/DB1_B/1*_2.pgm", data);
+		load_one(e, &fig[i], imgs, n);
 	}
 	if (pid > 0)
 		kill((pid_t)pid, SIGTERM);
@@ -408,7 +446,7 @@ static int run_searches(const bench_env *e, const char *gallery, unsigned n, sea
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub bench dataplane [--json] [--seconds S] [--gallery G "
-			"[--searches N]]\n");
+			"[--searches N] [--depth D]]\n");
 	return 2;
 }
 
@@ -418,11 +456,14 @@ int cmd_bench_dataplane(int argc, char **argv)
 	int json = 0, ch;
 	const char *gallery = NULL;
 	unsigned searches = 40;
-	search_fig fig[2] = {{.modality = "face"}, {.modality = "finger"}};
+	unsigned depth = 0;
+	/* face and finger at the configured depth, then finger at --depth */
+	search_fig fig[3] = {{.modality = "face"}, {.modality = "finger"}, {.modality = "finger"}};
 	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
 					   {"seconds", required_argument, NULL, 's'},
 					   {"gallery", required_argument, NULL, 'g'},
 					   {"searches", required_argument, NULL, 'n'},
+					   {"depth", required_argument, NULL, 'd'},
 					   {NULL, 0, NULL, 0}};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -434,10 +475,13 @@ int cmd_bench_dataplane(int argc, char **argv)
 			gallery = optarg;
 		else if (ch == 'n')
 			searches = (unsigned)strtoul(optarg, NULL, 10);
+		else if (ch == 'd')
+			depth = (unsigned)strtoul(optarg, NULL, 10);
 		else
 			return usage();
 	}
-	if (optind != argc || e.seconds < 1 || e.seconds > 60)
+	if (optind != argc || e.seconds < 1 || e.seconds > 60 || depth > 65536 ||
+	    (depth && !gallery))
 		return usage();
 	snprintf(e.dir, sizeof(e.dir), "/tmp/bh-bench-dp.XXXXXX");
 	if (!mkdtemp(e.dir))
@@ -455,7 +499,9 @@ int cmd_bench_dataplane(int argc, char **argv)
 	if (rc == BH_OK)
 		rc = run_memif(&e, 0, &m_tpps, &m_treq);
 	if (rc == BH_OK && gallery)
-		rc = run_searches(&e, gallery, searches, fig);
+		rc = run_searches(&e, gallery, searches, 0, fig, 2);
+	if (rc == BH_OK && gallery && depth)
+		rc = run_searches(&e, gallery, searches, depth, &fig[2], 1);
 	if (rc) {
 		fprintf(stderr, "(inputs and logs kept in %s)\n", e.dir);
 		return bh_cli_error("bench dataplane", rc);
@@ -485,10 +531,15 @@ int cmd_bench_dataplane(int argc, char **argv)
 		bh_json_num(&j, "requests_pps", m_req);
 		bh_json_num(&j, "testpmd_requests_pps", m_treq);
 		bh_json_end(&j);
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			if (!fig[i].done)
 				continue;
-			bh_json_obj(&j, fig[i].modality);
+			bh_json_obj(&j, i == 2 ? "finger_depth" : fig[i].modality);
+			if (i == 2) {
+				bh_json_uint(&j, "depth", depth);
+				bh_json_num(&j, "ratio_vs_shipped_depth",
+					    fig[1].per_s > 0 ? fig[2].per_s / fig[1].per_s : 0);
+			}
 			bh_json_uint(&j, "sent", fig[i].sent);
 			bh_json_uint(&j, "results", fig[i].ok);
 			bh_json_num(&j, "searches_per_s", fig[i].per_s);
@@ -510,12 +561,15 @@ int cmd_bench_dataplane(int argc, char **argv)
 		printf("  dpdk-testpmd io forwarding (anchor)     %12.0f pps (requests in %.0f)\n",
 		       m_tpps, m_treq);
 		printf("  ratio_vs_testpmd                        %12.3f\n", m_ratio);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			if (fig[i].done)
-				printf("  %-6s searches through biohubd (af_packet): %u/%u results, "
-				       "%.2f searches/s, p50 %.1f ms, p99 %.1f ms\n",
-				       fig[i].modality, fig[i].ok, fig[i].sent, fig[i].per_s,
-				       fig[i].p50_ms, fig[i].p99_ms);
+				printf("  %-6s searches through biohubd (af_packet, depth %s): %u/%u "
+				       "results, %.2f searches/s, p50 %.1f ms, p99 %.1f ms\n",
+				       fig[i].modality, i == 2 ? "--depth" : "shipped", fig[i].ok,
+				       fig[i].sent, fig[i].per_s, fig[i].p50_ms, fig[i].p99_ms);
+		if (fig[2].done && fig[1].per_s > 0)
+			printf("  finger searches/s at --depth %u / at the shipped depth: %.3f\n", depth,
+			       fig[2].per_s / fig[1].per_s);
 	}
 	return 0;
 }
