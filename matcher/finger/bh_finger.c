@@ -143,16 +143,11 @@ int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
 	return rc;
 }
 
-static int gallery_fetch(void *ctx, uint64_t id, void **blob, size_t *len)
-{
-	return bh_gallery_template_full(ctx, (int64_t)id, blob, len);
-}
-
-static int finger_rerank(void *model, const bh_probe_tmpl *probe, bh_gallery *g, bh_hit *hits,
-			 uint32_t n)
+static int finger_rerank(void *model, const bh_probe_tmpl *probe, bh_full_fetch fetch, void *ctx,
+			 bh_hit *hits, uint32_t n)
 {
 	(void)model;
-	return bh_finger_rerank_with(probe, hits, n, gallery_fetch, g);
+	return bh_finger_rerank_with(probe, hits, n, fetch, ctx);
 }
 
 const bh_modality_ops bh_finger_ops = {

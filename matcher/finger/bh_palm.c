@@ -299,13 +299,14 @@ static int hit_cmp(const void *x, const void *y)
 	return bh_hit_better(a, b) ? -1 : bh_hit_better(b, a) ? 1 : 0;
 }
 
-static int palm_rerank(void *model, const bh_probe_tmpl *probe, bh_gallery *g, bh_hit *hits, uint32_t n)
+static int palm_rerank(void *model, const bh_probe_tmpl *probe, bh_full_fetch fetch, void *ctx,
+		       bh_hit *hits, uint32_t n)
 {
 	(void)model;
 	for (uint32_t i = 0; i < n; i++) {
 		void *blob = NULL;
 		size_t len = 0;
-		int rc = bh_gallery_template_full(g, (int64_t)hits[i].id, &blob, &len);
+		int rc = fetch(ctx, hits[i].id, &blob, &len);
 		if (rc != BH_OK)
 			return rc;
 		int32_t s = 0;

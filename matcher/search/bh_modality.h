@@ -34,6 +34,10 @@ void bh_probe_tmpl_clear(bh_probe_tmpl *t);
 
 typedef struct bh_rerank_ctx bh_rerank_ctx;
 
+/* The full template of gallery template `id`: a malloc'd copy in *blob
+ * (the caller frees it), *len = 0 and *blob = NULL if it has none. */
+typedef int (*bh_full_fetch)(void *ctx, uint64_t id, void **blob, size_t *len);
+
 typedef struct bh_modality_ops {
 	int modality;
 	const char *name;
@@ -46,8 +50,11 @@ typedef struct bh_modality_ops {
 	/* Number of engine candidates to pass to rerank (0 = no second stage). */
 	uint32_t rerank_depth;
 	/* Re-scores hits[0..n) in place with the 1:1 comparator, using the gallery
-	 * full templates (looked up by hit id = template id), and re-sorts them. */
-	int (*rerank)(void *model, const bh_probe_tmpl *probe, bh_gallery *g,
+	 * full templates (fetched by hit id = template id), and re-sorts them.
+	 * fetch is called from the calling thread only, one template at a time;
+	 * the comparisons between fetches hold no lock, so searches on several
+	 * threads re-rank side by side (bh_search.c serialises the fetches). */
+	int (*rerank)(void *model, const bh_probe_tmpl *probe, bh_full_fetch fetch, void *ctx,
 		      bh_hit *hits, uint32_t n);
 	/* Fixed, shipped decision threshold on the final score. */
 	int32_t threshold;

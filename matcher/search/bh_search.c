@@ -1,8 +1,9 @@
 /* bh_search.c - the search service: decode -> extract -> engine -> re-rank.
  * See bh_search.h.  One engine per modality, built over the gallery's packed
  * codes at open time.  The SQLite handle is shared by all searching threads,
- * so every gallery call (re-rank lookups, external references) is serialised
- * by `glock`; the engine scan itself runs unlocked. */
+ * so every gallery call (each re-rank template fetch, external references)
+ * is serialised by `glock`; the engine scan and the re-rank comparisons run
+ * unlocked. */
 #include "bh_search.h"
 
 #include <pthread.h>
@@ -203,6 +204,17 @@ static long pack_index(const bh_gallery_pack *p, uint64_t id)
 	return lo < p->n && p->ids[lo] == id ? (long)lo : -1;
 }
 
+/* The re-rank's template fetch: the shared SQLite handle is held for one
+ * read at a time, and the comparisons run unlocked (bh_modality.h). */
+static int locked_fetch(void *ctx, uint64_t id, void **blob, size_t *len)
+{
+	bh_searcher *s = ctx;
+	pthread_mutex_lock(&s->glock);
+	int rc = bh_gallery_template_full(s->g, (int64_t)id, blob, len);
+	pthread_mutex_unlock(&s->glock);
+	return rc;
+}
+
 /* Engine pass (+ re-rank) for one extracted probe template: *hits (the
  * caller wipes and frees it, `depth` slots) gets *nh hits in final rank
  * order.  Adds the times to info. */
@@ -220,11 +232,8 @@ static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uin
 	uint64_t t0 = bh_now_ns();
 	int rc = bh_engine_search(e, &q, depth, *hits, nh);
 	uint64_t t1 = bh_now_ns();
-	if (rc == BH_OK && m->ops->rerank && *nh > 0) {
-		pthread_mutex_lock(&s->glock);
-		rc = m->ops->rerank(m->model, t, s->g, *hits, *nh);
-		pthread_mutex_unlock(&s->glock);
-	}
+	if (rc == BH_OK && m->ops->rerank && *nh > 0)
+		rc = m->ops->rerank(m->model, t, locked_fetch, s, *hits, *nh);
 	if (info) {
 		info->search_ns += t1 - t0;
 		info->rerank_ns += bh_now_ns() - t1;
@@ -359,11 +368,8 @@ static int fill_finger(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, siz
 			hits[nh++].id = m->pack.ids[ix];
 	}
 	int rc = BH_OK;
-	if (nh > 0) {
-		pthread_mutex_lock(&s->glock);
-		rc = m->ops->rerank(m->model, t, s->g, hits, nh);
-		pthread_mutex_unlock(&s->glock);
-	}
+	if (nh > 0)
+		rc = m->ops->rerank(m->model, t, locked_fetch, s, hits, nh);
 	if (rc == BH_OK && nh > 0) {
 		long ix = pack_index(&m->pack, hits[0].id); /* re-rank sorted: the best */
 		*score = hits[0].score;
