@@ -1,6 +1,6 @@
 /*
  * cmd_bench_dataplane.c - `biohub bench dataplane [--json] [--seconds S]
- *                          [--gallery G [--searches N] [--depth D]]`
+ *                          [--gallery G [--searches N] [--depth D] [--workers W]]`
  *
  * Part 1, packet path (same vdev, same number of polling lcores = 1):
  *   ours:   biohubd on net_pcap (rx_pcap of 1024 sealed BHP/1 health requests,
@@ -20,7 +20,8 @@
  *   into memif and counting the answers that come back.
  * Part 2 (with --gallery, needs root): biohubd on af_packet in two network
  *   namespaces (scripts/netns-up) and `biohub probe --load` with real face
- *   and finger images: searches/s and end-to-end latency p50/p99.  With
+ *   and finger images: searches/s and end-to-end latency p50/p99, biohubd
+ *   with W search workers (default 1).  With
  *   --depth D, biohubd is started a second time with rerank_depth = D and
  *   the finger searches are run again (JSON "finger_depth"): the cost of a
  *   deeper re-rank end to end, SQLite reads of the full templates included,
@@ -52,6 +53,7 @@ typedef struct bench_env {
 	char dir[64];     /* temp dir */
 	char biohubd[PATH_MAX + 32], biohub[PATH_MAX], src[PATH_MAX];
 	unsigned seconds;
+	unsigned workers; /* biohubd search workers in part 2 */
 } bench_env;
 
 /* biohubd sits next to the `biohub` binary's build dir: <build>/dataplane/. */
@@ -405,7 +407,7 @@ static int run_searches(const bench_env *e, const char *gallery, unsigned n, uin
 	if (!f)
 		return bh_fail(BH_EIO, "%s", conf);
 	fprintf(f, "port = net_af_packet0,iface=bhbenchd0\nip = 10.77.8.1\nkeys = %s/keys\n"
-		   "gallery = %s\nworkers = 1\nname = bench-search\n", e->dir, gallery);
+		   "gallery = %s\nworkers = %u\nname = bench-search\n", e->dir, gallery, e->workers);
 	if (depth)
 		fprintf(f, "rerank_depth = %u\n", depth);
 	fclose(f);
@@ -446,13 +448,13 @@ static int run_searches(const bench_env *e, const char *gallery, unsigned n, uin
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub bench dataplane [--json] [--seconds S] [--gallery G "
-			"[--searches N] [--depth D]]\n");
+			"[--searches N] [--depth D] [--workers W]]\n");
 	return 2;
 }
 
 int cmd_bench_dataplane(int argc, char **argv)
 {
-	bench_env e = {.seconds = 3};
+	bench_env e = {.seconds = 3, .workers = 1};
 	int json = 0, ch;
 	const char *gallery = NULL;
 	unsigned searches = 40;
@@ -464,6 +466,7 @@ int cmd_bench_dataplane(int argc, char **argv)
 					   {"gallery", required_argument, NULL, 'g'},
 					   {"searches", required_argument, NULL, 'n'},
 					   {"depth", required_argument, NULL, 'd'},
+					   {"workers", required_argument, NULL, 'w'},
 					   {NULL, 0, NULL, 0}};
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -477,11 +480,13 @@ int cmd_bench_dataplane(int argc, char **argv)
 			searches = (unsigned)strtoul(optarg, NULL, 10);
 		else if (ch == 'd')
 			depth = (unsigned)strtoul(optarg, NULL, 10);
+		else if (ch == 'w')
+			e.workers = (unsigned)strtoul(optarg, NULL, 10);
 		else
 			return usage();
 	}
 	if (optind != argc || e.seconds < 1 || e.seconds > 60 || depth > 65536 ||
-	    (depth && !gallery))
+	    (depth && !gallery) || e.workers < 1 || e.workers > 64)
 		return usage();
 	snprintf(e.dir, sizeof(e.dir), "/tmp/bh-bench-dp.XXXXXX");
 	if (!mkdtemp(e.dir))
@@ -535,6 +540,7 @@ int cmd_bench_dataplane(int argc, char **argv)
 			if (!fig[i].done)
 				continue;
 			bh_json_obj(&j, i == 2 ? "finger_depth" : fig[i].modality);
+			bh_json_uint(&j, "workers", e.workers);
 			if (i == 2) {
 				bh_json_uint(&j, "depth", depth);
 				bh_json_num(&j, "ratio_vs_shipped_depth",
@@ -563,9 +569,9 @@ int cmd_bench_dataplane(int argc, char **argv)
 		printf("  ratio_vs_testpmd                        %12.3f\n", m_ratio);
 		for (int i = 0; i < 3; i++)
 			if (fig[i].done)
-				printf("  %-6s searches through biohubd (af_packet, depth %s): %u/%u "
-				       "results, %.2f searches/s, p50 %.1f ms, p99 %.1f ms\n",
-				       fig[i].modality, i == 2 ? "--depth" : "shipped", fig[i].ok,
+				printf("  %-6s searches through biohubd (af_packet, %u workers, depth %s): "
+				       "%u/%u results, %.2f searches/s, p50 %.1f ms, p99 %.1f ms\n",
+				       fig[i].modality, e.workers, i == 2 ? "--depth" : "shipped", fig[i].ok,
 				       fig[i].sent, fig[i].per_s, fig[i].p50_ms, fig[i].p99_ms);
 		if (fig[2].done && fig[1].per_s > 0)
 			printf("  finger searches/s at --depth %u / at the shipped depth: %.3f\n", depth,
