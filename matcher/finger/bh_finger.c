@@ -110,7 +110,7 @@ static int cmp_hit(const void *a, const void *b)
 }
 
 int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
-			  int (*fetch)(void *ctx, uint64_t id, void **blob, size_t *len), void *ctx)
+			  bh_full_fetch fetch, void *ctx)
 {
 	bh_mcc_view pv;
 	int rc = bh_mcc_view_init(probe->full, probe->full_len, &pv);

@@ -42,6 +42,6 @@ int bh_finger_from_features(const bh_fp_features *f, bh_probe_tmpl *out);
  * (malloc'd blob, freed here; len 0 = none: score 0), then re-sorted by the
  * engine's order.  Used by the gallery re-ranker and by the benchmarks. */
 int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
-			  int (*fetch)(void *ctx, uint64_t id, void **blob, size_t *len), void *ctx);
+			  bh_full_fetch fetch, void *ctx);
 
 #endif
