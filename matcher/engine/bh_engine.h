@@ -174,4 +174,8 @@ static inline int32_t bh_topk_floor(const bh_topk *t)
 /* Sorts the kept hits best-first in place; returns their count. */
 uint32_t bh_topk_finish(bh_topk *t);
 
+/* Sorts n hits best-first by the same order (bh_hit_better), e.g. after a
+ * modality re-scored the engine's candidates. */
+void bh_hits_sort(bh_hit *h, size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /* bh_engine_core.c - pieces of the engine contract shared by every backend:
  * row layout, the scalar reference score, the bounded top-K heap and the
  * backend registry (see bh_engine.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bh_be_cpu.h"
@@ -125,6 +126,17 @@ uint32_t bh_topk_finish(bh_topk *t)
 		sift_down(t->h, end - 1, 0);
 	}
 	return n;
+}
+
+static int hit_order(const void *x, const void *y)
+{
+	const bh_hit *a = x, *b = y;
+	return bh_hit_better(a, b) ? -1 : bh_hit_better(b, a) ? 1 : 0;
+}
+
+void bh_hits_sort(bh_hit *h, size_t n)
+{
+	qsort(h, n, sizeof *h, hit_order);
 }
 
 /* ---- registry ------------------------------------------------------------

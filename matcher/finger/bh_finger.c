@@ -103,12 +103,6 @@ static int finger_extract(void *model, const bh_image *img, bh_probe_tmpl *out)
 	return bh_finger_extract(img, 0, out);
 }
 
-static int cmp_hit(const void *a, const void *b)
-{
-	const bh_hit *x = a, *y = b;
-	return bh_hit_better(x, y) ? -1 : bh_hit_better(y, x) ? 1 : 0;
-}
-
 int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
 			  bh_full_fetch fetch, void *ctx)
 {
@@ -139,7 +133,7 @@ int bh_finger_rerank_with(const bh_probe_tmpl *probe, bh_hit *hits, uint32_t n,
 	}
 	bh_mcc_ws_free(ws);
 	if (rc == BH_OK)
-		qsort(hits, n, sizeof *hits, cmp_hit);
+		bh_hits_sort(hits, n);
 	return rc;
 }
 

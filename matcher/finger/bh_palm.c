@@ -293,12 +293,6 @@ static int palm_extract(void *model, const bh_image *img, bh_probe_tmpl *out)
 	return BH_OK;
 }
 
-static int hit_cmp(const void *x, const void *y)
-{
-	const bh_hit *a = x, *b = y;
-	return bh_hit_better(a, b) ? -1 : bh_hit_better(b, a) ? 1 : 0;
-}
-
 static int palm_rerank(void *model, const bh_probe_tmpl *probe, bh_full_fetch fetch, void *ctx,
 		       bh_hit *hits, uint32_t n)
 {
@@ -316,7 +310,7 @@ static int palm_rerank(void *model, const bh_probe_tmpl *probe, bh_full_fetch fe
 			return rc;
 		hits[i].score = s;
 	}
-	qsort(hits, n, sizeof *hits, hit_cmp);
+	bh_hits_sort(hits, n);
 	return BH_OK;
 }
 

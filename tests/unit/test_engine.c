@@ -195,7 +195,15 @@ static void test_topk_heap(void **state)
 			all[i] = (bh_hit){.score = (int32_t)(rnd() % 20) - 10, .id = rnd() % 1000};
 			bh_topk_push(&t, all[i].score, all[i].id);
 		}
+		bh_hit sorted[300];
+		memcpy(sorted, all, sizeof all);
+		bh_hits_sort(sorted, 300);
+		for (int i = 1; i < 300; i++) /* score down, then id up */
+			assert_true(sorted[i - 1].score > sorted[i].score ||
+				    (sorted[i - 1].score == sorted[i].score &&
+				     sorted[i - 1].id <= sorted[i].id));
 		qsort(all, 300, sizeof *all, cmp_hit);
+		assert_memory_equal(sorted, all, sizeof all);
 		assert_int_equal(bh_topk_finish(&t), k);
 		for (uint32_t i = 0; i < k; i++) {
 			assert_int_equal(slots[i].score, all[i].score);
