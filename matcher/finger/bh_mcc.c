@@ -1058,7 +1058,10 @@ static int32_t to_score(float s)
 	return (int32_t)(v < 0 ? 0 : v > BH_MCC_SCORE_MAX ? BH_MCC_SCORE_MAX : v);
 }
 
-int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
+/* One comparison; may_vec = 0 forces the portable scalar path (the
+ * reference), else the AVX-512 path runs where the CPU and the plane size
+ * allow it.  Both give the same integer. */
+static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int may_vec)
 {
 	if (!a || !b || !ws)
 		return BH_EINVAL;
@@ -1072,10 +1075,12 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	int vec = 0;
 #if defined(__x86_64__)
 	const unsigned need = BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ;
-	vec = (bh_cpu_features() & need) == need && a->words > 16 && a->words <= 24;
+	vec = may_vec && (bh_cpu_features() & need) == need && a->words > 16 && a->words <= 24;
 	if (vec)
 		local_sims_avx512(a, b, ws->lam, ws);
 	else
+#else
+	(void)may_vec;
 #endif
 	{
 		local_sims(a, b, ws->lam);
@@ -1084,20 +1089,14 @@ int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	return to_score(lssr(ws, a->n, b->n, vec));
 }
 
+int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
+{
+	return compare(a, b, ws, 1);
+}
+
 int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
 {
-	if (!a || !b || !ws)
-		return BH_EINVAL;
-	if (a->n < 2 || b->n < 2)
-		return 0;
-	if (ws_reserve(ws, a->n, b->n) != BH_OK)
-		return BH_ENOMEM;
-	sqrt_init();
-	load_points(a, ws->pa);
-	load_points(b, ws->pb);
-	local_sims(a, b, ws->lam);
-	nz_collect(ws, a->n, b->n);
-	return to_score(lssr(ws, a->n, b->n, 0));
+	return compare(a, b, ws, 0);
 }
 
 int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen)
