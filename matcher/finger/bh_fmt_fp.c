@@ -24,9 +24,13 @@ uint32_t bh_an2k_minutiae_to_fp(const bh_an2k_minset *s, int32_t height_001mm,
 	for (uint32_t i = 0; i < s->n && k < max; i++) {
 		const bh_an2k_minutia *m = &s->m[i];
 		double y = s->fmt == BH_AN2K_MIN_STD ? (double)(height_001mm - m->y) : (double)m->y;
-		/* counter-clockwise in a y-up view = clockwise-negative in y-down
-		 * coordinates; +180 turns "into the ridge" into "out of the end". */
-		double t = (double)(360 - m->theta + 180) * (M_PI / 180.0);
+		/* counter-clockwise as seen = negative in y-down coordinates.  The
+		 * standard (NIST) record's direction points out of the ridge end or
+		 * away from the bifurcation's branches, as ours does; an EFS
+		 * direction runs up the ridge / down the valley between the
+		 * branches (the INCITS 378 sense), so it is turned by 180. */
+		int turn = s->fmt == BH_AN2K_MIN_STD ? 0 : 180;
+		double t = (double)(360 - m->theta + turn) * (M_PI / 180.0);
 		t = fmod(t, 2 * M_PI);
 		if (t < 0)
 			t += 2 * M_PI;
