@@ -293,12 +293,33 @@ int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, siz
 	return rc;
 }
 
+/* The minutiae record that describes image im (same IDC), or NULL. */
+static const bh_an2k_minset *minset_of(const bh_an2k *a, const bh_an2k_image *im)
+{
+	for (uint32_t i = 0; i < a->nminsets; i++)
+		if (a->minsets[i].idc == im->idc && a->minsets[i].n > 0)
+			return &a->minsets[i];
+	return NULL;
+}
+
 /* bh_finger_an2k_probe on a parsed transaction. */
 static int probe_parsed(const bh_an2k *a, bh_probe_tmpl *out)
 {
 	memset(out, 0, sizeof *out);
-	int rc;
+	int rc = BH_ENOFEATURE;
 	const bh_an2k_image *pick = first_image(a, BH_AN2K_KIND_LATENT);
+	/* A latent's features marked by an examiner (its Type-9 record, as in
+	 * an LFFS search) are what the sender asks us to search with, and are
+	 * better than anything extracted from a mark; the image is the
+	 * fallback when they are too few to build a template from. */
+	const bh_an2k_minset *marked = pick ? minset_of(a, pick) : NULL;
+	if (marked)
+		rc = from_minutiae(a, marked, out);
+	if (rc != BH_ENOFEATURE) {
+		if (rc == BH_OK)
+			out->position = is_finger_pos(pick->position) ? pick->position : 0;
+		return rc;
+	}
 	if (!pick)
 		pick = first_image(a, BH_AN2K_KIND_FINGER);
 	const bh_an2k_image *slap = pick ? NULL : first_image(a, BH_AN2K_KIND_SLAP);

@@ -13,9 +13,11 @@
  * slaps whose fingertips cannot all be found, and records whose extraction
  * fails.
  *
- * Probe (bh_finger_an2k_probe): the first latent image, else the first
- * finger image, else the first fingertip of the first slap that gives a
- * template, else the first minutiae set.
+ * Probe (bh_finger_an2k_probe): the first latent, by the Type-9 minutiae
+ * that describe it (same IDC: features an examiner marked, what an LFFS
+ * search sends) when they make a template, else by its image; else the
+ * first finger image, else the first fingertip of the first slap that gives
+ * a template, else the first minutiae set.
  *
  * Probes (bh_finger_an2k_probes), what a finger search uses: a transaction
  * with a latent is searched with that latent alone (a mark is one finger of

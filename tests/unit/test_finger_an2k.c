@@ -196,9 +196,14 @@ static void probe_matches_its_reference(void **state)
 	int32_t s_std = compare(&img, &other.t[0]);
 	print_message("latent image vs its standard Type-9 record: %d\n", s_std);
 	assert_true(s_std >= BH_FINGER_THRESHOLD);
-	/* a latent transaction is a probe: its latent image is used */
+	/* a latent transaction is a probe, by the minutiae marked on its latent
+	 * (the same record as type9.an2k, hence the self score), not by its
+	 * image (which scores s_std) */
 	assert_int_equal(bh_finger_an2k_probe(l, len, &p), BH_OK);
 	assert_true(p.code_len > 0 && p.full_len > 0);
+	assert_int_equal(p.position, 0);
+	assert_true(compare(&p, &other.t[0]) >= 5 * BH_FINGER_THRESHOLD);
+	assert_true(compare(&p, &other.t[0]) > s_std);
 	bh_probe_tmpl_clear(&img);
 	bh_probe_tmpl_clear(&p);
 	free(l);
