@@ -88,6 +88,31 @@ int bh_finger_from_features(const bh_fp_features *f, bh_probe_tmpl *out)
 	return BH_OK;
 }
 
+int bh_finger_from_minutiae(bh_minutia *m, uint32_t n, bh_probe_tmpl *out)
+{
+	/* MCC is translation invariant: move the minutiae into the positive
+	 * quadrant (an EFS record may put some left of / above its origin). */
+	float minx = 0, miny = 0, maxx = 0, maxy = 0;
+	uint32_t qsum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		minx = m[i].x < minx ? m[i].x : minx;
+		miny = m[i].y < miny ? m[i].y : miny;
+		qsum += m[i].quality;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		m[i].x -= minx;
+		m[i].y -= miny;
+		maxx = m[i].x > maxx ? m[i].x : maxx;
+		maxy = m[i].y > maxy ? m[i].y : maxy;
+	}
+	uint8_t fg = 1; /* MCC validity comes from the minutiae hull */
+	/* +2: MCC quantises x to quarter pixels with rounding, which may reach
+	 * maxx + 0.25 > (uint32_t)maxx + 1. */
+	bh_fp_features f = {.w = (uint32_t)maxx + 2, .h = (uint32_t)maxy + 2, .bw = 1, .bh = 1,
+			    .fg = &fg, .n = n, .m = m, .quality = n ? (int)(qsum / n) : 0};
+	return bh_finger_from_features(&f, out);
+}
+
 static int finger_init(const char *model_dir, void **model)
 {
 	(void)model_dir; /* no weights: the pipeline is analytic */

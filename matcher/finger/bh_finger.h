@@ -38,6 +38,12 @@ int bh_finger_extract(const bh_image *img, uint32_t ppi_override, bh_probe_tmpl 
  * cell validity comes from the minutiae's convex hull, not from fg). */
 int bh_finger_from_features(const bh_fp_features *f, bh_probe_tmpl *out);
 
+/* Minutiae in the matcher's frame (bh_minutiae.h), e.g. converted from an
+ * ANSI/NIST Type-9 or ISO/INCITS record -> template.  The minutiae are
+ * moved into the positive quadrant first (MCC is translation invariant),
+ * so m is modified; quality = their mean quality. */
+int bh_finger_from_minutiae(bh_minutia *m, uint32_t n, bh_probe_tmpl *out);
+
 /* MCC re-ranking of hits[0..n) with full templates obtained from fetch()
  * (malloc'd blob, freed here; len 0 = none: score 0), then re-sorted by the
  * engine's order.  Used by the gallery re-ranker and by the benchmarks. */

@@ -63,27 +63,7 @@ static int from_minutiae(const bh_an2k *a, const bh_an2k_minset *s, bh_probe_tmp
 	if (!m)
 		return bh_fail(BH_ENOMEM, "an2k: out of memory");
 	uint32_t n = bh_an2k_minutiae_to_fp(s, height, m, BH_MINUTIAE_MAX);
-	/* MCC is translation invariant: move the minutiae into the positive
-	 * quadrant (an EFS record may put some left of / above its origin). */
-	float minx = 0, miny = 0, maxx = 0, maxy = 0;
-	uint32_t qsum = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		minx = m[i].x < minx ? m[i].x : minx;
-		miny = m[i].y < miny ? m[i].y : miny;
-		qsum += m[i].quality;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		m[i].x -= minx;
-		m[i].y -= miny;
-		maxx = m[i].x > maxx ? m[i].x : maxx;
-		maxy = m[i].y > maxy ? m[i].y : maxy;
-	}
-	uint8_t fg = 1; /* MCC validity comes from the minutiae hull */
-	/* +2: MCC quantises x to quarter pixels with rounding, which may reach
-	 * maxx + 0.25 > (uint32_t)maxx + 1. */
-	bh_fp_features f = {.w = (uint32_t)maxx + 2, .h = (uint32_t)maxy + 2, .bw = 1, .bh = 1,
-			    .fg = &fg, .n = n, .m = m, .quality = n ? (int)(qsum / n) : 0};
-	int rc = bh_finger_from_features(&f, out);
+	int rc = bh_finger_from_minutiae(m, n, out);
 	bh_wipe_free(m, BH_MINUTIAE_MAX * sizeof *m);
 	return rc;
 }
