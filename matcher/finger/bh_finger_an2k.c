@@ -3,7 +3,6 @@
  * before it is freed: the transaction may be a probe. */
 #include "bh_finger_an2k.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +17,6 @@
 int bh_finger_an2k_sniff(const uint8_t *buf, size_t len)
 {
 	return len >= 6 && !memcmp(buf, "1.001:", 6);
-}
-
-static void note(char *notes, size_t cap, const char *fmt, ...)
-{
-	if (!notes || !cap)
-		return;
-	size_t used = strnlen(notes, cap);
-	if (used + 1 >= cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(notes + used, cap - used, fmt, ap);
-	va_end(ap);
 }
 
 static int from_image(const bh_an2k_image *im, bh_probe_tmpl *out)
@@ -94,7 +80,7 @@ static int keep_finger(int rc, int pos, const char *what, bh_probe_tmpl *out, si
 		       int have[11], char *notes, size_t notes_len)
 {
 	if (rc == BH_ENOFEATURE || rc == BH_EINVAL) {
-		note(notes, notes_len, "%s: %s\n", what, bh_errmsg());
+		bh_note(notes, notes_len, "%s: %s\n", what, bh_errmsg());
 		return BH_OK;
 	}
 	if (rc == BH_OK) {
@@ -127,14 +113,14 @@ static int enrol_slap(const bh_an2k_image *im, bh_probe_tmpl *out, size_t max, s
 	bh_slap_finger f[BH_SLAP_MAX_FINGERS];
 	int n = 0, rc = slap_tips(im, f, &n);
 	if (rc == BH_ENOFEATURE || rc == BH_EFORMAT) {
-		note(notes, notes_len, "type-%d idc %d slap position %d: %s\n", im->record_type,
+		bh_note(notes, notes_len, "type-%d idc %d slap position %d: %s\n", im->record_type,
 		     im->idc, im->position, bh_errmsg());
 		return BH_OK;
 	}
 	for (int i = 0; rc == BH_OK && i < n; i++) {
 		int pos = f[i].position;
 		if (have[pos]) {
-			note(notes, notes_len, "type-%d idc %d slap position %d: position %d already enrolled\n",
+			bh_note(notes, notes_len, "type-%d idc %d slap position %d: position %d already enrolled\n",
 			     im->record_type, im->idc, im->position, pos);
 			continue;
 		}
@@ -198,12 +184,12 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		if (kind == BH_AN2K_KIND_SLAP)
 			continue; /* after the single-finger images: see below */
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(im->position)) {
-			note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
+			bh_note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
 			     im->idc, im->position, skip_reason(kind));
 			continue;
 		}
 		if (have[im->position]) {
-			note(notes, notes_len, "type-%d idc %d: position %d already enrolled\n",
+			bh_note(notes, notes_len, "type-%d idc %d: position %d already enrolled\n",
 			     im->record_type, im->idc, im->position);
 			continue;
 		}
@@ -226,7 +212,7 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		const bh_an2k_minset *s = &a->minsets[i];
 		bh_an2k_kind kind = minset_kind(a, s);
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(s->position) || have[s->position]) {
-			note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
+			bh_note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
 			     kind != BH_AN2K_KIND_FINGER   ? skip_reason(kind)
 			     : !is_finger_pos(s->position) ? "not a finger position"
 							   : "position already enrolled");
@@ -238,7 +224,7 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		}
 		rc = from_minutiae(a, s, &out[k]);
 		if (rc == BH_ENOFEATURE) {
-			note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
+			bh_note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
 			     bh_errmsg());
 			rc = BH_OK;
 			continue;

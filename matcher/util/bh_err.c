@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char errbuf[256];
 
@@ -43,3 +44,16 @@ int bh_fail(int err, const char *fmt, ...)
 const char *bh_errmsg(void) { return errbuf; }
 
 void bh_errclear(void) { errbuf[0] = '\0'; }
+
+void bh_note(char *notes, size_t cap, const char *fmt, ...)
+{
+	if (!notes || !cap)
+		return;
+	size_t used = strnlen(notes, cap);
+	if (used + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(notes + used, cap - used, fmt, ap);
+	va_end(ap);
+}

@@ -10,6 +10,8 @@
 #ifndef BH_ERR_H
 #define BH_ERR_H
 
+#include <stddef.h>
+
 enum {
 	BH_OK = 0,
 	BH_ENOMEM = -1,       /* allocation failed */
@@ -43,5 +45,10 @@ const char *bh_errmsg(void);
 
 /* Clears the detail (call at the start of an operation whose errors you print). */
 void bh_errclear(void);
+
+/* Appends printf-style text to a caller's notes buffer of cap bytes (what
+ * an operation skipped and why, e.g. records not enrolled), truncating
+ * silently; notes may be NULL or cap 0 (nothing is written). */
+void bh_note(char *notes, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
