@@ -12,6 +12,10 @@
  *                   finger position from the transaction's image records or
  *                   Type-9 minutiae (bh_finger_an2k.h); records it does not
  *                   use are listed on stderr
+ *   ISO/INCITS      --fmr FILE    (bulk: fmr=FILE): one finger template per
+ *                   finger position from an ISO/IEC 19794-2:2005 or INCITS
+ *                   378-2004 minutiae record (bh_finger_fmr.h); views it
+ *                   does not use are listed on stderr
  * FORMAT defaults to the modality's current format (bh_template.h).
  *
  * Bulk file: one subject per line, `REF INPUT...`, whitespace separated;
@@ -34,6 +38,7 @@
 #include "bh_cli.h"
 #include "bh_err.h"
 #include "bh_finger_an2k.h"
+#include "bh_finger_fmr.h"
 #include "bh_image.h"
 #include "bh_json.h"
 #include "bh_mem.h"
@@ -45,7 +50,7 @@
 #define MAX_ITEMS (2 * BH_GALLERY_MAX_TEMPLATES)
 #define CODE_FILE_MAX (64u << 10) /* no code blob is near this */
 
-enum { IT_CODE, IT_FULL, IT_IMAGE, IT_AN2K };
+enum { IT_CODE, IT_FULL, IT_IMAGE, IT_AN2K, IT_FMR };
 
 typedef struct item {
 	int kind, modality, position;
@@ -200,11 +205,12 @@ static int add_finger_image(subject_spec *s, const char *arg)
 	return add_image(s, BH_MOD_FINGER, (int)pos, e + 1);
 }
 
-static int add_an2k(subject_spec *s, const char *path)
+/* An interchange record of finger templates: IT_AN2K or IT_FMR. */
+static int add_record(subject_spec *s, int kind, const char *path)
 {
 	if (s->n >= MAX_ITEMS)
 		return bh_fail(BH_ETOOBIG, "more than %d inputs for one subject", MAX_ITEMS);
-	s->items[s->n++] = (item){.kind = IT_AN2K, .modality = BH_MOD_FINGER, .path = path};
+	s->items[s->n++] = (item){.kind = kind, .modality = BH_MOD_FINGER, .path = path};
 	return BH_OK;
 }
 
@@ -276,21 +282,23 @@ static int build_image(built *b, models *m, const item *it)
 	return BH_OK;
 }
 
-#define AN2K_FILE_MAX (256u << 20) /* 1000-ppi palm transactions are tens of MB */
+#define RECORD_FILE_MAX (256u << 20) /* 1000-ppi palm transactions are tens of MB */
 
-static int build_an2k(built *b, const item *it)
+/* The finger templates of an ANSI/NIST transaction or a minutiae record. */
+static int build_record(built *b, const item *it)
 {
+	int (*read)(const uint8_t *, size_t, bh_probe_tmpl *, size_t, size_t *, char *, size_t) =
+		it->kind == IT_AN2K ? bh_finger_an2k_enrol : bh_finger_fmr_templates;
 	uint8_t *p;
 	size_t len;
-	int rc = bh_read_file(it->path, AN2K_FILE_MAX, &p, &len);
+	int rc = bh_read_file(it->path, RECORD_FILE_MAX, &p, &len);
 	if (rc != BH_OK)
 		return rc;
 	char notes[1024] = "";
 	size_t n = 0;
-	rc = bh_finger_an2k_enrol(p, len, &b->pt[b->npt], BH_GALLERY_MAX_TEMPLATES - b->nrec, &n,
-				  notes, sizeof notes);
+	rc = read(p, len, &b->pt[b->npt], BH_GALLERY_MAX_TEMPLATES - b->nrec, &n, notes, sizeof notes);
 	bh_wipe_free(p, len);
-	for (char *line = notes, *e; *line; line = e + 1) { /* one note per unused record */
+	for (char *line = notes, *e; *line; line = e + 1) { /* one note per unused record/view */
 		e = strchr(line, '\n');
 		if (!e)
 			break;
@@ -350,7 +358,8 @@ static int build_subject(const subject_spec *s, models *m, int quality, built *b
 		code_of_item[i] = b->nrec;
 		switch (s->items[i].kind) {
 		case IT_CODE: rc = build_code(b, &s->items[i], quality); break;
-		case IT_AN2K: rc = build_an2k(b, &s->items[i]); break;
+		case IT_AN2K:
+		case IT_FMR: rc = build_record(b, &s->items[i]); break;
 		default: rc = build_image(b, m, &s->items[i]); break;
 		}
 	}
@@ -446,7 +455,9 @@ static int bulk_line(bulk *bk, char *line, int lineno, const char *dir)
 		else if (!strncmp(tok, "image:", 6))
 			rc = parse_item(tok + 6, IT_IMAGE, s);
 		else if (!strncmp(tok, "an2k=", 5) && tok[5])
-			rc = add_an2k(s, tok + 5);
+			rc = add_record(s, IT_AN2K, tok + 5);
+		else if (!strncmp(tok, "fmr=", 4) && tok[4])
+			rc = add_record(s, IT_FMR, tok + 4);
 		else
 			rc = parse_item(tok, IT_CODE, s);
 		if (rc == BH_OK)
@@ -603,11 +614,11 @@ static int usage(FILE *f)
 	      "         [--meta JSON] [--quality Q] [--models DIR] [--json]\n"
 	      "         [--template MOD[:POS][@FORMAT]=FILE]... [--full MOD[:POS]=FILE]...\n"
 	      "         [--face IMG] [--finger POS=IMG]... [--palm IMG] [--image MOD[:POS]=IMG]...\n"
-	      "         [--an2k ANSI_NIST_FILE]...\n"
+	      "         [--an2k ANSI_NIST_FILE]... [--fmr ISO_INCITS_MINUTIAE_FILE]...\n"
 	      "       biohub gallery enroll GALLERY --bulk FILE [--operator NAME] [--keep-going]\n"
 	      "         [--quiet] [--models DIR] [--json]\n"
 	      "  bulk FILE: one subject per line: REF MOD[:POS][@FORMAT]=CODEFILE\n"
-	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG an2k=FILE ...\n",
+	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG an2k=FILE fmr=FILE ...\n",
 	      f);
 	return f == stdout ? 0 : 2;
 }
@@ -624,7 +635,7 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 		{"bulk", required_argument, 0, 'b'},     {"keep-going", no_argument, 0, 'k'},
 		{"quiet", no_argument, 0, 'Q'},          {"json", no_argument, 0, 'j'},
 		{"an2k", required_argument, 0, 'a'},     {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
+		{"fmr", required_argument, 0, 'm'},      {0, 0, 0, 0}};
 	int c, rc = BH_OK;
 	int64_t v;
 	optind = 0;
@@ -650,7 +661,8 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 		case 'f': rc = add_image(s, BH_MOD_FACE, 0, optarg); break;
 		case 'p': rc = add_image(s, BH_MOD_PALM, 0, optarg); break;
 		case 'g': rc = add_finger_image(s, optarg); break;
-		case 'a': rc = add_an2k(s, optarg); break;
+		case 'a': rc = add_record(s, IT_AN2K, optarg); break;
+		case 'm': rc = add_record(s, IT_FMR, optarg); break;
 		case 'h': return usage(stdout);
 		default: return usage(stderr);
 		}

@@ -14,6 +14,7 @@
 #include "bh_engine.h"
 #include "bh_err.h"
 #include "bh_finger_an2k.h"
+#include "bh_finger_fmr.h"
 #include "bh_mem.h"
 #include "bh_modality.h"
 #include "bh_template.h"
@@ -509,10 +510,13 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 	if (position < 0 || position > NPOS || (position && modality != BH_MOD_FINGER))
 		return bh_fail(BH_EINVAL, "search: position %d: only fingers have one, 1..%d",
 			       position, NPOS);
-	/* a latent, or every finger of the card (bh_finger_an2k.h) */
+	/* a latent, or every finger of the card (bh_finger_an2k.h); every
+	 * finger of a minutiae record (bh_finger_fmr.h) */
 	const int an2k = modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len);
-	if (position && an2k)
-		return bh_fail(BH_EINVAL, "search: an ANSI/NIST probe carries its own positions");
+	const int fmr = modality == BH_MOD_FINGER && bh_finger_fmr_sniff(image, image_len);
+	if (position && (an2k || fmr))
+		return bh_fail(BH_EINVAL, "search: an %s probe carries its own positions",
+			       an2k ? "ANSI/NIST" : "ISO/INCITS minutiae");
 	if (k == 0 || k > MAX_K)
 		return bh_fail(BH_EINVAL, "search: k must be 1..%u", MAX_K);
 	mod_state *m = &s->mod[modality];
@@ -527,6 +531,8 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 	int rc;
 	if (an2k) {
 		rc = bh_finger_an2k_probes(image, image_len, t, MAX_PROBES, &nt);
+	} else if (fmr) {
+		rc = bh_finger_fmr_templates(image, image_len, t, MAX_PROBES, &nt, NULL, 0);
 	} else {
 		rc = bh_image_decode(image, image_len, 0, NULL, &img);
 		if (rc == BH_OK) {

@@ -1,8 +1,9 @@
 /*
  * bh_search.h - the search service used by `biohub search` and biohubd:
  * probe image bytes -> decode -> extract -> 1:N engine -> re-rank -> candidates.
- * A finger probe may also be an ANSI/NIST-ITL transaction (bh_finger_an2k.h):
- * a latent is searched alone; the fingers of a card are each searched
+ * A finger probe may also be an ANSI/NIST-ITL transaction (bh_finger_an2k.h)
+ * or an ISO/IEC 19794-2 / INCITS 378 minutiae record (bh_finger_fmr.h):
+ * a latent is searched alone; the fingers of a card or record are each searched
  * against gallery fingers of the same position, and a subject's score is the
  * sum of its best score per probe finger (so it may exceed one comparison's
  * maximum); for the best max(k, 32) subjects, fingers the first stage did

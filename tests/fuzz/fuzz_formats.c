@@ -7,7 +7,9 @@
  *      set converted
  *   2  ISO 19794-2 / INCITS 378 record (bh_fmr_parse); a record that
  *      parses must write back to the same bytes (abort otherwise), and its
- *      views convert
+ *      views convert; the same bytes as a probe or enrolment record
+ *      (bh_finger_fmr_templates: MCC templates of whatever minutiae it
+ *      holds) give 1..11 fingers or an error with none
  *   3  JPEG 2000 (bh_jp2_decode)
  * Images are bounded by small limits so that the fuzzer explores parsing,
  * not allocation.  Built with -Dfuzz=true (clang); fuzz_replay.c runs the
@@ -21,6 +23,7 @@
 
 #include "bh_an2k.h"
 #include "bh_err.h"
+#include "bh_finger_fmr.h"
 #include "bh_image.h"
 #include "bh_iso19794.h"
 #include "bh_minutiae.h"
@@ -66,6 +69,13 @@ static void fmr(const uint8_t *p, size_t n)
 	for (uint32_t i = 0; i < r->nviews; i++)
 		bh_fmr_view_to_fp(r, &r->views[i], m, 256);
 	bh_fmr_free(r);
+	bh_probe_tmpl t[11];
+	size_t nt = 99;
+	int rc = bh_finger_fmr_templates(p, n, t, 11, &nt, NULL, 0);
+	if ((rc == BH_OK) != (nt >= 1 && nt <= 11))
+		abort(); /* fingers exactly when it succeeds */
+	for (size_t i = 0; i < nt; i++)
+		bh_probe_tmpl_clear(&t[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

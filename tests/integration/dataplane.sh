@@ -193,6 +193,13 @@ if [ -n "$gallery" ]; then
       echo "$last" | python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["warning"].startswith("10 fingers"))' \
         || fail "the card was not searched with ten fingers"
     fi
+    # an ISO 19794-2 minutiae record over BHP/1: searched with its two fingers
+    fmr="$data/fingerprint/nist/fmr.iso2005"
+    if [ -f "$fmr" ]; then
+      search_check finger "$fmr" ""
+      echo "$last" | python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["warning"].startswith("2 fingers"))' \
+        || fail "the ISO record was not searched with its two fingers"
+    fi
   fi
   if grep -q "enrolled palm [1-9]" "$work/enrolled"; then
     search_check palm "$data/palm/polyu/Multispectral_G/002/1_01_s.pgm" polyu-002

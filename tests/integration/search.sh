@@ -63,6 +63,22 @@ if [ -f "$nist/type9-efs.an2k" ]; then
 sys.exit(0 if r["warning"].startswith("10 fingers searched") and r["candidates"][0]["score"] > 10000 else 1)' \
     || fail "slaps: not searched with ten fingers"
 fi
+# ISO/INCITS minutiae records: `biohub enroll --fmr` of the INCITS 378-2004
+# sample (three fingers, positions 7, 2, 3); the ISO 19794-2 sample (two of
+# the same fingers) as a probe finds it; so does NIST's latent transaction,
+# searched by the standard Type-9 minutiae marked on its latent, which are
+# those of position 3 (the two readers' direction senses agree); an INCITS
+# 378-2007 record is refused with a message
+if [ -f "$nist/fmr.ansi2004" ]; then
+  "$biohub" enroll "$work/g.db" --ref nist-fmr --fmr "$nist/fmr.ansi2004" >"$work/out" \
+    || fail "fmr enrol"
+  grep -q "nist-fmr (subject [0-9]*, 3 templates)" "$work/out" || fail "fmr: not 3 fingers"
+  rank1 finger "$nist/fmr.iso2005" nist-fmr
+  rank1 finger "$nist/type9-13.an2k" nist-fmr
+  "$biohub" enroll "$work/g.db" --ref nist-2007 --fmr "$nist/fmr.ansi2007" 2>"$work/err" \
+    && fail "an INCITS 378-2007 record enrolled"
+  cat "$work/err"; grep -q "030" "$work/err" || fail "no message for INCITS 378-2007"
+fi
 # a finger of known position is compared with that position only: FVC 103
 # (enrolled as position 1 by demo-gallery) is found as position 1, not as 5
 python3 "$src/scripts/an2k-write" "$work/p1.an2k" "1:500:$data/fingerprint/fvc2002/DB1_B/103_2.pgm"
