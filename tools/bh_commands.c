@@ -21,6 +21,7 @@ int cmd_eval_face(int argc, char **argv);
 int cmd_eval_palm(int argc, char **argv);
 int cmd_eval_search(int argc, char **argv);
 int cmd_an2k(int argc, char **argv);
+int cmd_minutiae(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_bench_fpga(int argc, char **argv);
@@ -47,8 +48,9 @@ const bh_cmd bh_commands[] = {
 	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane)"},
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
 	{"an2k", cmd_an2k, "list the records, images and minutiae of an ANSI/NIST-ITL file"},
+	{"minutiae", cmd_minutiae, "the minutiae of a fingerprint image; --fmr writes them as ISO 19794-2"},
 	{"gallery", cmd_gallery, "gallery store: create, enroll, list, show, delete, stats, check, synth"},
-	{"enroll", gallery_enroll, "enrol one subject from images and ANSI/NIST files (= gallery enroll)"},
+	{"enroll", gallery_enroll, "enrol one subject from images, ANSI/NIST and ISO/INCITS files (= gallery enroll)"},
 	{"search", cmd_search, "search one probe image against a gallery, in process"},
 	{"probe", cmd_probe, "send a probe image to biohubd over BHP/1 (also --health, --load)"},
 	{"stats", cmd_stats, "biohubd counters and search latency histogram"},
