@@ -53,9 +53,12 @@ static double angle_unit(const bh_fmr *r)
 
 uint32_t bh_fmr_view_to_fp(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *out, uint32_t max)
 {
-	/* pixels/cm -> scale to 500 ppi (196.85 pixels/cm) */
-	double sx = r->xres ? 500.0 / (r->xres * 2.54) : 1.0;
-	double sy = r->yres ? 500.0 / (r->yres * 2.54) : 1.0;
+	/* pixels/cm -> scale to 500 ppi (196.85 pixels/cm); INCITS 2009 states
+	 * the resolution per view */
+	uint16_t xres = r->std == BH_FMR_INCITS2009 ? v->xres : r->xres;
+	uint16_t yres = r->std == BH_FMR_INCITS2009 ? v->yres : r->yres;
+	double sx = xres ? 500.0 / (xres * 2.54) : 1.0;
+	double sy = yres ? 500.0 / (yres * 2.54) : 1.0;
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < v->n && k < max; i++) {
 		const bh_fmr_minutia *m = &v->m[i];

@@ -34,16 +34,52 @@ void bh_fmr_free(bh_fmr *r)
 	free(r);
 }
 
-static int parse_view(cur *c, bh_fmr_view *v, int last)
+/* The view header of INCITS 378-2009: position, view, impression,
+ * quality, quality algorithm, size and resolution; *n = minutiae. */
+static int parse_view_head_2009(cur *c, bh_fmr_view *v, uint32_t *n)
 {
-	uint32_t pos, vi, q, n, a, b, ang, mq, el;
+	uint32_t x[11];
+	static const int sz[11] = {1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1};
+	for (int i = 0; i < 11; i++) {
+		int rc = get(c, sz[i], &x[i]);
+		if (rc != BH_OK)
+			return rc;
+	}
+	v->position = (uint8_t)x[0];
+	v->view = (uint8_t)x[1];
+	v->impression = (uint8_t)x[2];
+	v->quality = (uint8_t)x[3];
+	v->qvendor = (uint16_t)x[4];
+	v->qalg = (uint16_t)x[5];
+	v->w = (uint16_t)x[6];
+	v->h = (uint16_t)x[7];
+	v->xres = (uint16_t)x[8];
+	v->yres = (uint16_t)x[9];
+	*n = x[10];
+	return BH_OK;
+}
+
+static int parse_view_head(cur *c, bh_fmr_std std, bh_fmr_view *v, uint32_t *n)
+{
+	if (std == BH_FMR_INCITS2009)
+		return parse_view_head_2009(c, v, n);
+	uint32_t pos, vi, q;
 	int rc;
-	if ((rc = get(c, 1, &pos)) || (rc = get(c, 1, &vi)) || (rc = get(c, 1, &q)) || (rc = get(c, 1, &n)))
+	if ((rc = get(c, 1, &pos)) || (rc = get(c, 1, &vi)) || (rc = get(c, 1, &q)) || (rc = get(c, 1, n)))
 		return rc;
 	v->position = (uint8_t)pos;
 	v->view = (uint8_t)(vi >> 4);
 	v->impression = (uint8_t)(vi & 15);
 	v->quality = (uint8_t)q;
+	return BH_OK;
+}
+
+static int parse_view(cur *c, bh_fmr_std std, bh_fmr_view *v, int last)
+{
+	uint32_t n, a, b, ang, mq, el;
+	int rc = parse_view_head(c, std, v, &n);
+	if (rc != BH_OK)
+		return rc;
 	if ((size_t)(c->end - c->p) < 6 * (size_t)n)
 		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the end", n);
 	if (n) {
@@ -80,15 +116,38 @@ static int parse_view(cur *c, bh_fmr_view *v, int last)
 	return BH_OK;
 }
 
+/* INCITS 378-2009 after "FMR\0030\0": length u32, product id u32, device
+ * u16, views u8, reserved u8. */
+static int parse_header_2009(cur *c, bh_fmr *r, size_t len)
+{
+	uint32_t rlen, dev, nv, rsv;
+	int rc;
+	r->std = BH_FMR_INCITS2009;
+	if ((rc = get(c, 4, &rlen)) || (rc = get(c, 4, &r->product_id)) || (rc = get(c, 2, &dev)) ||
+	    (rc = get(c, 1, &nv)) || (rc = get(c, 1, &rsv)))
+		return rc;
+	if (rlen != len)
+		return bh_fail(BH_EFORMAT, "fmr: record length %u, buffer %zu (version 030: INCITS "
+				       "378-2009; ISO 19794-2:2011 is not read)", rlen, len);
+	r->device = (uint16_t)dev;
+	r->nviews = nv;
+	r->reserved = (uint8_t)rsv;
+	return BH_OK;
+}
+
 static int parse_header(cur *c, bh_fmr *r, size_t len)
 {
 	uint32_t rlen, x;
 	int rc;
 	if (len < 8 || memcmp(c->p, "FMR\0", 4) != 0)
 		return bh_fail(BH_EFORMAT, "fmr: not a finger minutiae record");
-	if (memcmp(c->p + 4, " 20\0", 4) != 0)
-		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\")", (const char *)c->p + 4);
+	int v2009 = !memcmp(c->p + 4, "030\0", 4);
+	if (!v2009 && memcmp(c->p + 4, " 20\0", 4) != 0)
+		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\" and \"030\")",
+			       (const char *)c->p + 4);
 	c->p += 8;
+	if (v2009)
+		return parse_header_2009(c, r, len);
 	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
 	 * 2-byte one (0 announces a 4-byte length). */
 	if (len >= 12 && ((uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3]) == len) {
@@ -147,7 +206,7 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 	}
 	for (uint32_t i = 0; rc == BH_OK && i < nv; i++) {
 		r->nviews = i + 1;
-		rc = parse_view(&c, &r->views[i], i + 1 == nv);
+		rc = parse_view(&c, r->std, &r->views[i], i + 1 == nv);
 	}
 	if (rc == BH_OK && c.p != c.end)
 		rc = bh_fail(BH_EFORMAT, "fmr: %zu bytes after the last view", (size_t)(c.end - c.p));
@@ -161,10 +220,12 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 
 static size_t record_size(const bh_fmr *r, size_t *hdr)
 {
-	size_t body = 0;
+	size_t body = 0, vhead = r->std == BH_FMR_INCITS2009 ? 17 : 4;
 	for (uint32_t i = 0; i < r->nviews; i++)
-		body += 4 + 6 * (size_t)r->views[i].n + 2 + r->views[i].ext_len;
-	if (r->std == BH_FMR_ISO2005) {
+		body += vhead + 6 * (size_t)r->views[i].n + 2 + r->views[i].ext_len;
+	if (r->std == BH_FMR_INCITS2009) {
+		*hdr = 20;
+	} else if (r->std == BH_FMR_ISO2005) {
 		*hdr = 24;
 	} else {
 		*hdr = 26;
@@ -181,24 +242,9 @@ static uint8_t *put(uint8_t *p, uint32_t v, int n)
 	return p;
 }
 
-int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
+/* The ISO 2005 / INCITS 2004 header after "FMR\0 20\0". */
+static uint8_t *put_header(uint8_t *p, const bh_fmr *r, size_t hdr, size_t n)
 {
-	*buf = NULL;
-	*len = 0;
-	if (!r || r->nviews > 255)
-		return bh_fail(BH_EINVAL, "fmr: bad record");
-	for (uint32_t i = 0; i < r->nviews; i++)
-		if (r->views[i].n > 255 || r->views[i].ext_len > 0xffff ||
-		    (i + 1 < r->nviews && r->views[i].ext_len != r->views[i].ext_len_field))
-			return bh_fail(BH_EINVAL, "fmr: view %u too large or inconsistent", i);
-	size_t hdr, n = record_size(r, &hdr);
-	if (n > 0xffffffffu)
-		return bh_fail(BH_ETOOBIG, "fmr: record too large");
-	uint8_t *b = malloc(n), *p = b;
-	if (!b)
-		return bh_fail(BH_ENOMEM, "fmr: output");
-	memcpy(p, "FMR\0 20\0", 8);
-	p += 8;
 	if (r->std == BH_FMR_ISO2005) {
 		p = put(p, (uint32_t)n, 4);
 	} else {
@@ -217,12 +263,62 @@ int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
 	p = put(p, r->yres, 2);
 	p = put(p, r->nviews, 1);
 	p = put(p, r->reserved, 1);
+	return p;
+}
+
+static uint8_t *put_view_head(uint8_t *p, const bh_fmr_view *v)
+{
+	p = put(p, v->position, 1);
+	p = put(p, (uint32_t)(v->view & 15) << 4 | (v->impression & 15), 1);
+	p = put(p, v->quality, 1);
+	return put(p, v->n, 1);
+}
+
+static uint8_t *put_view_head_2009(uint8_t *p, const bh_fmr_view *v)
+{
+	p = put(p, v->position, 1);
+	p = put(p, v->view, 1);
+	p = put(p, v->impression, 1);
+	p = put(p, v->quality, 1);
+	p = put(p, v->qvendor, 2);
+	p = put(p, v->qalg, 2);
+	p = put(p, v->w, 2);
+	p = put(p, v->h, 2);
+	p = put(p, v->xres, 2);
+	p = put(p, v->yres, 2);
+	return put(p, v->n, 1);
+}
+
+int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	if (!r || r->nviews > 255)
+		return bh_fail(BH_EINVAL, "fmr: bad record");
+	for (uint32_t i = 0; i < r->nviews; i++)
+		if (r->views[i].n > 255 || r->views[i].ext_len > 0xffff ||
+		    (i + 1 < r->nviews && r->views[i].ext_len != r->views[i].ext_len_field))
+			return bh_fail(BH_EINVAL, "fmr: view %u too large or inconsistent", i);
+	size_t hdr, n = record_size(r, &hdr);
+	if (n > 0xffffffffu)
+		return bh_fail(BH_ETOOBIG, "fmr: record too large");
+	uint8_t *b = malloc(n), *p = b;
+	if (!b)
+		return bh_fail(BH_ENOMEM, "fmr: output");
+	memcpy(p, r->std == BH_FMR_INCITS2009 ? "FMR\0" "030\0" : "FMR\0 20\0", 8);
+	p += 8;
+	if (r->std == BH_FMR_INCITS2009) {
+		p = put(p, (uint32_t)n, 4);
+		p = put(p, r->product_id, 4);
+		p = put(p, r->device, 2);
+		p = put(p, r->nviews, 1);
+		p = put(p, r->reserved, 1);
+	} else {
+		p = put_header(p, r, hdr, n);
+	}
 	for (uint32_t i = 0; i < r->nviews; i++) {
 		const bh_fmr_view *v = &r->views[i];
-		p = put(p, v->position, 1);
-		p = put(p, (uint32_t)(v->view & 15) << 4 | (v->impression & 15), 1);
-		p = put(p, v->quality, 1);
-		p = put(p, v->n, 1);
+		p = r->std == BH_FMR_INCITS2009 ? put_view_head_2009(p, v) : put_view_head(p, v);
 		for (uint32_t k = 0; k < v->n; k++) {
 			const bh_fmr_minutia *m = &v->m[k];
 			p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);

@@ -10,15 +10,24 @@
  *     INCITS 378-2004: length u16 (or 0 then u32), CBEFF product id u32,
  *                device u16, width, height, x res, y res, views u8,
  *                reserved u8                                   = 26 (30)
+ *     INCITS 378-2009 (version "030\0"; NIST ships its sample as
+ *                fmr.ansi2007): length u32, CBEFF product id u32, device
+ *                u16, views u8, reserved u8 = 20; size and resolution move
+ *                into each view (below)
  *   per view  position u8, view (high 4 bits) | impression (low 4) u8,
- *             quality u8 (0..100), minutiae count u8, then per minutia
+ *             quality u8 (0..100), minutiae count u8 (2009: position u8,
+ *             view number u8, impression type u8, quality u8, quality
+ *             algorithm vendor u16 and id u16, width, height, x res, y res
+ *             u16, minutiae count u8), then per minutia
  *             6 bytes: type (2 bits: 01 ending, 10 bifurcation, 00 other)
  *             | x (14 bits), reserved (2 bits) | y (14 bits), angle u8,
  *             quality u8; then extended data length u16 and that many bytes
  *             (kept verbatim).
  *   Coordinates are pixels of the record's image, origin top left, y down.
  *   Angle: counter-clockwise from the x axis (as seen), in units of
- *   360/256 degrees (ISO) or 2 degrees (INCITS).
+ *   360/256 degrees (ISO) or 2 degrees (INCITS).  ISO/IEC 19794-2:2011
+ *   records also say "030" but have another layout: they fail to parse as
+ *   INCITS 378-2009 and are reported as such (not read).
  *
  * Round trip: bh_fmr_write(bh_fmr_parse(r)) reproduces r byte for byte,
  * including the reserved bits and the extended data, as long as the record
@@ -42,6 +51,7 @@ typedef struct bh_minutia bh_minutia;
 typedef enum bh_fmr_std {
 	BH_FMR_ISO2005 = 1,
 	BH_FMR_INCITS2004 = 2,
+	BH_FMR_INCITS2009 = 3,
 } bh_fmr_std;
 
 typedef struct bh_fmr_minutia {
@@ -53,7 +63,10 @@ typedef struct bh_fmr_minutia {
 } bh_fmr_minutia;
 
 typedef struct bh_fmr_view {
-	uint8_t position, view, impression, quality;
+	uint8_t position, view, impression, quality; /* view, impression: 4 bits
+							* each before 2009, a byte each in 2009 */
+	uint16_t qvendor, qalg;      /* INCITS 2009 only: quality algorithm */
+	uint16_t w, h, xres, yres;   /* INCITS 2009 only: per view (else in bh_fmr) */
 	uint32_t n;
 	bh_fmr_minutia *m;
 	uint32_t ext_len;
@@ -66,15 +79,16 @@ typedef struct bh_fmr {
 	bh_fmr_std std;
 	uint32_t product_id; /* INCITS only */
 	uint16_t device;
-	uint16_t w, h, xres, yres; /* resolution in pixels per cm */
+	uint16_t w, h, xres, yres; /* resolution in pixels per cm; not in 2009 */
 	uint8_t reserved;
 	uint32_t nviews;
 	bh_fmr_view *views;
 } bh_fmr;
 
-/* Parses a record (either standard, detected from the header).  Errors:
- * BH_EFORMAT (any length or count inconsistent with the buffer),
- * BH_EUNSUPPORTED (other versions, e.g. INCITS 378-2007 "030"), BH_ENOMEM. */
+/* Parses a record (any of the three, detected from the header).  Errors:
+ * BH_EFORMAT (any length or count inconsistent with the buffer; a "030"
+ * record that is ISO 19794-2:2011 ends here too), BH_EUNSUPPORTED (other
+ * versions), BH_ENOMEM. */
 int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out);
 
 /* Serialises a record; *buf is malloc'd (free with free()). */

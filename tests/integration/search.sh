@@ -67,17 +67,22 @@ fi
 # sample (three fingers, positions 7, 2, 3); the ISO 19794-2 sample (two of
 # the same fingers) as a probe finds it; so does NIST's latent transaction,
 # searched by the standard Type-9 minutiae marked on its latent, which are
-# those of position 3 (the two readers' direction senses agree); an INCITS
-# 378-2007 record is refused with a message
+# those of position 3 (the two readers' direction senses agree); the INCITS
+# 378-2009 sample (fmr.ansi2007: the first two fingers again) enrols two
+# fingers, and a record of an unknown version is refused with a message
 if [ -f "$nist/fmr.ansi2004" ]; then
   "$biohub" enroll "$work/g.db" --ref nist-fmr --fmr "$nist/fmr.ansi2004" >"$work/out" \
     || fail "fmr enrol"
   grep -q "nist-fmr (subject [0-9]*, 3 templates)" "$work/out" || fail "fmr: not 3 fingers"
   rank1 finger "$nist/fmr.iso2005" nist-fmr
   rank1 finger "$nist/type9-13.an2k" nist-fmr
-  "$biohub" enroll "$work/g.db" --ref nist-2007 --fmr "$nist/fmr.ansi2007" 2>"$work/err" \
-    && fail "an INCITS 378-2007 record enrolled"
-  cat "$work/err"; grep -q "030" "$work/err" || fail "no message for INCITS 378-2007"
+  "$biohub" enroll "$work/g.db" --ref nist-2009 --fmr "$nist/fmr.ansi2007" >"$work/out" \
+    || fail "INCITS 378-2009 enrol"
+  grep -q "nist-2009 (subject [0-9]*, 2 templates)" "$work/out" || fail "2009: not 2 fingers"
+  printf 'FMR\0 21\0' >"$work/v21.fmr"
+  "$biohub" enroll "$work/g.db" --ref nist-v21 --fmr "$work/v21.fmr" 2>"$work/err" \
+    && fail "a record of version 21 enrolled"
+  cat "$work/err"; grep -q "version" "$work/err" || fail "no message for version 21"
 fi
 # export: `biohub minutiae --fmr` writes the minutiae of the image enrolled
 # as fvc-103 as an ISO record (mode 0600); enrolled from that record, the

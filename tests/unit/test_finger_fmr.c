@@ -2,8 +2,9 @@
  * records (bh_finger_fmr.h): the INCITS 378-2004 sample gives its three
  * fingers at their positions, the ISO 19794-2 sample's two fingers match
  * the same fingers of it and no other; a second view of a position is noted
- * and skipped; no room, a truncated record and INCITS 378-2007 are errors
- * with nothing returned. */
+ * and skipped; the INCITS 378-2009 sample gives the first two of them;
+ * no room, a truncated record and an unknown version are errors with
+ * nothing returned. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,6 +93,16 @@ static void iso_and_incits_agree(void **state)
 			else
 				assert_true(s < BH_FINGER_THRESHOLD);
 		}
+	/* INCITS 378-2009: the first two fingers again */
+	fingers v2009;
+	assert_int_equal(read_file(NIST "fmr.ansi2007", MAXT, &v2009), 0);
+	assert_int_equal(v2009.rc, BH_OK);
+	assert_int_equal(v2009.n, 2);
+	for (size_t i = 0; i < v2009.n; i++) {
+		assert_int_equal(v2009.t[i].position, pos[i]);
+		assert_true(compare(&v2009.t[i], &incits.t[i]) >= 5 * BH_FINGER_THRESHOLD);
+	}
+	release(&v2009);
 	release(&incits);
 	release(&iso);
 }
@@ -144,7 +155,8 @@ static void errors_return_nothing(void **state)
 		assert_int_equal(f.n, 0);
 	}
 	free(b);
-	assert_int_equal(read_file(NIST "fmr.ansi2007", MAXT, &f), 0);
+	static const uint8_t v21[] = {'F', 'M', 'R', 0, ' ', '2', '1', 0};
+	read_buf(v21, sizeof v21, MAXT, &f);
 	assert_int_equal(f.rc, BH_EUNSUPPORTED);
 	assert_int_equal(f.n, 0);
 }

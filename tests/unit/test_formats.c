@@ -445,18 +445,39 @@ static void test_incits_roundtrip(void **state)
 	(void)state;
 	roundtrip(NIST "fmr.ansi2004", BH_FMR_INCITS2004, 3);
 	size_t len;
+	/* INCITS 378-2009 ("030"): two views, size and resolution per view */
+	roundtrip(NIST "fmr.ansi2007", BH_FMR_INCITS2009, 2);
 	uint8_t *b = load(NIST "fmr.ansi2007", &len);
 	bh_fmr *r;
-	assert_int_equal(bh_fmr_parse(b, len, &r), BH_EUNSUPPORTED);
-	assert_null(r);
-	free(b);
-	/* the same first minutia in ISO (1.40625 deg units) and INCITS (2 deg) */
-	b = load(NIST "fmr.ansi2004", &len);
 	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
-	assert_int_equal(r->views[0].m[0].x, 100);
-	assert_int_equal(r->views[0].m[0].angle, 56); /* 112 deg; ISO 80 = 112.5 deg */
+	assert_int_equal(r->product_id, 0x00420011);
+	const bh_fmr_view *v = &r->views[1];
+	assert_int_equal(v->position, 2);
+	assert_int_equal(v->quality, 70);
+	assert_int_equal(v->qvendor, 66);
+	assert_int_equal(v->qalg, 12);
+	assert_int_equal(v->w, 512);
+	assert_int_equal(v->xres, 197);
+	assert_int_equal(v->n, 22);
+	assert_int_equal(v->ext_len, 11);
+	/* its first view's minutiae are the 2004 sample's first view's */
+	bh_fmr *r04;
+	uint8_t *b04 = load(NIST "fmr.ansi2004", &len);
+	assert_int_equal(bh_fmr_parse(b04, len, &r04), BH_OK);
+	assert_int_equal(r->views[0].n, r04->views[0].n);
+	assert_memory_equal(r->views[0].m, r04->views[0].m, r->views[0].n * sizeof *r->views[0].m);
+	/* the same first minutia in ISO (1.40625 deg units) and INCITS (2 deg) */
+	assert_int_equal(r04->views[0].m[0].x, 100);
+	assert_int_equal(r04->views[0].m[0].angle, 56); /* 112 deg; ISO 80 = 112.5 deg */
+	bh_fmr_free(r04);
 	bh_fmr_free(r);
+	free(b04);
 	free(b);
+	/* "030" with the ISO 19794-2:2011 layout (here: a count of
+	 * representations where the product id would be) does not parse */
+	uint8_t iso2011[] = {'F', 'M', 'R', 0, '0', '3', '0', 0, 0, 0, 0, 15, 0, 1, 0};
+	assert_int_not_equal(bh_fmr_parse(iso2011, sizeof iso2011, &r), BH_OK);
+	assert_null(r);
 }
 
 static void test_fmr_fp_conversion(void **state)
