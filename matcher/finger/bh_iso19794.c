@@ -1,5 +1,5 @@
-/* bh_iso19794.c - ISO/IEC 19794-2:2005 and INCITS 378-2004 finger minutiae
- * records (see bh_iso19794.h). */
+/* bh_iso19794.c - ISO/IEC 19794-2:2005 and INCITS 378-2004 / 378-2009
+ * finger minutiae records (see bh_iso19794.h). */
 #include "bh_iso19794.h"
 
 #include <stdlib.h>

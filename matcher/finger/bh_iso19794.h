@@ -1,6 +1,7 @@
 /*
  * bh_iso19794.h - finger minutiae records: ISO/IEC 19794-2:2005 and
- * ANSI INCITS 378-2004 (the "FMR" record), import and export.
+ * ANSI INCITS 378-2004 and 378-2009 (the "FMR" record), import and export
+ * (export writes ISO 2005).
  *
  * Record layout (big endian):
  *   header  "FMR\0", version " 20\0", then
