@@ -76,6 +76,10 @@ if [ -f "$nist/fmr.ansi2004" ]; then
   grep -q "nist-fmr (subject [0-9]*, 3 templates)" "$work/out" || fail "fmr: not 3 fingers"
   rank1 finger "$nist/fmr.iso2005" nist-fmr
   rank1 finger "$nist/type9-13.an2k" nist-fmr
+  searches=$((searches + 1))
+  "$biohub" search "$work/g.db" --modality finger --position 2 "$nist/fmr.iso2005" 2>"$work/err" \
+    && fail "a minutiae record searched with a position"
+  cat "$work/err"; grep -q "carries its own positions" "$work/err" || fail "no message for the position"
   "$biohub" enroll "$work/g.db" --ref nist-2009 --fmr "$nist/fmr.ansi2007" >"$work/out" \
     || fail "INCITS 378-2009 enrol"
   grep -q "nist-2009 (subject [0-9]*, 2 templates)" "$work/out" || fail "2009: not 2 fingers"
