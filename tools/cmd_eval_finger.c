@@ -1,6 +1,7 @@
 /*
  * cmd_eval_finger.c - `biohub eval finger --data DIR [--ppi N] [--json]
- *                      [--det FILE] [--max-eer X] [--min-first-stage X] [--depth D]`
+ *                      [--det FILE] [--scores FILE] [--max-eer X] [--min-first-stage X]
+ *                      [--depth D]`
  *
  * DIR holds images named FINGER_IMPRESSION.ext (FVC style, e.g. 101_3.pgm;
  * PGM, PNG, JPEG, WSQ, JPEG 2000).  Every image goes through the full
@@ -26,7 +27,9 @@
  * impostor pairs: an estimate, printed with the pair count).
  * --ppi sets the scan resolution when the files do not carry it (FVC2002
  * DB2 is 569).  --det writes "threshold fmr fnmr" lines for a DET plot
- * (scores only, no biometric data).  --max-eer X (a fraction) makes the
+ * (scores only, no biometric data).  --scores writes one line per pair,
+ * "image_a image_b genuine score" (genuine 1 or 0; a failed image scores
+ * 0), to find which fingers or impressions cost the errors.  --max-eer X (a fraction) makes the
  * command fail (exit 1) when the EER exceeds X, --min-first-stage X when
  * the first stage keeps a lone mate of a 10k gallery for less than a share X
  * of the genuine pairs: the accuracy test suite.
@@ -75,8 +78,8 @@ static uint64_t cpu_ns(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE] [--max-eer X]\n"
-			"       [--min-first-stage X] [--depth D]\n");
+	fprintf(stderr, "usage: biohub eval finger [--modality finger|palm] --data DIR [--ppi N] [--json] [--det FILE]\n"
+			"       [--scores FILE] [--max-eer X] [--min-first-stage X] [--depth D]\n");
 	return 2;
 }
 
@@ -205,6 +208,23 @@ static void write_det(const char *path, const int32_t *g, size_t ng, const int32
 }
 
 /* Two-stage vs exhaustive rank-1 with every image as a probe. */
+/* Every unordered pair's score, lower index first (see the file comment). */
+static void write_scores(const char *path, const entry *e, int n, const int32_t *mat)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "eval: cannot write %s\n", path);
+		return;
+	}
+	fprintf(f, "# image_a image_b genuine score\n");
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			fprintf(f, "%s %s %d %d\n", e[i].name, e[j].name, !strcmp(e[i].finger, e[j].finger),
+				mat[(size_t)i * n + j]);
+	if (fclose(f) != 0)
+		fprintf(stderr, "eval: cannot write %s\n", path);
+}
+
 static void rank1_study(entry *e, int n, const int32_t *mat, const int *depths, int nd, int *agree,
 			int *code_hit, int *mcc_hit)
 {
@@ -318,12 +338,13 @@ int cmd_eval_finger(int argc, char **argv)
 					     {"max-eer", required_argument, 0, 'E'},
 					     {"min-first-stage", required_argument, 0, 'F'},
 					     {"depth", required_argument, 0, 'K'},
+					     {"scores", required_argument, 0, 'S'},
 					     {0, 0, 0, 0}};
-	const char *dir = NULL, *det = NULL;
+	const char *dir = NULL, *det = NULL, *scores = NULL;
 	int json = 0, o;
 	long ppi = 0, depth = BH_FINGER_RERANK_DEPTH;
 	double max_eer = -1, min_fs = -1;
-	while ((o = getopt_long(argc, argv, "d:p:jD:E:F:K:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:p:jD:E:F:K:S:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dir = optarg; break;
 		case 'p': ppi = strtol(optarg, NULL, 10); break;
@@ -332,6 +353,7 @@ int cmd_eval_finger(int argc, char **argv)
 		case 'E': max_eer = strtod(optarg, NULL); break;
 		case 'F': min_fs = strtod(optarg, NULL); break;
 		case 'K': depth = strtol(optarg, NULL, 10); break;
+		case 'S': scores = optarg; break;
 		default: return usage();
 		}
 	}
@@ -418,6 +440,8 @@ int cmd_eval_finger(int argc, char **argv)
 		first_stage_keep(cgen, cng, cimp, cni, (double)depth, keep);
 	if (det)
 		write_det(det, gen, ng, imp, ni);
+	if (scores)
+		write_scores(scores, e, n, mat);
 	if (json) {
 		bh_json j;
 		bh_json_init(&j, stdout);
