@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bh_cli.h"
@@ -100,6 +101,8 @@ static int write_fmr(const char *out, const bh_fp_features *f, int position)
 	if (rc != BH_OK)
 		return rc;
 	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct stat st;
+	int regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	if (fd < 0)
 		rc = bh_fail(BH_EIO, "%s: %s", out, strerror(errno));
 	for (size_t done = 0; rc == BH_OK && done < len;) {
@@ -113,6 +116,8 @@ static int write_fmr(const char *out, const bh_fp_features *f, int position)
 	}
 	if (fd >= 0 && close(fd) != 0 && rc == BH_OK)
 		rc = bh_fail(BH_EIO, "%s: %s", out, strerror(errno));
+	if (rc != BH_OK && regular)
+		unlink(out); /* no partial record of the minutiae is left behind */
 	bh_wipe_free(buf, len);
 	return rc;
 }
