@@ -114,14 +114,14 @@ static int enrol_slap(const bh_an2k_image *im, bh_probe_tmpl *out, size_t max, s
 	int n = 0, rc = slap_tips(im, f, &n);
 	if (rc == BH_ENOFEATURE || rc == BH_EFORMAT) {
 		bh_note(notes, notes_len, "type-%d idc %d slap position %d: %s\n", im->record_type,
-		     im->idc, im->position, bh_errmsg());
+		        im->idc, im->position, bh_errmsg());
 		return BH_OK;
 	}
 	for (int i = 0; rc == BH_OK && i < n; i++) {
 		int pos = f[i].position;
 		if (have[pos]) {
 			bh_note(notes, notes_len, "type-%d idc %d slap position %d: position %d already enrolled\n",
-			     im->record_type, im->idc, im->position, pos);
+			        im->record_type, im->idc, im->position, pos);
 			continue;
 		}
 		if (*k == max) {
@@ -185,12 +185,12 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 			continue; /* after the single-finger images: see below */
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(im->position)) {
 			bh_note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
-			     im->idc, im->position, skip_reason(kind));
+			        im->idc, im->position, skip_reason(kind));
 			continue;
 		}
 		if (have[im->position]) {
 			bh_note(notes, notes_len, "type-%d idc %d: position %d already enrolled\n",
-			     im->record_type, im->idc, im->position);
+			        im->record_type, im->idc, im->position);
 			continue;
 		}
 		if (k == max) {
@@ -213,9 +213,9 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		bh_an2k_kind kind = minset_kind(a, s);
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(s->position) || have[s->position]) {
 			bh_note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
-			     kind != BH_AN2K_KIND_FINGER   ? skip_reason(kind)
-			     : !is_finger_pos(s->position) ? "not a finger position"
-							   : "position already enrolled");
+			        kind != BH_AN2K_KIND_FINGER   ? skip_reason(kind)
+			        : !is_finger_pos(s->position) ? "not a finger position"
+							      : "position already enrolled");
 			continue;
 		}
 		if (k == max) {
@@ -225,7 +225,7 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		rc = from_minutiae(a, s, &out[k]);
 		if (rc == BH_ENOFEATURE) {
 			bh_note(notes, notes_len, "type-9 idc %d position %d: %s\n", s->idc, s->position,
-			     bh_errmsg());
+			        bh_errmsg());
 			rc = BH_OK;
 			continue;
 		}

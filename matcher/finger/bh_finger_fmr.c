@@ -1,5 +1,5 @@
 /* bh_finger_fmr.c - finger templates from an ISO/IEC 19794-2:2005 or ANSI
- * INCITS 378-2004 minutiae record.  See bh_finger_fmr.h. */
+ * INCITS 378-2004 / 378-2009 minutiae record.  See bh_finger_fmr.h. */
 #include "bh_finger_fmr.h"
 
 #include <stdlib.h>
@@ -16,14 +16,16 @@ int bh_finger_fmr_sniff(const uint8_t *buf, size_t len)
 	return len >= 4 && !memcmp(buf, "FMR\0", 4);
 }
 
-/* One view -> one template at its position (m: scratch of BH_MINUTIAE_MAX). */
-static int view_template(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *m, bh_probe_tmpl *out)
+/* One view -> one template at finger position pos (m: scratch of
+ * BH_MINUTIAE_MAX). */
+static int view_template(const bh_fmr *r, const bh_fmr_view *v, int pos, bh_minutia *m,
+			 bh_probe_tmpl *out)
 {
 	uint32_t n = bh_fmr_view_to_fp(r, v, m, BH_MINUTIAE_MAX);
 	int rc = bh_finger_from_minutiae(m, n, out);
 	bh_wipe(m, (size_t)n * sizeof *m);
 	if (rc == BH_OK)
-		out->position = v->position <= 10 ? v->position : 0;
+		out->position = pos;
 	return rc;
 }
 
@@ -41,7 +43,7 @@ static int views_to_templates(const bh_fmr *r, bh_minutia *m, bh_probe_tmpl *out
 		}
 		if (*n == max)
 			return bh_fail(BH_ETOOBIG, "fmr: more than %zu fingers", max);
-		int rc = view_template(r, v, m, &out[*n]);
+		int rc = view_template(r, v, pos, m, &out[*n]);
 		if (rc == BH_ENOFEATURE) {
 			bh_note(notes, notes_len, "view %u (position %d): %s\n", i, pos, bh_errmsg());
 			continue;
