@@ -133,7 +133,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
 struct bh_gallery {
 	sqlite3 *db;
 	unsigned flags;
-	int in_tx; /* inside bh_gallery_begin() */
+	int in_tx;   /* inside bh_gallery_begin() */
+	int in_read; /* inside bh_gallery_read_begin() */
+	dev_t dev;   /* the file opened, for bh_gallery_open_reader() */
+	ino_t ino;
 	sqlite3_stmt *st[ST_COUNT_];
 };
 
@@ -453,19 +456,97 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 		rc = validate(g->db, path);
 	if (rc == BH_OK && ro)
 		sqlite3_set_authorizer(g->db, ro_authorizer, NULL);
+	if (rc == BH_OK && stat(path, &sb) != 0)
+		rc = bh_fail(BH_EIO, "cannot stat '%s': %s", path, strerror(errno));
 	if (rc != BH_OK) {
 		bh_gallery_close(g);
 		return rc;
 	}
+	g->dev = sb.st_dev;
+	g->ino = sb.st_ino;
 	*out = g;
 	return BH_OK;
+}
+
+/* Same device and inode as the file `g` was opened from. */
+static int same_file(const bh_gallery *g, const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return bh_fail(BH_EIO, "cannot stat '%s': %s", path, strerror(errno));
+	if (sb.st_dev != g->dev || sb.st_ino != g->ino)
+		return bh_fail(BH_EDB, "'%s' is no longer the gallery file that was opened", path);
+	return BH_OK;
+}
+
+int bh_gallery_open_reader(const bh_gallery *g, bh_gallery **out)
+{
+	if (!out)
+		return bh_fail(BH_EINVAL, "gallery: no output handle");
+	*out = NULL;
+	const char *path = g && g->db ? sqlite3_db_filename(g->db, "main") : NULL;
+	if (!path || !*path)
+		return bh_fail(BH_EINVAL, "gallery: no open gallery to read");
+	int rc = same_file(g, path);
+	if (rc != BH_OK)
+		return rc;
+	bh_gallery *r = calloc(1, sizeof *r);
+	if (!r)
+		return bh_fail(BH_ENOMEM, "gallery: out of memory");
+	r->flags = BH_GALLERY_READONLY;
+	r->dev = g->dev;
+	r->ino = g->ino;
+	int src = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (src != SQLITE_OK)
+		rc = bh_fail(BH_EDB, "cannot open '%s': %s", path,
+			     r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(src));
+	if (rc == BH_OK)
+		rc = configure(r, 0);
+	/* Random template reads hit the cache only in the b-tree's inner pages,
+	 * a few MiB even at millions of templates. */
+	if (rc == BH_OK)
+		rc = exec(r->db, "PRAGMA cache_size = -8192", "configure reader");
+	if (rc == BH_OK) /* the header checks of every open; the pages were checked by g's */
+		rc = validate(r->db, path);
+	if (rc == BH_OK)
+		rc = same_file(g, path);
+	if (rc != BH_OK) {
+		bh_gallery_close(r);
+		return rc;
+	}
+	sqlite3_set_authorizer(r->db, ro_authorizer, NULL);
+	*out = r;
+	return BH_OK;
+}
+
+int bh_gallery_read_begin(bh_gallery *g)
+{
+	if (!g)
+		return bh_fail(BH_EINVAL, "gallery: no handle");
+	if (g->in_tx || g->in_read)
+		return bh_fail(BH_EINVAL, "gallery: transaction already open");
+	int rc = run(g, ST_BEGIN_READ, "begin read");
+	if (rc == BH_OK)
+		g->in_read = 1;
+	return rc;
+}
+
+void bh_gallery_read_end(bh_gallery *g)
+{
+	if (!g || !g->in_read)
+		return;
+	/* COMMIT of a transaction that only read releases the read lock; it
+	 * cannot fail for lack of space or a busy writer. */
+	if (run(g, ST_COMMIT, "end read") != BH_OK)
+		sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+	g->in_read = 0;
 }
 
 void bh_gallery_close(bh_gallery *g)
 {
 	if (!g)
 		return;
-	if (g->in_tx && g->db)
+	if ((g->in_tx || g->in_read) && g->db)
 		sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
 	for (int i = 0; i < ST_COUNT_; i++)
 		sqlite3_finalize(g->st[i]);
@@ -487,7 +568,7 @@ int bh_gallery_begin(bh_gallery *g)
 	if (!g)
 		return bh_fail(BH_EINVAL, "gallery: no handle");
 	int rc = writable_check(g, "begin");
-	if (rc == BH_OK && g->in_tx)
+	if (rc == BH_OK && (g->in_tx || g->in_read))
 		rc = bh_fail(BH_EINVAL, "gallery: transaction already open");
 	if (rc == BH_OK)
 		rc = run(g, ST_BEGIN, "begin");

@@ -52,6 +52,22 @@ enum {
 int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out);
 void bh_gallery_close(bh_gallery *g);
 
+/* A second, read-only handle on the file `g` was opened from, for a thread
+ * that reads templates while others use `g`.  The path must still name the
+ * same file (device and inode, checked before and after the open); the
+ * header and schema are checked as at every open, but not the pages again
+ * (quick_check ran when `g` was opened).  Cannot write, not even the audit
+ * table.  Closed with bh_gallery_close(), before or after `g`. */
+int bh_gallery_open_reader(const bh_gallery *g, bh_gallery **out);
+
+/* A read snapshot: every read until bh_gallery_read_end() sees one state of
+ * the file, and SQLite takes its file locks once for all of them instead of
+ * once per call (each costs system calls: about half the time of a template
+ * fetch here).  Hold it for a bounded batch of reads only; while it is open
+ * a checkpoint cannot pass it.  No other transaction inside it. */
+int bh_gallery_read_begin(bh_gallery *g);
+void bh_gallery_read_end(bh_gallery *g);
+
 typedef struct bh_template_rec {
 	int modality;   /* bh_modality */
 	int position;   /* finger 1..10, 0 = unknown / not applicable */

@@ -628,6 +628,69 @@ static void test_readonly_and_audit(void **state)
 			 0);
 }
 
+/* A reader handle reads what the main handle wrote, cannot write, keeps its
+ * snapshot while a writer commits, and refuses a file swapped in under the
+ * path the gallery was opened from. */
+static void test_reader_snapshot(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "A", 1);
+	void *b1 = NULL, *b2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	assert_int_equal(bh_gallery_template_full(g, 2, &b1, &n1), BH_OK);
+	assert_non_null(b1);
+	bh_gallery *r = NULL;
+	assert_int_equal(bh_gallery_open_reader(g, &r), BH_OK);
+	assert_int_equal(bh_gallery_template_full(r, 2, &b2, &n2), BH_OK);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(b1, b2, n1);
+	free(b2);
+	/* no writes at all, not even the audit */
+	bh_audit_rec a = {.agency = "police-1", .request_id = 1, .modality = BH_MOD_FACE,
+			  .candidates = 1, .backend = "avx2", .outcome = "ok"};
+	assert_int_not_equal(bh_gallery_audit(r, &a), BH_OK);
+	assert_int_equal(bh_gallery_delete(r, "A"), BH_EINVAL);
+	assert_int_equal(bh_gallery_begin(r), BH_EINVAL);
+	/* the snapshot holds while the subject is deleted through g */
+	assert_int_equal(bh_gallery_read_begin(r), BH_OK);
+	assert_int_equal(bh_gallery_read_begin(r), BH_EINVAL);
+	assert_int_equal(bh_gallery_template_full(r, 2, &b2, &n2), BH_OK);
+	free(b2);
+	assert_int_equal(bh_gallery_delete(g, "A"), BH_OK);
+	assert_int_equal(bh_gallery_template_full(g, 2, &b2, &n2), BH_ENOTFOUND);
+	assert_int_equal(bh_gallery_template_full(r, 2, &b2, &n2), BH_OK);
+	assert_int_equal(n2, n1);
+	assert_memory_equal(b1, b2, n1);
+	free(b2);
+	bh_gallery_read_end(r);
+	assert_int_equal(bh_gallery_template_full(r, 2, &b2, &n2), BH_ENOTFOUND);
+	free(b1);
+	/* g may close first */
+	bh_gallery_close(g);
+	assert_int_equal(bh_gallery_template_full(r, 2, &b2, &n2), BH_ENOTFOUND);
+	bh_gallery_close(r);
+	/* another gallery renamed over the path: no reader on it */
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
+	char other[160];
+	snprintf(other, sizeof other, "%s/other.db", dir);
+	bh_gallery *o = NULL;
+	assert_int_equal(bh_gallery_open(other, BH_GALLERY_CREATE, &o), BH_OK);
+	bh_gallery_close(o);
+	assert_int_equal(rename(other, path), 0);
+	r = NULL;
+	assert_int_equal(bh_gallery_open_reader(g, &r), BH_EDB);
+	assert_null(r);
+	assert_int_equal(bh_gallery_open_reader(NULL, &r), BH_EINVAL);
+	bh_gallery_close(g);
+	const char *sfx[] = {"-wal", "-shm"};
+	for (size_t i = 0; i < 2; i++) {
+		char p[180];
+		snprintf(p, sizeof p, "%s%s", other, sfx[i]);
+		unlink(p);
+	}
+}
+
 /* Stored templates in an older/other format: loading them is an error,
  * not silent garbage in the engine. */
 static void test_pack_wrong_stored_format(void **state)
@@ -773,6 +836,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_wrong_stored_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_foreign, setup, teardown),
