@@ -25,6 +25,7 @@ int cmd_minutiae(int argc, char **argv);
 int cmd_bench_face(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_bench_fpga(int argc, char **argv);
+int cmd_bench_search(int argc, char **argv);
 
 const bh_cmd bh_bench_commands[] = {
 	{"extract", cmd_bench_extract, "fingerprint minutiae/template extraction ms per image (NBIS literature anchor)"},
@@ -33,6 +34,7 @@ const bh_cmd bh_bench_commands[] = {
 	{"engine", cmd_bench_engine, "1:N engine queries/s per backend vs FAISS and the memory roofline"},
 	{"face", cmd_bench_face, "face pipeline ms per stage and face searches/s"},
 	{"fpga", cmd_bench_fpga, "simulated matching core: modelled records/s vs avx2 on one core"},
+	{"search", cmd_bench_search, "search service on a gallery file: searches/s vs fetches through one shared handle"},
 	{NULL, NULL, NULL},
 };
 
@@ -45,7 +47,7 @@ const bh_cmd bh_eval_commands[] = {
 };
 
 const bh_cmd bh_commands[] = {
-	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane)"},
+	{"bench", cmd_bench, "benchmarks (engine, extract, finger, face, fpga, dataplane, search)"},
 	{"eval", cmd_eval, "accuracy on real data (finger, palm, face)"},
 	{"an2k", cmd_an2k, "list the records, images and minutiae of an ANSI/NIST-ITL file"},
 	{"minutiae", cmd_minutiae, "the minutiae of a fingerprint image; --fmr writes them as ISO 19794-2"},

@@ -53,7 +53,8 @@ typedef struct bh_modality_ops {
 	 * full templates (fetched by hit id = template id), and re-sorts them.
 	 * fetch is called from the calling thread only, one template at a time;
 	 * the comparisons between fetches hold no lock, so searches on several
-	 * threads re-rank side by side (bh_search.c serialises the fetches). */
+	 * threads re-rank side by side (bh_search.c gives each re-rank a reader
+	 * handle of its own, or serialises the fetches on the shared one). */
 	int (*rerank)(void *model, const bh_probe_tmpl *probe, bh_full_fetch fetch, void *ctx,
 		      bh_hit *hits, uint32_t n);
 	/* Fixed, shipped decision threshold on the final score. */

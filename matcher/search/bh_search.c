@@ -1,8 +1,10 @@
 /* bh_search.c - the search service: decode -> extract -> engine -> re-rank.
  * See bh_search.h.  One engine per modality, built over the gallery's packed
- * codes at open time.  The SQLite handle is shared by all searching threads,
- * so every gallery call (each re-rank template fetch, external references)
- * is serialised by `glock`; the engine scan and the re-rank comparisons run
+ * codes at open time.  The main SQLite handle is shared by all searching
+ * threads, so every call on it (external references, the audit) is
+ * serialised by `glock`.  A re-rank reads its full templates through a
+ * reader handle of its own when one is free (N_READERS), in one read
+ * snapshot, without glock; the engine scan and the comparisons run
  * unlocked. */
 #include "bh_search.h"
 
@@ -23,6 +25,9 @@
 #define MAX_K 1000u
 #define MAX_DEPTH 65536u /* re-rank depth: 64k full templates read per probe */
 #define NPOS 10                /* finger positions 1..10 (0 = unknown) */
+/* Reader handles for re-rank fetches: concurrent re-ranks beyond this many
+ * fetch through the main handle under glock (biohubd runs 1-2 workers). */
+#define N_READERS 4
 #define MAX_PROBES (NPOS + 1)  /* fingers of one transaction: positions 0..10 */
 
 typedef struct mod_state {
@@ -44,9 +49,16 @@ typedef struct mod_state {
 	uint32_t *by_subject;
 } mod_state;
 
+/* A read-only gallery handle owned by one re-rank at a time (`lock`). */
+typedef struct reader {
+	bh_gallery *g;
+	pthread_mutex_t lock;
+} reader;
+
 struct bh_searcher {
 	bh_gallery *g;
 	pthread_mutex_t glock;
+	reader rd[N_READERS];
 	mod_state mod[BH_MOD_COUNT + 1];
 };
 
@@ -162,6 +174,10 @@ int bh_searcher_open(const bh_searcher_config *cfg, bh_searcher **out)
 		return rc;
 	}
 	pthread_mutex_init(&s->glock, NULL);
+	for (int i = 0; i < N_READERS; i++)
+		pthread_mutex_init(&s->rd[i].lock, NULL);
+	for (int i = 0; i < N_READERS && rc == BH_OK && !cfg->single_handle; i++)
+		rc = bh_gallery_open_reader(s->g, &s->rd[i].g);
 	for (int m = 1; m <= BH_MOD_COUNT && rc == BH_OK; m++)
 		rc = mod_open(s, m, cfg);
 	if (rc != BH_OK) {
@@ -178,6 +194,10 @@ void bh_searcher_close(bh_searcher *s)
 		return;
 	for (int m = 1; m <= BH_MOD_COUNT; m++)
 		mod_close(&s->mod[m]);
+	for (int i = 0; i < N_READERS; i++) {
+		bh_gallery_close(s->rd[i].g);
+		pthread_mutex_destroy(&s->rd[i].lock);
+	}
 	bh_gallery_close(s->g);
 	pthread_mutex_destroy(&s->glock);
 	free(s);
@@ -205,14 +225,41 @@ static long pack_index(const bh_gallery_pack *p, uint64_t id)
 	return lo < p->n && p->ids[lo] == id ? (long)lo : -1;
 }
 
-/* The re-rank's template fetch: the shared SQLite handle is held for one
- * read at a time, and the comparisons run unlocked (bh_modality.h). */
-static int locked_fetch(void *ctx, uint64_t id, void **blob, size_t *len)
+/* The re-rank's template fetch: through the re-rank's own reader, or when
+ * none was free through the shared handle, held for one read at a time; the
+ * comparisons run unlocked either way (bh_modality.h). */
+typedef struct fetch_ctx {
+	bh_searcher *s;
+	reader *r; /* NULL: the shared handle */
+} fetch_ctx;
+
+static int fetch_full(void *ctx, uint64_t id, void **blob, size_t *len)
 {
-	bh_searcher *s = ctx;
-	pthread_mutex_lock(&s->glock);
-	int rc = bh_gallery_template_full(s->g, (int64_t)id, blob, len);
-	pthread_mutex_unlock(&s->glock);
+	fetch_ctx *f = ctx;
+	if (f->r)
+		return bh_gallery_template_full(f->r->g, (int64_t)id, blob, len);
+	pthread_mutex_lock(&f->s->glock);
+	int rc = bh_gallery_template_full(f->s->g, (int64_t)id, blob, len);
+	pthread_mutex_unlock(&f->s->glock);
+	return rc;
+}
+
+/* m's re-rank of hits[0..nh), its fetches in one read snapshot of a free
+ * reader (each fetch alone would take and drop SQLite's file locks). */
+static int rerank(bh_searcher *s, const mod_state *m, const bh_probe_tmpl *t, bh_hit *hits,
+		  uint32_t nh)
+{
+	fetch_ctx f = {s, NULL};
+	for (int i = 0; i < N_READERS && !f.r && s->rd[i].g; i++)
+		if (pthread_mutex_trylock(&s->rd[i].lock) == 0)
+			f.r = &s->rd[i];
+	int rc = f.r ? bh_gallery_read_begin(f.r->g) : BH_OK;
+	if (rc == BH_OK)
+		rc = m->ops->rerank(m->model, t, fetch_full, &f, hits, nh);
+	if (f.r) {
+		bh_gallery_read_end(f.r->g);
+		pthread_mutex_unlock(&f.r->lock);
+	}
 	return rc;
 }
 
@@ -234,7 +281,7 @@ static int ranked_hits(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, uin
 	int rc = bh_engine_search(e, &q, depth, *hits, nh);
 	uint64_t t1 = bh_now_ns();
 	if (rc == BH_OK && m->ops->rerank && *nh > 0)
-		rc = m->ops->rerank(m->model, t, locked_fetch, s, *hits, *nh);
+		rc = rerank(s, m, t, *hits, *nh);
 	if (info) {
 		info->search_ns += t1 - t0;
 		info->rerank_ns += bh_now_ns() - t1;
@@ -370,7 +417,7 @@ static int fill_finger(bh_searcher *s, mod_state *m, const bh_probe_tmpl *t, siz
 	}
 	int rc = BH_OK;
 	if (nh > 0)
-		rc = m->ops->rerank(m->model, t, locked_fetch, s, hits, nh);
+		rc = rerank(s, m, t, hits, nh);
 	if (rc == BH_OK && nh > 0) {
 		long ix = pack_index(&m->pack, hits[0].id); /* re-rank sorted: the best */
 		*score = hits[0].score;

@@ -34,6 +34,11 @@ typedef struct bh_searcher_config {
 	 * depth (BH_FINGER_RERANK_DEPTH...).  Deeper finds more lone mates in a
 	 * large gallery at a proportional re-rank cost (docs/FINGER.md). */
 	uint32_t rerank_depth;
+	/* 1: every re-rank fetch goes through the one shared gallery handle,
+	 * one at a time under its lock, and takes SQLite's file locks itself:
+	 * the service before reader handles, kept as `biohub bench search`'s
+	 * anchor.  0 (default): re-ranks read through reader handles. */
+	int single_handle;
 } bh_searcher_config;
 
 typedef struct bh_candidate {
@@ -54,7 +59,8 @@ int bh_searcher_open(const bh_searcher_config *cfg, bh_searcher **out);
 void bh_searcher_close(bh_searcher *s);
 
 /* Writes one audit row to the searcher's gallery.  Serialised with the
- * searches' own gallery calls (they share one SQLite handle). */
+ * searches' calls on the shared SQLite handle (external references); the
+ * re-ranks' reader handles are separate, read-only connections. */
 int bh_searcher_audit(bh_searcher *s, const bh_audit_rec *rec);
 
 /* Searches one probe image (any supported format) of `modality`.

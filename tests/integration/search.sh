@@ -129,4 +129,16 @@ rows=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);
 print(c.execute("select count(*) from audit where agency like ?",("local:%",)).fetchone()[0])' "$work/g.db")
 echo "audit rows: $rows for $searches local searches"
 [ "$rows" = "$searches" ] || fail "audit has $rows rows for $searches searches"
+# the search bench: both fetch paths (reader handles, and the shared handle
+# as its anchor) search every probe; a missing gallery argument is a usage error
+mkdir "$work/probes"
+cp "$data"/fingerprint/fvc2002/DB1_B/10[1-3]_[12].pgm "$work/probes/"
+out=$("$biohub" bench search "$work/g.db" --data "$work/probes" --rounds 1 --json) \
+  || fail "bench search"
+echo "$out"
+echo "$out" | python3 -c 'import json,sys; j=json.load(sys.stdin);
+sys.exit(0 if j["searches"]==6 and j["failed_to_extract"]==0 and j["searches_per_s"]>0
+         and j["anchor_searches_per_s"]>0 and j["rerank_ms_mean"]>0 and j["ratio_vs_anchor"]>0 else 1)' \
+  || fail "bench search figures"
+"$biohub" bench search --rounds 1 2>/dev/null; [ $? = 2 ] || fail "bench search without a gallery"
 echo "search: ok"
