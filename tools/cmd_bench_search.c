@@ -8,7 +8,8 @@
  * each, biohubd's default).  Every image of DIR is searched once per round
  * by one of the threads.
  *
- * Measured: searches/s (wall) and the mean re-rank ms per search, for the
+ * Measured: searches/s (wall) and the mean re-rank ms per search (extract
+ * and engine ms alongside, wall time per phase), for the
  * shipped service (each re-rank reads through a reader handle of its own, in
  * one read snapshot) and, in the same run on the same probes, the anchor:
  * the service with every fetch through the one shared handle under its lock
@@ -115,7 +116,7 @@ typedef struct pass {
 	int modality, nth, id;
 	/* out */
 	int done, failed, rc; /* failed: probes without usable features */
-	double rerank_ms;
+	double extract_ms, engine_ms, rerank_ms;
 } pass;
 
 static void *search_thread(void *arg)
@@ -133,6 +134,8 @@ static void *search_thread(void *arg)
 			continue;
 		}
 		w->done++;
+		w->extract_ms += (double)info.extract_ns / 1e6;
+		w->engine_ms += (double)info.search_ns / 1e6;
 		w->rerank_ms += (double)info.rerank_ns / 1e6;
 	}
 	return NULL;
@@ -140,7 +143,7 @@ static void *search_thread(void *arg)
 
 typedef struct result {
 	int searches, failed;
-	double wall_s, rerank_ms;
+	double wall_s, extract_ms, engine_ms, rerank_ms;
 } result;
 
 /* One pass over the probes on a freshly opened searcher. */
@@ -171,6 +174,8 @@ static int run_pass(const char *gallery, int single_handle, int modality, int nt
 	for (int i = 0; i < started; i++) {
 		r->searches += w[i].done;
 		r->failed += w[i].failed;
+		r->extract_ms += w[i].extract_ms;
+		r->engine_ms += w[i].engine_ms;
 		r->rerank_ms += w[i].rerank_ms;
 		if (rc == BH_OK)
 			rc = w[i].rc;
@@ -241,6 +246,8 @@ int cmd_bench_search(int argc, char **argv)
 		bh_json_int(&j, "searches", r[1].searches);
 		bh_json_int(&j, "failed_to_extract", r[1].failed);
 		bh_json_num(&j, "searches_per_s", sps[1]);
+		bh_json_num(&j, "extract_ms_mean", r[1].extract_ms / r[1].searches);
+		bh_json_num(&j, "engine_ms_mean", r[1].engine_ms / r[1].searches);
 		bh_json_num(&j, "rerank_ms_mean", rr[1]);
 		bh_json_str(&j, "anchor", "same service, every re-rank fetch through the one shared gallery handle");
 		bh_json_num(&j, "anchor_searches_per_s", sps[0]);
@@ -257,6 +264,8 @@ int cmd_bench_search(int argc, char **argv)
 		printf("  %-44s %8.1f searches/s, re-rank %6.2f ms mean\n",
 		       "anchor: one shared handle, fetch by fetch", sps[0], rr[0]);
 		printf("  %-44s %8.2f\n", "ratio_vs_anchor (searches/s)", sps[1] / sps[0]);
+		printf("  per search (reader handles): extract %.2f ms, engine %.2f ms, re-rank %.2f ms\n",
+		       r[1].extract_ms / r[1].searches, r[1].engine_ms / r[1].searches, rr[1]);
 	}
 	return 0;
 }
