@@ -10,7 +10,8 @@
  * clean error value and changes nothing (the file is compared with the
  * input afterwards; a read-only open must not change it either); whatever
  * loads has packs that keep their shape (n rows, one id per row, code
- * stride of the modality).
+ * stride of the modality); a reader handle (bh_gallery_open_reader), in one
+ * read snapshot, fetches exactly what the main handle fetches.
  * Side files SQLite may create next to the scratch file (-wal, -shm,
  * -journal) are removed after each input so inputs stay independent.
  * Built with -Dfuzz=true (clang); fuzz_replay.c runs corpus_gallery_db/
@@ -90,10 +91,33 @@ static int file_unchanged(const uint8_t *p, size_t n)
 	return same && off == n;
 }
 
+/* The same fetch through the main handle and the reader: same result. */
+static void fetch_both(bh_gallery *g, bh_gallery *r, int64_t id)
+{
+	void *b1 = NULL, *b2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	int rc1 = bh_gallery_template_full(g, id, &b1, &n1);
+	if (rc1 == BH_OK && (b1 == NULL) != (n1 == 0))
+		abort();
+	if (r) {
+		int rc2 = bh_gallery_template_full(r, id, &b2, &n2);
+		if (rc2 != rc1 || n2 != n1 || (n1 && memcmp(b1, b2, n1)))
+			abort();
+	}
+	free(b1);
+	free(b2);
+}
+
 /* Aborts if a loaded pack breaks its shape (the engine's bh_shard_check
- * included); fetches a few full templates as the re-rankers do. */
+ * included); fetches a few full templates as the re-rankers do, through
+ * the main handle and through a reader in one snapshot. */
 static void check_packs(bh_gallery *g, const bh_gallery_pack *packs)
 {
+	bh_gallery *r = NULL;
+	if (bh_gallery_open_reader(g, &r) != BH_OK)
+		r = NULL; /* refused cleanly (an error value): the main handle alone */
+	if (r && bh_gallery_read_begin(r) != BH_OK)
+		abort(); /* BEGIN takes no lock and reads nothing: it cannot fail */
 	for (int m = 1; m <= BH_MOD_COUNT; m++) {
 		const bh_gallery_pack *p = &packs[m];
 		int kernel;
@@ -104,15 +128,11 @@ static void check_packs(bh_gallery *g, const bh_gallery_pack *packs)
 		    p->shard.data != p->data || p->shard.ids != p->ids ||
 		    p->shard.stride < bh_template_code_bytes(bh_template_format(m)))
 			abort();
-		for (size_t i = 0; i < p->n && i < 8; i++) {
-			void *blob = NULL;
-			size_t len = 0;
-			if (bh_gallery_template_full(g, (int64_t)p->ids[i], &blob, &len) == BH_OK &&
-			    (blob == NULL) != (len == 0))
-				abort();
-			free(blob);
-		}
+		for (size_t i = 0; i < p->n && i < 8; i++)
+			fetch_both(g, r, (int64_t)p->ids[i]);
 	}
+	bh_gallery_read_end(r);
+	bh_gallery_close(r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
