@@ -34,6 +34,9 @@
 #include "bh_mem.h"
 #include "bh_template.h"
 
+#define BH_STR_(x) #x
+#define BH_STR(x) BH_STR_(x)
+
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_sql[] =
@@ -448,6 +451,8 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 	if (src != SQLITE_OK)
 		rc = bh_fail(BH_EDB, "cannot open '%s': %s", path,
 			     g->db ? sqlite3_errmsg(g->db) : sqlite3_errstr(src));
+	if (rc == BH_OK && fresh) /* fixed once the file has its first page (WAL does that) */
+		rc = exec(g->db, "PRAGMA page_size = " BH_STR(BH_GALLERY_PAGE_SIZE), "page size");
 	if (rc == BH_OK)
 		rc = configure(g, writable && !ro);
 	if (rc == BH_OK && fresh)

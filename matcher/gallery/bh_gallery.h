@@ -2,7 +2,8 @@
  * bh_gallery.h - the gallery store: one SQLite database file per gallery.
  *
  * Schema (WAL, foreign keys on, secure_delete on; application_id 0x42484742
- * "BHGB", user_version = schema version):
+ * "BHGB", user_version = schema version; BH_GALLERY_PAGE_SIZE pages in files
+ * created since 2026-12-07, earlier files keep their 4 KiB):
  *   subjects(id, external_ref UNIQUE, created, synthetic, meta)
  *   templates(id, subject_id -> subjects ON DELETE CASCADE, modality,
  *             position, format, quality, code BLOB, full BLOB, created)
@@ -39,6 +40,11 @@ enum {
 };
 
 #define BH_GALLERY_APP_ID 0x42484742 /* "BHGB" */
+/* Page size of a new gallery file.  A full finger template (MCC, ~11 KB on
+ * FVC2002) then takes its row's page and one overflow page, two reads
+ * instead of three with 4 KiB pages; the re-rank reads 512 of them per
+ * search (docs/PERFORMANCE.md, Gallery store). */
+#define BH_GALLERY_PAGE_SIZE 8192
 #define BH_GALLERY_SCHEMA_VERSION 1
 #define BH_GALLERY_REF_MAX 255        /* bytes of an external reference */
 #define BH_GALLERY_MAX_TEMPLATES 64   /* per subject */

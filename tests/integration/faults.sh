@@ -145,7 +145,9 @@ cp "$work/g.db" "$work/hdr.db"
 printf 'this is not SQLite' | dd of="$work/hdr.db" bs=1 seek=0 conv=notrunc status=none
 refuse "header overwritten" "$(conf "$work/hdr.db" "$work/keys")" "not a biohub gallery|corrupt|database"
 cp "$work/g.db" "$work/page.db" # the b-tree header of page 2 overwritten
-head -c 16 /dev/zero | tr '\0' '\377' | dd of="$work/page.db" bs=1 seek=4096 conv=notrunc status=none
+psize=$(od -An -tu1 -j16 -N2 "$work/g.db" | awk '{print $1 * 256 + $2}') # file header: page size
+echo "page size $psize"
+head -c 16 /dev/zero | tr '\0' '\377' | dd of="$work/page.db" bs=1 seek="$psize" conv=notrunc status=none
 refuse "page overwritten" "$(conf "$work/page.db" "$work/keys")" "corrupt|malformed|quick_check"
 python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' \
   "$work/foreign.db"

@@ -222,6 +222,7 @@ static void test_create_schema_pragmas(void **state)
 	assert_int_equal(sql_int(path, "PRAGMA application_id"), (int64_t)BH_GALLERY_APP_ID);
 	assert_int_equal(sql_int(path, "PRAGMA user_version"), BH_GALLERY_SCHEMA_VERSION);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type='table'"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA page_size"), BH_GALLERY_PAGE_SIZE);
 	/* WAL is persistent in the file header (read/write version 2). */
 	blob b = read_all(path);
 	assert_true(b.n >= 100);
