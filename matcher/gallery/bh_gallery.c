@@ -21,6 +21,7 @@
 #include "bh_gallery.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,67 @@ int bh_gallery_open_reader(const bh_gallery *g, bh_gallery **out)
 	sqlite3_set_authorizer(r->db, ro_authorizer, NULL);
 	*out = r;
 	return BH_OK;
+}
+
+/* VACUUM INTO on a private connection to g's file: read-only handles have
+ * an authorizer that refuses VACUUM and pragmas with a value. */
+static int vacuum_into(const char *src, const char *dst)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = BH_OK;
+	int src_rc = sqlite3_open_v2(src, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (src_rc != SQLITE_OK)
+		rc = bh_fail(BH_EDB, "cannot open '%s': %s", src,
+			     db ? sqlite3_errmsg(db) : sqlite3_errstr(src_rc));
+	if (rc == BH_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		/* the copy's page size; the source keeps its own */
+		rc = exec(db, "PRAGMA page_size = " BH_STR(BH_GALLERY_PAGE_SIZE), "copy page size");
+	}
+	if (rc == BH_OK && (src_rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL)) != SQLITE_OK)
+		rc = db_fail(db, src_rc, "copy");
+	if (rc == BH_OK) {
+		sqlite3_bind_text(st, 1, dst, -1, SQLITE_STATIC);
+		src_rc = sqlite3_step(st);
+		if (src_rc != SQLITE_DONE)
+			rc = db_fail(db, src_rc, "copy");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close_v2(db);
+	return rc;
+}
+
+int bh_gallery_copy(bh_gallery *g, const char *dst)
+{
+	const char *src = g && g->db ? sqlite3_db_filename(g->db, "main") : NULL;
+	if (!src || !*src || !dst || !*dst)
+		return bh_fail(BH_EINVAL, "gallery copy: no source or destination");
+	int rc = same_file(g, src);
+	if (rc != BH_OK)
+		return rc;
+	/* Created empty here (VACUUM INTO fills an empty file), so that a
+	 * failure removes only what this call made. */
+	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == EEXIST ? bh_fail(BH_EEXIST, "gallery copy: '%s' exists", dst)
+				       : bh_fail(BH_EIO, "gallery copy: cannot create '%s': %s", dst,
+						 strerror(errno));
+	close(fd);
+	rc = vacuum_into(src, dst);
+	bh_gallery *c = NULL;
+	if (rc == BH_OK) /* checked as any file is opened (quick_check), then WAL */
+		rc = bh_gallery_open(dst, 0, &c);
+	bh_gallery_close(c);
+	if (rc != BH_OK) { /* no partial copy stays */
+		char side[4200];
+		unlink(dst);
+		snprintf(side, sizeof side, "%s-wal", dst);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", dst);
+		unlink(side);
+	}
+	return rc;
 }
 
 int bh_gallery_read_begin(bh_gallery *g)

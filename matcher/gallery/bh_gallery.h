@@ -66,6 +66,13 @@ void bh_gallery_close(bh_gallery *g);
  * table.  Closed with bh_gallery_close(), before or after `g`. */
 int bh_gallery_open_reader(const bh_gallery *g, bh_gallery **out);
 
+/* A compacted copy of g's file at `dst` (which must not exist: BH_EEXIST),
+ * with BH_GALLERY_PAGE_SIZE pages and no free pages, in WAL mode, checked
+ * by opening it (quick_check).  Converts a gallery made with another page
+ * size.  Writers committing meanwhile are not in the copy: run it on a
+ * quiet gallery.  On failure nothing is left at dst. */
+int bh_gallery_copy(bh_gallery *g, const char *dst);
+
 /* A read snapshot: every read until bh_gallery_read_end() sees one state of
  * the file, and SQLite takes its file locks once for all of them instead of
  * once per call (each costs system calls: about half the time of a template

@@ -141,4 +141,12 @@ sys.exit(0 if j["searches"]==6 and j["failed_to_extract"]==0 and j["searches_per
          and j["anchor_searches_per_s"]>0 and j["rerank_ms_mean"]>0 and j["ratio_vs_anchor"]>0 else 1)' \
   || fail "bench search figures"
 "$biohub" bench search --rounds 1 2>/dev/null; [ $? = 2 ] || fail "bench search without a gallery"
+# gallery copy: the copy has 8 KiB pages and answers the same search
+"$biohub" gallery copy "$work/g.db" "$work/copy.db" || fail "gallery copy"
+"$biohub" gallery copy "$work/g.db" "$work/copy.db" 2>/dev/null && fail "gallery copy over a file"
+a=$("$biohub" search "$work/g.db" --modality finger --k 3 --json "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"])') || fail "search original"
+b=$("$biohub" search "$work/copy.db" --modality finger --k 3 --json "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"])') || fail "search copy"
+[ "$a" = "$b" ] || fail "the copy answers differently: $a / $b"
 echo "search: ok"

@@ -692,6 +692,56 @@ static void test_reader_snapshot(void **state)
 	}
 }
 
+/* A gallery of 4 KiB pages (as made before 8 KiB) copied: the copy has
+ * BH_GALLERY_PAGE_SIZE pages, WAL, the same subjects and template bytes;
+ * an existing destination is refused and left as it was. */
+static void test_copy_page_size(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "A", 1);
+	enroll_simple(g, "B", 2);
+	bh_gallery_close(g);
+	sql_exec(path, "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM;"
+		       " PRAGMA journal_mode = WAL;");
+	assert_int_equal(sql_int(path, "PRAGMA page_size"), 4096);
+	char dst[160], side[180];
+	snprintf(dst, sizeof dst, "%s/copy.db", dir);
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
+	assert_int_equal(bh_gallery_copy(g, dst), BH_OK);
+	assert_int_equal(sql_int(dst, "PRAGMA page_size"), BH_GALLERY_PAGE_SIZE);
+	blob b = read_all(dst);
+	assert_int_equal(b.p[18], 2); /* WAL in the header */
+	free(b.p);
+	bh_gallery *c = NULL;
+	assert_int_equal(bh_gallery_open(dst, BH_GALLERY_READONLY, &c), BH_OK);
+	assert_int_equal(count_rows(c, 0), 2);
+	for (int64_t id = 1; id <= 4; id++) {
+		void *b1 = NULL, *b2 = NULL;
+		size_t n1 = 0, n2 = 0;
+		assert_int_equal(bh_gallery_template_full(g, id, &b1, &n1), BH_OK);
+		assert_int_equal(bh_gallery_template_full(c, id, &b2, &n2), BH_OK);
+		assert_int_equal(n1, n2);
+		if (n1)
+			assert_memory_equal(b1, b2, n1);
+		free(b1);
+		free(b2);
+	}
+	bh_gallery_close(c);
+	blob before = read_all(dst);
+	assert_int_equal(bh_gallery_copy(g, dst), BH_EEXIST);
+	assert_true(same_file(dst, &before));
+	free(before.p);
+	assert_int_equal(bh_gallery_copy(g, ""), BH_EINVAL);
+	assert_int_equal(bh_gallery_copy(NULL, dst), BH_EINVAL);
+	bh_gallery_close(g);
+	const char *sfx[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(side, sizeof side, "%s%s", dst, sfx[i]);
+		unlink(side);
+	}
+}
+
 /* Stored templates in an older/other format: loading them is an error,
  * not silent garbage in the engine. */
 static void test_pack_wrong_stored_format(void **state)
@@ -838,6 +888,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_page_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_wrong_stored_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_foreign, setup, teardown),
