@@ -27,6 +27,7 @@
 
 #include "bh_cli.h"
 #include "bh_err.h"
+#include "bh_image.h"
 #include "bh_json.h"
 #include "bh_mem.h"
 #include "bh_search.h"
@@ -85,21 +86,9 @@ static int probes_load(probes *p, const char *dir)
 	for (int i = 0; i < n && rc == BH_OK; i++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, name[i]);
-		FILE *f = fopen(path, "rb");
-		long sz = -1;
-		if (f && fseek(f, 0, SEEK_END) == 0)
-			sz = ftell(f);
-		if (!f || sz <= 0 || sz > (long)MAX_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-			rc = bh_fail(BH_EIO, "bench search: cannot read %s", path);
-		} else if (!(p->img[p->n] = malloc((size_t)sz))) {
-			rc = bh_fail(BH_ENOMEM, "bench search: %s", path);
-		} else {
-			p->len[p->n] = (size_t)sz;
-			if (fread(p->img[p->n++], 1, (size_t)sz, f) != (size_t)sz)
-				rc = bh_fail(BH_EIO, "bench search: short read of %s", path);
-		}
-		if (f)
-			fclose(f);
+		rc = bh_read_file(path, MAX_BYTES, &p->img[p->n], &p->len[p->n]);
+		if (rc == BH_OK)
+			p->n++;
 	}
 	for (int i = 0; i < n; i++)
 		free(name[i]);
