@@ -575,13 +575,14 @@ int bh_gallery_copy(bh_gallery *g, const char *dst)
 	if (rc == BH_OK) /* checked as any file is opened (quick_check), then WAL */
 		rc = bh_gallery_open(dst, 0, &c);
 	bh_gallery_close(c);
-	if (rc != BH_OK) { /* no partial copy stays */
+	if (rc != BH_OK) { /* no partial copy stays, nor SQLite's side files */
+		static const char *const side_ext[] = {"-wal", "-shm", "-journal"};
 		char side[4200];
 		unlink(dst);
-		snprintf(side, sizeof side, "%s-wal", dst);
-		unlink(side);
-		snprintf(side, sizeof side, "%s-shm", dst);
-		unlink(side);
+		for (size_t i = 0; i < sizeof side_ext / sizeof *side_ext; i++) {
+			snprintf(side, sizeof side, "%s%s", dst, side_ext[i]);
+			unlink(side);
+		}
 	}
 	return rc;
 }

@@ -732,6 +732,9 @@ static void test_copy_page_size(void **state)
 	assert_int_equal(bh_gallery_copy(g, dst), BH_EEXIST);
 	assert_true(same_file(dst, &before));
 	free(before.p);
+	char nodir[180];
+	snprintf(nodir, sizeof nodir, "%s/missing/copy.db", dir);
+	assert_int_equal(bh_gallery_copy(g, nodir), BH_EIO);
 	assert_int_equal(bh_gallery_copy(g, ""), BH_EINVAL);
 	assert_int_equal(bh_gallery_copy(NULL, dst), BH_EINVAL);
 	bh_gallery_close(g);
