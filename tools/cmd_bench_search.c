@@ -54,7 +54,8 @@ static void probes_free(probes *p)
 
 static int has_image_ext(const char *name)
 {
-	static const char *const ext[] = {".pgm", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".wsq", ".jp2"};
+	/* the formats bh_image_decode reads (bh_image_format) */
+	static const char *const ext[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k"};
 	const char *dot = strrchr(name, '.');
 	for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
 		if (!strcasecmp(dot, ext[i]))
