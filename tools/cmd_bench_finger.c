@@ -30,13 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "bh_cli.h"
 #include "bh_engine.h"
 #include "bh_err.h"
 #include "bh_fcode.h"
+#include "bh_image.h"
 #include "bh_finger.h"
 #include "bh_json.h"
 #include "bh_mcc.h"
@@ -61,8 +61,7 @@ static int is_image(const char *name, char *finger, size_t n)
 	const char *dot = strrchr(name, '.'), *us = strrchr(name, '_');
 	if (!dot || !us || us > dot || us == name || (size_t)(us - name) >= n)
 		return 0;
-	if (strcasecmp(dot, ".pgm") && strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") &&
-	    strcasecmp(dot, ".wsq") && strcasecmp(dot, ".jp2"))
+	if (!bh_image_name_known(name))
 		return 0;
 	memcpy(finger, name, (size_t)(us - name));
 	finger[us - name] = 0;

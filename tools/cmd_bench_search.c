@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "bh_cli.h"
 #include "bh_err.h"
@@ -52,17 +51,6 @@ static void probes_free(probes *p)
 	p->n = 0;
 }
 
-static int has_image_ext(const char *name)
-{
-	/* the formats bh_image_decode reads (bh_image_format) */
-	static const char *const ext[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k"};
-	const char *dot = strrchr(name, '.');
-	for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
-		if (!strcasecmp(dot, ext[i]))
-			return 1;
-	return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -78,7 +66,7 @@ static int probes_load(probes *p, const char *dir)
 	int n = 0, rc = BH_OK;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < MAX_PROBES && rc == BH_OK)
-		if (has_image_ext(de->d_name) && !(name[n++] = strdup(de->d_name)))
+		if (bh_image_name_known(de->d_name) && !(name[n++] = strdup(de->d_name)))
 			rc = bh_fail(BH_ENOMEM, "bench search: names");
 	closedir(d);
 	if (rc != BH_OK)

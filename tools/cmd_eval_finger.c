@@ -39,12 +39,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "bh_cli.h"
 #include "bh_err.h"
 #include "bh_fcode.h"
+#include "bh_image.h"
 #include "bh_finger.h"
 #include "bh_json.h"
 #include "bh_mcc.h"
@@ -109,11 +109,7 @@ static int parse_name(const char *name, char *finger, size_t n)
 	for (const char *p = us + 1; p < dot; p++)
 		if (*p < '0' || *p > '9')
 			return 0;
-	static const char *ext[] = {".pgm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k", NULL};
-	int known = 0;
-	for (int i = 0; ext[i]; i++)
-		known |= !strcasecmp(dot, ext[i]);
-	if (!known)
+	if (!bh_image_name_known(name))
 		return 0;
 	memcpy(finger, name, (size_t)(us - name));
 	finger[us - name] = 0;

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "bh_cli.h"
@@ -45,18 +44,6 @@ typedef struct palm_set {
 	int n;
 	int nids;
 } palm_set;
-
-static int is_image(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	static const char *const ext[] = {".pgm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2"};
-	if (!dot)
-		return 0;
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-		if (!strcasecmp(dot, ext[i]))
-			return 1;
-	return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -136,7 +123,7 @@ static int scan(const char *dir, palm_set *s)
 			int id = s->nids, added = 0;
 			for (int j = 0; j < m && rc == BH_OK; j++) {
 				char p2[4096];
-				if (!is_image(sub[j]))
+				if (!bh_image_name_known(sub[j]))
 					continue;
 				if (snprintf(p2, sizeof p2, "%s/%s", path, sub[j]) >= (int)sizeof p2)
 					rc = bh_fail(BH_ETOOBIG, "eval: path too long");
@@ -146,7 +133,7 @@ static int scan(const char *dir, palm_set *s)
 			}
 			s->nids += added;
 			free_names(sub, m);
-		} else if (is_image(names[i])) {
+		} else if (bh_image_name_known(names[i])) {
 			char pre[256];
 			snprintf(pre, sizeof pre, "%s", names[i]);
 			char *u = strchr(pre, '_');

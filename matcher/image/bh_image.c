@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bh_err.h"
 #include "bh_mem.h"
@@ -37,6 +38,17 @@ const char *bh_image_format_name(bh_image_format f)
 {
 	static const char *const names[] = {"unknown", "pgm", "ppm", "png", "jpeg", "wsq", "jp2"};
 	return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
+}
+
+int bh_image_name_known(const char *name)
+{
+	/* one entry per bh_image_format besides UNKNOWN, with common variants */
+	static const char *const ext[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k"};
+	const char *dot = name ? strrchr(name, '.') : NULL;
+	for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
+		if (!strcasecmp(dot, ext[i]))
+			return 1;
+	return 0;
 }
 
 int bh_image_alloc(bh_image *img, uint32_t w, uint32_t h, uint32_t channels,

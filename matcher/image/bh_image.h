@@ -48,6 +48,12 @@ extern const bh_image_limits bh_image_default_limits;
 bh_image_format bh_image_sniff(const uint8_t *buf, size_t len);
 const char *bh_image_format_name(bh_image_format f);
 
+/* 1 when a file name ends (case-insensitively) in an extension of a format
+ * bh_image_decode reads: .pgm .ppm .png .jpg .jpeg .wsq .jp2 .j2k; else 0.
+ * Decoding sniffs the bytes, never the name: this only tells the commands
+ * that scan a directory (bench, eval) which files to pick up. */
+int bh_image_name_known(const char *name);
+
 /* Decodes buf to `want_channels` (1 = grey, 3 = RGB, 0 = as stored).
  * limits may be NULL (defaults). */
 int bh_image_decode(const uint8_t *buf, size_t len, int want_channels,

@@ -94,12 +94,33 @@ static void test_png_roundtrip_and_limits(void **state)
 	assert_null(img.px);
 }
 
+/* the directory scans of bench and eval pick up exactly what
+ * bh_image_decode can read; every format bh_image_format names has one */
+static void test_name_known(void **state)
+{
+	(void)state;
+	const char *yes[] = {"101_1.pgm", "a.PPM", "x/y.png", "f.jpg", "F.JPEG", "r.wsq",
+			     "p.jp2", "p.J2K", "a.b.pgm"};
+	const char *no[] = {"101_1.tif", "a.bmp", "pgm", "a.pgm.txt", "", ".", "a.", "a.an2k"};
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		assert_int_equal(bh_image_name_known(yes[i]), 1);
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		assert_int_equal(bh_image_name_known(no[i]), 0);
+	assert_int_equal(bh_image_name_known(NULL), 0);
+	for (int f = BH_IMG_PGM; f <= BH_IMG_JP2; f++) {
+		char name[32];
+		snprintf(name, sizeof name, "x.%s", bh_image_format_name((bh_image_format)f));
+		assert_int_equal(bh_image_name_known(name), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pgm_real),
 		cmocka_unit_test(test_jpeg_real_and_truncated),
 		cmocka_unit_test(test_png_roundtrip_and_limits),
+		cmocka_unit_test(test_name_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
