@@ -232,16 +232,20 @@ static double port_pps_median(const char *out, unsigned port, const char *what)
  * is then its exit status.  Counting blocks rather than running a fixed
  * time keeps the number of samples independent of how long EAL start-up
  * takes on a loaded machine (with a fixed S + 2 s, a slow start left one
- * sample, which is dropped, and the run measured nothing). */
+ * sample, which is dropped, and the run measured nothing).  `out` is
+ * created before testpmd starts: the background job opens its redirection
+ * only once it runs, and on a loaded machine the first grep came earlier,
+ * found no file, ended the loop and stopped testpmd before it had printed
+ * anything. */
 static void testpmd_sampled(char *buf, size_t n, const char *tp, const char *out,
 			    unsigned blocks)
 {
 	snprintf(buf, n,
-		 "stdbuf -oL %s >'%s' & tp=$!; i=0; "
+		 ": >'%s'; stdbuf -oL %s >'%s' & tp=$!; i=0; "
 		 "while [ $i -lt 600 ] && kill -0 $tp 2>/dev/null && "
 		 "[ \"$(grep -c 'Port statistics' '%s')\" -lt %u ]; do sleep 0.1; i=$((i+1)); done; "
 		 "kill -INT $tp 2>/dev/null; wait $tp; st=$?",
-		 tp, out, out, blocks);
+		 out, tp, out, out, blocks);
 }
 
 /* testpmd: io forwarding, one forwarding lcore, port statistics every
