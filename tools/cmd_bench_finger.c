@@ -39,8 +39,8 @@
 #include "bh_engine.h"
 #include "bh_err.h"
 #include "bh_fcode.h"
-#include "bh_image.h"
 #include "bh_finger.h"
+#include "bh_image.h"
 #include "bh_json.h"
 #include "bh_mcc.h"
 #include "bh_mem.h"
@@ -427,7 +427,8 @@ int cmd_bench_finger(int argc, char **argv)
 	if (rc == BH_OK)
 		rc = tset_build(&ts, s, (uint32_t)ppi);
 	volatile int64_t sink = 0;
-	double r_bits = 0, r_ref = 0, r_float = 0, cyl = 0, sps = 0, eng_ms = 0, rr_ms = 0, ag4 = 0, ag8 = 0;
+	double r_bits = 0, r_ref = 0, r_float = 0, cyl = 0;
+	double sps = 0, eng_ms = 0, rr_ms = 0, ag4 = 0, ag8 = 0;
 	/* 1. comparator vs naive float */
 	if (rc == BH_OK) {
 		for (int i = 0; i < ts.n; i++)
