@@ -474,6 +474,16 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 	return BH_OK;
 }
 
+/* A read-only connection to an existing file (symbolic links refused). */
+static int open_ro(const char *path, sqlite3 **db)
+{
+	int src = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (src == SQLITE_OK)
+		return BH_OK;
+	return bh_fail(BH_EDB, "cannot open '%s': %s", path,
+		       *db ? sqlite3_errmsg(*db) : sqlite3_errstr(src));
+}
+
 /* Same device and inode as the file `g` was opened from. */
 static int same_file(const bh_gallery *g, const char *path)
 {
@@ -502,10 +512,7 @@ int bh_gallery_open_reader(const bh_gallery *g, bh_gallery **out)
 	r->flags = BH_GALLERY_READONLY;
 	r->dev = g->dev;
 	r->ino = g->ino;
-	int src = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (src != SQLITE_OK)
-		rc = bh_fail(BH_EDB, "cannot open '%s': %s", path,
-			     r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(src));
+	rc = open_ro(path, &r->db);
 	if (rc == BH_OK)
 		rc = configure(r, 0);
 	/* Random template reads hit the cache only in the b-tree's inner pages,
@@ -531,11 +538,8 @@ static int vacuum_into(const char *src, const char *dst)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	int rc = BH_OK;
-	int src_rc = sqlite3_open_v2(src, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (src_rc != SQLITE_OK)
-		rc = bh_fail(BH_EDB, "cannot open '%s': %s", src,
-			     db ? sqlite3_errmsg(db) : sqlite3_errstr(src_rc));
+	int src_rc;
+	int rc = open_ro(src, &db);
 	if (rc == BH_OK) {
 		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 		/* the copy's page size; the source keeps its own */
