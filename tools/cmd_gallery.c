@@ -375,12 +375,20 @@ static int gallery_check(int argc, char **argv)
 	bh_errclear();
 	rc = bh_gallery_check(g, 1);
 	bh_gallery_close(g);
+	/* Galleries made before 2026-12-07 were created 0644; not an integrity
+	 * fault, so a warning, not a failure. */
+	struct stat sb;
+	int shared = stat(a[0], &sb) == 0 && (sb.st_mode & 077) != 0;
+	if (shared)
+		fprintf(stderr, "biohub gallery check: warning: %s is open to group or others "
+				"(mode %04o); chmod 600 it\n", a[0], (unsigned)(sb.st_mode & 07777));
 	if (json) {
 		bh_json j;
 		bh_json_init(&j, stdout);
 		bh_json_obj(&j, NULL);
 		bh_json_str(&j, "gallery", a[0]);
 		bh_json_bool(&j, "ok", rc == BH_OK);
+		bh_json_bool(&j, "owner_only", !shared);
 		bh_json_str(&j, "problem", rc == BH_OK ? NULL : bh_errmsg());
 		bh_json_end(&j);
 		bh_json_newline(&j);

@@ -410,6 +410,32 @@ static int init_schema(bh_gallery *g, const char *path)
 	return rc;
 }
 
+/* Creates PATH empty, readable and writable by its owner only: a gallery
+ * holds enrolled people's biometrics.  SQLite gives the -wal, -shm and
+ * -journal files the mode of the database file. */
+static int create_private(const char *path, const char *what)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? bh_fail(BH_EEXIST, "%s: '%s' exists", what, path)
+				       : bh_fail(BH_EIO, "%s: cannot create '%s': %s", what, path,
+						 strerror(errno));
+	close(fd);
+	return BH_OK;
+}
+
+/* Removes a gallery file this process created, and SQLite's side files. */
+static void remove_with_side_files(const char *path)
+{
+	static const char *const side_ext[] = {"-wal", "-shm", "-journal"};
+	char side[4200];
+	unlink(path);
+	for (size_t i = 0; i < sizeof side_ext / sizeof *side_ext; i++) {
+		if ((size_t)snprintf(side, sizeof side, "%s%s", path, side_ext[i]) < sizeof side)
+			unlink(side);
+	}
+}
+
 int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 {
 	if (!out)
@@ -435,9 +461,17 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 		if (rc != BH_OK)
 			return rc;
 	}
+	if (!exists) {
+		int rc = create_private(path, "gallery");
+		if (rc != BH_OK)
+			return rc;
+	}
 	bh_gallery *g = calloc(1, sizeof *g);
-	if (!g)
+	if (!g) {
+		if (!exists)
+			remove_with_side_files(path);
 		return bh_fail(BH_ENOMEM, "gallery: out of memory");
+	}
 	g->flags = flags;
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (fresh ? SQLITE_OPEN_CREATE : 0);
 	int src = sqlite3_open_v2(path, &g->db, oflags, NULL);
@@ -466,6 +500,8 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 		rc = bh_fail(BH_EIO, "cannot stat '%s': %s", path, strerror(errno));
 	if (rc != BH_OK) {
 		bh_gallery_close(g);
+		if (!exists) /* no half-made gallery stays behind */
+			remove_with_side_files(path);
 		return rc;
 	}
 	g->dev = sb.st_dev;
@@ -568,26 +604,16 @@ int bh_gallery_copy(bh_gallery *g, const char *dst)
 		return rc;
 	/* Created empty here (VACUUM INTO fills an empty file), so that a
 	 * failure removes only what this call made. */
-	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errno == EEXIST ? bh_fail(BH_EEXIST, "gallery copy: '%s' exists", dst)
-				       : bh_fail(BH_EIO, "gallery copy: cannot create '%s': %s", dst,
-						 strerror(errno));
-	close(fd);
+	rc = create_private(dst, "gallery copy");
+	if (rc != BH_OK)
+		return rc;
 	rc = vacuum_into(src, dst);
 	bh_gallery *c = NULL;
 	if (rc == BH_OK) /* checked as any file is opened (quick_check), then WAL */
 		rc = bh_gallery_open(dst, 0, &c);
 	bh_gallery_close(c);
-	if (rc != BH_OK) { /* no partial copy stays, nor SQLite's side files */
-		static const char *const side_ext[] = {"-wal", "-shm", "-journal"};
-		char side[4200];
-		unlink(dst);
-		for (size_t i = 0; i < sizeof side_ext / sizeof *side_ext; i++) {
-			snprintf(side, sizeof side, "%s%s", dst, side_ext[i]);
-			unlink(side);
-		}
-	}
+	if (rc != BH_OK) /* no partial copy stays, nor SQLite's side files */
+		remove_with_side_files(dst);
 	return rc;
 }
 

@@ -54,7 +54,9 @@ enum {
  * handle (enforced by an SQLite authorizer); bh_gallery_audit() still writes
  * when the file is writable, so a searching process can keep its audit log.
  * A missing file is BH_ENOTFOUND unless CREATE; an empty (0-byte) file is
- * initialised only with CREATE.  Times in the database are Unix ms. */
+ * initialised only with CREATE.  A file CREATE makes has mode 0600 (owner
+ * only, whatever the umask) and is removed again if the open then fails.
+ * Times in the database are Unix ms. */
 int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out);
 void bh_gallery_close(bh_gallery *g);
 

@@ -149,4 +149,14 @@ a=$("$biohub" search "$work/g.db" --modality finger --k 3 --json "$data/fingerpr
 b=$("$biohub" search "$work/copy.db" --modality finger --k 3 --json "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"])') || fail "search copy"
 [ "$a" = "$b" ] || fail "the copy answers differently: $a / $b"
+# galleries are owner-only; check warns about (but passes) one opened to others
+[ "$(stat -c %a "$work/g.db")" = 600 ] || fail "new gallery mode $(stat -c %a "$work/g.db")"
+[ "$(stat -c %a "$work/copy.db")" = 600 ] || fail "gallery copy mode $(stat -c %a "$work/copy.db")"
+"$biohub" gallery check "$work/g.db" 2>"$work/err" >/dev/null || fail "gallery check"
+! grep -q warning "$work/err" || fail "gallery check warned about a 0600 gallery"
+chmod 644 "$work/copy.db"
+o=$("$biohub" gallery check --json "$work/copy.db" 2>"$work/err") || fail "gallery check of a 0644 gallery"
+grep -q "mode 0644" "$work/err" || fail "no warning for a 0644 gallery"
+echo "$o" | python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j["ok"] and not j["owner_only"] else 1)' \
+  || fail "gallery check --json on a 0644 gallery: $o"
 echo "search: ok"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -176,6 +177,13 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 	};
 }
 
+/* Permission bits of P, or -1 when it does not exist. */
+static int file_mode(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
+
 static bh_gallery *create(void)
 {
 	bh_gallery *g = NULL;
@@ -217,7 +225,14 @@ static void test_create_schema_pragmas(void **state)
 	assert_int_equal(bh_gallery_open(path, 0, &g), BH_ENOTFOUND);
 	assert_null(g);
 	assert_int_equal(access(path, F_OK), -1); /* not created without CREATE */
+	/* Owner-only, whatever the umask, and so are SQLite's side files. */
+	mode_t old_mask = umask(0);
 	g = create();
+	umask(old_mask);
+	char wal[180];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	assert_int_equal(file_mode(path), 0600);
+	assert_int_equal(file_mode(wal), 0600);
 	bh_gallery_close(g);
 	assert_int_equal(sql_int(path, "PRAGMA application_id"), (int64_t)BH_GALLERY_APP_ID);
 	assert_int_equal(sql_int(path, "PRAGMA user_version"), BH_GALLERY_SCHEMA_VERSION);
@@ -710,6 +725,7 @@ static void test_copy_page_size(void **state)
 	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
 	assert_int_equal(bh_gallery_copy(g, dst), BH_OK);
 	assert_int_equal(sql_int(dst, "PRAGMA page_size"), BH_GALLERY_PAGE_SIZE);
+	assert_int_equal(file_mode(dst), 0600);
 	blob b = read_all(dst);
 	assert_int_equal(b.p[18], 2); /* WAL in the header */
 	free(b.p);
