@@ -254,6 +254,16 @@ static void test_create_schema_pragmas(void **state)
 	assert_int_equal(st.subjects, 0);
 	assert_int_equal(bh_gallery_check(g, 1), BH_OK);
 	bh_gallery_close(g);
+	/* A file CREATE made is removed when the open fails (here the WAL file
+	 * cannot be made: a directory holds its name). */
+	char other[180], other_wal[190];
+	snprintf(other, sizeof other, "%s/h.db", dir);
+	snprintf(other_wal, sizeof other_wal, "%s-wal", other);
+	assert_int_equal(mkdir(other_wal, 0700), 0);
+	assert_int_not_equal(bh_gallery_open(other, BH_GALLERY_CREATE, &g), BH_OK);
+	assert_null(g);
+	assert_int_equal(access(other, F_OK), -1);
+	assert_int_equal(rmdir(other_wal), 0);
 	/* Bad arguments. */
 	assert_int_equal(bh_gallery_open(NULL, 0, &g), BH_EINVAL);
 	assert_int_equal(bh_gallery_open("", 0, &g), BH_EINVAL);
