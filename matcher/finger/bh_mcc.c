@@ -663,15 +663,18 @@ __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, u
 /* Indices j of b whose direction lies within pi/2 of ta (the pairs local
  * similarity is computed for), 16 at a time without a branch per pair: the
  * test is a coin toss per pair, and mispredicting it cost more than the
- * popcounts.  Returns the count; jl needs room for nb + 15. */
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static uint32_t near_dirs(const uint16_t *tb, uint32_t nb,
-							    uint16_t ta, uint32_t *jl)
+ * popcounts.  They are split by fullb[j] (cylinder j's mask is full) into
+ * jf and jp, in index order; returns the count of jf, *np that of jp.  Both
+ * lists need room for nb + 15. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static uint32_t
+near_dirs(const uint16_t *tb, const uint8_t *fullb, uint32_t nb, uint16_t ta, uint32_t *jf, uint32_t *jp,
+	  uint32_t *np)
 {
 	const __m512i q = _mm512_set1_epi32(16384), lim = _mm512_set1_epi32(32768);
 	const __m512i lo16 = _mm512_set1_epi32(0xffff), step = _mm512_set1_epi32(16);
 	const __m512i tav = _mm512_set1_epi32(ta);
 	__m512i jv = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-	uint32_t n = 0;
+	uint32_t nf = 0, npart = 0;
 	for (uint32_t j = 0; j < nb; j += 16, jv = _mm512_add_epi32(jv, step)) {
 		const uint32_t left = nb - j;
 		const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
@@ -679,34 +682,65 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static uint32_t near_dirs(c
 		/* d = (ta - tb) mod 2^16 is within pi/2 iff (d + 16384) mod 2^16 <= 32768 */
 		__m512i d = _mm512_and_si512(_mm512_add_epi32(_mm512_sub_epi32(tav, t), q), lo16);
 		__mmask16 ok = _mm512_mask_cmple_epu32_mask(m, d, lim);
-		_mm512_storeu_si512(jl + n, _mm512_maskz_compress_epi32(ok, jv));
-		n += (uint32_t)__builtin_popcount(ok);
+		__m128i f = _mm_maskz_loadu_epi8(m, fullb + j);
+		__mmask16 full = _mm_test_epi8_mask(f, f);
+		__mmask16 okf = ok & full, okp = ok & (__mmask16)~full;
+		_mm512_storeu_si512(jf + nf, _mm512_maskz_compress_epi32(okf, jv));
+		_mm512_storeu_si512(jp + npart, _mm512_maskz_compress_epi32(okp, jv));
+		nf += (uint32_t)__builtin_popcount(okf);
+		npart += (uint32_t)__builtin_popcount(okp);
 	}
-	return n;
+	*np = npart;
+	return nf;
 }
 
 #define TGT_POPC __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
 
-/* The four counts of the pair (a, b) summed over the three 8-word steps of
- * a plane, per lane, packed nv | nx << 16 | ny << 32 | nd << 48 (a lane
- * sums at most 3 x 64 per count).  a's planes are in registers (a0..a2 cell
- * bits, v0..v2 validity); the third step holds words 16 .. W-1 (mask m2).
- * Written out step by step so that nothing goes through memory. */
+/* Kinds of pair by which of the two validity masks is full (every cell of
+ * the disc valid; about half the cylinders of an FVC2002 template).  With
+ * mask_a full, v = mask_b, y = bits_b (bits lie inside their own mask) and
+ * x = bits_a & mask_b; with both full, x = bits_a and y = bits_b.  So a full
+ * mask turns the counts nv, ny (or nx) into the cylinder's own popcounts,
+ * counted once per comparison, and only the others are counted per pair:
+ * 4 popcounts per step for PP, 2 for FP and PF, 1 for FF.  The sums are the
+ * same integers either way. */
+enum { PK_PP, PK_FP, PK_PF, PK_FF }; /* P = partial, F = full; a first */
+
+/* The counts of the pair (a, b) that its kind leaves to be counted, summed
+ * over the three 8-word steps of a plane, per lane, packed nv | nx << 16 |
+ * ny << 32 | nd << 48 (a lane sums at most 3 x 64 per count; the others
+ * are 0).  a's planes are in registers (a0..a2 cell bits, v0..v2 validity);
+ * the third step holds words 16 .. W-1 (mask m2).  Written out step by step
+ * so that nothing goes through memory; `kind` is a constant at every call,
+ * so each kind compiles to its own straight code. */
 #define PAIR_STEP(ak, vk, off, load)                                                               \
 	do {                                                                                       \
-		const __m512i bbk = load(xb + (off)), bmk = load(mb + (off));                      \
-		const __m512i x = _mm512_and_si512(ak, bmk), y = _mm512_and_si512(bbk, vk);        \
-		nv = _mm512_add_epi64(nv, _mm512_popcnt_epi64(_mm512_and_si512(vk, bmk)));         \
-		nx = _mm512_add_epi64(nx, _mm512_popcnt_epi64(x));                                 \
-		ny = _mm512_add_epi64(ny, _mm512_popcnt_epi64(y));                                 \
-		nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));            \
+		const __m512i bbk = load(xb + (off));                                              \
+		if (kind == PK_PP) {                                                               \
+			const __m512i bmk = load(mb + (off));                                      \
+			const __m512i x = _mm512_and_si512(ak, bmk), y = _mm512_and_si512(bbk, vk); \
+			nv = _mm512_add_epi64(nv, _mm512_popcnt_epi64(_mm512_and_si512(vk, bmk))); \
+			nx = _mm512_add_epi64(nx, _mm512_popcnt_epi64(x));                         \
+			ny = _mm512_add_epi64(ny, _mm512_popcnt_epi64(y));                         \
+			nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));    \
+		} else if (kind == PK_FP) {                                                        \
+			const __m512i x = _mm512_and_si512(ak, load(mb + (off)));                  \
+			nx = _mm512_add_epi64(nx, _mm512_popcnt_epi64(x));                         \
+			nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(x, bbk)));  \
+		} else if (kind == PK_PF) {                                                        \
+			const __m512i y = _mm512_and_si512(bbk, vk);                               \
+			ny = _mm512_add_epi64(ny, _mm512_popcnt_epi64(y));                         \
+			nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(ak, y)));   \
+		} else {                                                                           \
+			nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(ak, bbk))); \
+		}                                                                                  \
 	} while (0)
 #define LOAD_FULL(p) _mm512_loadu_si512(p)
 #define LOAD_TAIL(p) _mm512_maskz_loadu_epi64(m2, p)
 
 TGT_POPC static inline __attribute__((always_inline)) __m512i
-pair_counts(__m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i v2, const uint8_t *xb,
-	    uint32_t W, __mmask8 m2)
+pair_counts(const int kind, __m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i v2,
+	    const uint8_t *xb, uint32_t W, __mmask8 m2)
 {
 	const uint8_t *mb = xb + 8 * W;
 	__m512i nv = _mm512_setzero_si512(), nx = nv, ny = nv, nd = nv;
@@ -721,48 +755,84 @@ pair_counts(__m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i 
 #undef LOAD_FULL
 #undef LOAD_TAIL
 
+/* row[j] for the pairs (a, jl[t]) of one kind, two at a time (one
+ * horizontal sum for both), plus the counts the kind does not count per
+ * pair: add_row (a's own) and, when add_b is not NULL, add_b[j] (b's own). */
+TGT_POPC static inline __attribute__((always_inline)) void
+pairs_row(const int kind, __m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i v2,
+	  const uint32_t *jl, uint32_t nj, const uint8_t *cb, uint32_t W, __mmask8 m2, uint64_t add_row,
+	  const uint64_t *add_b, uint64_t *row)
+{
+	uint32_t t = 0;
+	for (; t + 1 < nj; t += 2) {
+		const uint32_t j0 = jl[t], j1 = jl[t + 1];
+		const __m512i c0 = pair_counts(kind, a0, a1, a2, v0, v1, v2, cb + (size_t)j0 * 16 * W, W, m2);
+		const __m512i c1 = pair_counts(kind, a0, a1, a2, v0, v1, v2, cb + (size_t)j1 * 16 * W, W, m2);
+		/* lanes: [c0 sums, c1 sums] after folding both vectors together */
+		__m512i f = _mm512_add_epi64(_mm512_unpacklo_epi64(c0, c1), _mm512_unpackhi_epi64(c0, c1));
+		__m256i h = _mm256_add_epi64(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
+		__m128i q = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+		row[j0] = (uint64_t)_mm_cvtsi128_si64(q) + add_row + (add_b ? add_b[j0] : 0);
+		row[j1] = (uint64_t)_mm_extract_epi64(q, 1) + add_row + (add_b ? add_b[j1] : 0);
+	}
+	if (t < nj) {
+		const uint32_t j = jl[t];
+		const __m512i c = pair_counts(kind, a0, a1, a2, v0, v1, v2, cb + (size_t)j * 16 * W, W, m2);
+		row[j] = (uint64_t)_mm512_reduce_add_epi64(c) + add_row + (add_b ? add_b[j] : 0);
+	}
+}
+
+/* Popcount of a plane held in three registers. */
+TGT_POPC static inline uint64_t plane_count(__m512i p0, __m512i p1, __m512i p2)
+{
+	return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(
+		_mm512_add_epi64(_mm512_popcnt_epi64(p0), _mm512_popcnt_epi64(p1)), _mm512_popcnt_epi64(p2)));
+}
+
 /* Local similarities, a row of pairs at a time: cylinder a's planes stay in
- * registers, the pairs within pi/2 are listed by near_dirs() and taken two
- * at a time (one horizontal sum for both), lambda_row() finishes the row.
- * For planes of 17 .. 24 words (version 1 has 20); same integers as
- * local_sims(). */
+ * registers, the pairs within pi/2 are listed by near_dirs() per kind
+ * (pairs_row), lambda_row() finishes the row.  For planes of 17 .. 24 words
+ * (version 1 has 20); same integers as local_sims(). */
 TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam,
 				       bh_mcc_ws *ws)
 {
-	const uint32_t W = a->words;
+	const uint32_t W = a->words, cells = bh_mcc_cells() * ND;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
 	const __mmask8 m2 = (__mmask8)((1u << (W - 16)) - 1);
 	ws->nnz = 0;
 	ws->z0 = UINT32_MAX;
 	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
+	uint64_t own_b[BH_MCC_MAX_CYL]; /* |mask_j| | |bits_j| << 32 */
 	uint16_t tb[BH_MCC_MAX_CYL];
-	uint32_t jl[BH_MCC_MAX_CYL + 16];
+	uint8_t fullb[BH_MCC_MAX_CYL + 16];
+	uint32_t jf[BH_MCC_MAX_CYL + 16], jp[BH_MCC_MAX_CYL + 16];
 	const uint8_t *ca = a->blob + BH_MCC_HEADER + 8 * a->n, *cb = b->blob + BH_MCC_HEADER + 8 * b->n;
-	for (uint32_t j = 0; j < b->n; j++)
+	for (uint32_t j = 0; j < b->n; j++) {
+		const uint8_t *xb = cb + (size_t)j * 16 * W;
+		const uint64_t nb = plane_count(_mm512_loadu_si512(xb), _mm512_loadu_si512(xb + 64),
+						_mm512_maskz_loadu_epi64(m2, xb + 128));
+		const uint64_t nm = plane_count(_mm512_loadu_si512(xb + 8 * W), _mm512_loadu_si512(xb + 8 * W + 64),
+						_mm512_maskz_loadu_epi64(m2, xb + 8 * W + 128));
 		tb[j] = view_theta(b, j);
+		own_b[j] = nm | nb << 32;
+		fullb[j] = nm == cells; /* the pad bits are 0 (bh_mcc_check) */
+	}
 	for (uint32_t i = 0; i < a->n; i++) {
 		const uint8_t *xa = ca + (size_t)i * 16 * W;
 		const __m512i a0 = _mm512_loadu_si512(xa), a1 = _mm512_loadu_si512(xa + 64);
 		const __m512i a2 = _mm512_maskz_loadu_epi64(m2, xa + 128);
 		const __m512i v0 = _mm512_loadu_si512(xa + 8 * W), v1 = _mm512_loadu_si512(xa + 8 * W + 64);
 		const __m512i v2 = _mm512_maskz_loadu_epi64(m2, xa + 8 * W + 128);
+		const uint64_t na = plane_count(a0, a1, a2), nm = plane_count(v0, v1, v2);
 		memset(row, 0, b->n * sizeof *row); /* no valid cells: lambda 0 */
-		const uint32_t nj = near_dirs(tb, b->n, view_theta(a, i), jl);
-		uint32_t t = 0;
-		for (; t + 1 < nj; t += 2) {
-			const uint32_t j0 = jl[t], j1 = jl[t + 1];
-			const __m512i c0 = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)j0 * 16 * W, W, m2);
-			const __m512i c1 = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)j1 * 16 * W, W, m2);
-			/* lanes: [c0 sums, c1 sums] after folding both vectors together */
-			__m512i f = _mm512_add_epi64(_mm512_unpacklo_epi64(c0, c1), _mm512_unpackhi_epi64(c0, c1));
-			__m256i h = _mm256_add_epi64(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
-			__m128i q = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-			row[j0] = (uint64_t)_mm_cvtsi128_si64(q);
-			row[j1] = (uint64_t)_mm_extract_epi64(q, 1);
-		}
-		if (t < nj) {
-			const __m512i c = pair_counts(a0, a1, a2, v0, v1, v2, cb + (size_t)jl[t] * 16 * W, W, m2);
-			row[jl[t]] = (uint64_t)_mm512_reduce_add_epi64(c);
+		uint32_t np;
+		const uint32_t nf = near_dirs(tb, fullb, b->n, view_theta(a, i), jf, jp, &np);
+		if (nm == cells) {
+			pairs_row(PK_FF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, na << 16, own_b, row);
+			pairs_row(PK_FP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, own_b, row);
+		} else {
+			pairs_row(PK_PF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, nm | na << 16, NULL, row);
+			pairs_row(PK_PP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, NULL, row);
 		}
 		lambda_row(row, b->n, min_me, i, lam + (size_t)i * b->n, ws);
 	}
