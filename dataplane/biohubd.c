@@ -970,7 +970,12 @@ static int search_init(bhd *d)
 				 .threads = d->cfg.engine_threads,
 				 .model_dir = NULL,
 				 .rerank_depth = d->cfg.rerank_depth};
-	return bh_searcher_open(&sc, &d->searcher);
+	int rc = bh_searcher_open(&sc, &d->searcher);
+	unsigned mode = 0;
+	if (rc == BH_OK && bh_gallery_open_to_others(d->cfg.gallery, &mode) == 1)
+		fprintf(stderr, "biohubd: warning: gallery %s is open to group or others (mode %04o); "
+				"chmod 600 it\n", d->cfg.gallery, mode);
+	return rc;
 }
 
 /* Searches still queued at shutdown are refused like any busy search: every

@@ -375,13 +375,11 @@ static int gallery_check(int argc, char **argv)
 	bh_errclear();
 	rc = bh_gallery_check(g, 1);
 	bh_gallery_close(g);
-	/* Galleries made before 2026-12-07 were created 0644; not an integrity
-	 * fault, so a warning, not a failure. */
-	struct stat sb;
-	int shared = stat(a[0], &sb) == 0 && (sb.st_mode & 077) != 0;
+	unsigned mode = 0;
+	int shared = bh_gallery_open_to_others(a[0], &mode) == 1;
 	if (shared)
 		fprintf(stderr, "biohub gallery check: warning: %s is open to group or others "
-				"(mode %04o); chmod 600 it\n", a[0], (unsigned)(sb.st_mode & 07777));
+				"(mode %04o); chmod 600 it\n", a[0], mode);
 	if (json) {
 		bh_json j;
 		bh_json_init(&j, stdout);

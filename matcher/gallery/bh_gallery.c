@@ -510,6 +510,17 @@ int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out)
 	return BH_OK;
 }
 
+int bh_gallery_open_to_others(const char *path, unsigned *mode)
+{
+	struct stat sb;
+	if (!path || stat(path, &sb) != 0)
+		return bh_fail(BH_EIO, "cannot stat '%s': %s", path ? path : "(null)",
+			       path ? strerror(errno) : "no path");
+	if (mode)
+		*mode = (unsigned)(sb.st_mode & 07777);
+	return (sb.st_mode & 077) != 0;
+}
+
 /* A read-only connection to an existing file (symbolic links refused). */
 static int open_ro(const char *path, sqlite3 **db)
 {

@@ -60,6 +60,12 @@ enum {
 int bh_gallery_open(const char *path, unsigned flags, bh_gallery **out);
 void bh_gallery_close(bh_gallery *g);
 
+/* 1 when the file at `path` has group or other permission bits (a gallery
+ * made before 2026-12-07, or one chmod'ed since), with its permission bits
+ * in *mode; 0 when it is owner-only, as BH_GALLERY_CREATE makes it; BH_EIO
+ * when it cannot be stat'ed.  Not an integrity fault: callers warn. */
+int bh_gallery_open_to_others(const char *path, unsigned *mode);
+
 /* A second, read-only handle on the file `g` was opened from, for a thread
  * that reads templates while others use `g`.  The path must still name the
  * same file (device and inode, checked before and after the open); the

@@ -13,7 +13,8 @@
 #      probes);
 #   3. a corrupt gallery (header bytes overwritten, a foreign SQLite
 #      database, a non-database file) and a key file with mode 0644 each make
-#      biohubd refuse to start: non-zero exit, a clear message, quickly.
+#      biohubd refuse to start: non-zero exit, a clear message, quickly; a
+#      gallery open to group or others (mode 0644) starts with a warning.
 # Crash safety of enrolment (`biohub gallery enroll` killed with SIGKILL) is
 # tests/integration/test_gallery_crash.c.  Skips (77) without root, network
 # namespaces, shared data or the search service.
@@ -111,6 +112,8 @@ sys.exit(0 if c and c[0]["external_ref"]=="fvc-101" and c[0]["match"] else 1)' \
   || fail "after restart fvc-101 is not at rank 1"
 kill -TERM "$dpid"; wait "$dpid"; rc=$?; dpid=""
 [ $rc = 0 ] || fail "biohubd exit code $rc after restart"
+[ "$(stat -c %a "$work/g.db")" = 600 ] || fail "gallery mode $(stat -c %a "$work/g.db"), not 600"
+! grep -q "warning: gallery" "$work/d.log" || fail "biohubd warned about an owner-only gallery"
 
 # ---- 2. keys wiped at exit
 start "$(conf "$work/g.db" "$work/keys")" BIOHUBD_STOP_AT_EXIT=1
@@ -157,4 +160,12 @@ refuse "random bytes" "$(conf "$work/random.db" "$work/keys")" "not a biohub gal
 cp "$work/keys" "$work/keys644"
 chmod 0644 "$work/keys644"
 refuse "key file 0644" "$(conf "$work/g.db" "$work/keys644")" "mode 0600"
+# a gallery open to others (made before 2026-12-07) still serves, with a warning
+cp "$work/g.db" "$work/g644.db"
+chmod 0644 "$work/g644.db"
+start "$(conf "$work/g644.db" "$work/keys")"
+kill -TERM "$dpid"; wait "$dpid"; rc=$?; dpid=""
+[ $rc = 0 ] || fail "biohubd exit code $rc on a 0644 gallery"
+grep -q "warning: gallery .*g644.db is open to group or others (mode 0644)" "$work/d.log" \
+  || fail "no warning for a 0644 gallery: $(head -c 400 "$work/d.log")"
 echo "faults: ok"
