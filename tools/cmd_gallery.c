@@ -372,11 +372,11 @@ static int gallery_check(int argc, char **argv)
 	bh_gallery *g;
 	if (gallery_open_cli(a[0], BH_GALLERY_READONLY, &g))
 		return 1;
+	unsigned mode = 0; /* before the check, whose message "problem" reports */
+	int shared = bh_gallery_open_to_others(a[0], &mode) == 1;
 	bh_errclear();
 	rc = bh_gallery_check(g, 1);
 	bh_gallery_close(g);
-	unsigned mode = 0;
-	int shared = bh_gallery_open_to_others(a[0], &mode) == 1;
 	if (shared)
 		fprintf(stderr, "biohub gallery check: warning: %s is open to group or others "
 				"(mode %04o); chmod 600 it\n", a[0], mode);

@@ -177,14 +177,6 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 	};
 }
 
-/* A path in the test's directory that does not exist. */
-static const char *dir_missing_file(void)
-{
-	static char p[180];
-	snprintf(p, sizeof p, "%s/missing.db", dir);
-	return p;
-}
-
 /* Permission bits of P, or -1 when it does not exist. */
 static int file_mode(const char *p)
 {
@@ -248,7 +240,9 @@ static void test_create_schema_pragmas(void **state)
 	assert_int_equal(bh_gallery_open_to_others(path, &mode), 1);
 	assert_int_equal(mode, 0640);
 	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(bh_gallery_open_to_others(dir_missing_file(), NULL), BH_EIO);
+	char missing[180];
+	snprintf(missing, sizeof missing, "%s/missing.db", dir);
+	assert_int_equal(bh_gallery_open_to_others(missing, NULL), BH_EIO);
 	bh_gallery_close(g);
 	assert_int_equal(sql_int(path, "PRAGMA application_id"), (int64_t)BH_GALLERY_APP_ID);
 	assert_int_equal(sql_int(path, "PRAGMA user_version"), BH_GALLERY_SCHEMA_VERSION);
