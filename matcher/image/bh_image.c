@@ -117,7 +117,10 @@ int bh_image_decode(const uint8_t *buf, size_t len, int want_channels,
 	case BH_IMG_PGM:
 	case BH_IMG_PPM: rc = bh_pnm_decode(buf, len, lim, out); break;
 	case BH_IMG_PNG: rc = bh_png_decode(buf, len, lim, out); break;
-	case BH_IMG_JPEG: rc = bh_jpeg_decode(buf, len, lim, out); break;
+	case BH_IMG_JPEG:
+		rc = bh_ljpeg_is_lossless(buf, len) ? bh_ljpeg_decode(buf, len, lim, out)
+						     : bh_jpeg_decode(buf, len, lim, out);
+		break;
 	case BH_IMG_WSQ: rc = bh_wsq_decode(buf, len, lim, out); break;
 	case BH_IMG_JP2: rc = bh_jp2_decode(buf, len, lim, out); break;
 	default: return bh_fail(BH_EFORMAT, "image: unknown format");

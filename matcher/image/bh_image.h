@@ -1,7 +1,7 @@
 /*
- * bh_image.h - decoded images and the decoders (PGM, PNG, JPEG; WSQ and
- * JPEG 2000 are added by matcher/finger's format code through the same
- * bh_image_decode() entry point).
+ * bh_image.h - decoded images and the decoders (PGM, PNG, JPEG, lossless
+ * JPEG; WSQ and JPEG 2000 are added by matcher/finger's format code through
+ * the same bh_image_decode() entry point).
  *
  * Invariants of a bh_image:
  *   - px holds h rows of w*channels bytes, rows packed (stride = w*channels);
@@ -78,6 +78,11 @@ void bh_image_free(bh_image *img);
 int bh_pnm_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 int bh_png_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 int bh_jpeg_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
+/* Lossless JPEG (T.81 Annex H, frame marker SOF3; bh_ljpeg.c documents what
+ * it reads).  bh_image_decode sends a JPEG stream whose first frame header is
+ * SOF3 to bh_ljpeg_decode and every other one to bh_jpeg_decode. */
+int bh_ljpeg_is_lossless(const uint8_t *buf, size_t len);
+int bh_ljpeg_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 /* Implemented in matcher/finger (WSQ, JPEG 2000). */
 int bh_wsq_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 int bh_jp2_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
