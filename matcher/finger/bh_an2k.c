@@ -558,6 +558,7 @@ int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh
 			return rc;
 		break;
 	case BH_AN2K_COMP_JPEG:
+	case BH_AN2K_COMP_JPEGL:
 	case BH_AN2K_COMP_JP2:
 	case BH_AN2K_COMP_JP2L:
 	case BH_AN2K_COMP_PNG:

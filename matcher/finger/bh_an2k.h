@@ -128,9 +128,9 @@ int bh_an2k_parse(const uint8_t *buf, size_t len, bh_an2k **out);
 
 void bh_an2k_free(bh_an2k *a);
 
-/* Decodes one image to 8-bit grey (raw, WSQ, JPEG, JPEG 2000, PNG); the
- * result's ppi is the record's resolution (or the codec's when the record
- * states none).  lim may be NULL. */
+/* Decodes one image to 8-bit grey (raw, WSQ, JPEG, lossless JPEG, JPEG 2000,
+ * PNG); the result's ppi is the record's resolution (or the codec's when the
+ * record states none).  lim may be NULL. */
 int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out);
 
 /* Converts a minutia set to the matcher's convention (bh_minutiae.h:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # search.sh BIOHUB - `biohub search` in process on a small real gallery
 # (scripts/demo-gallery): another impression of an enrolled finger, palm and
-# face is found at rank 1 with match set; --json parses; a truncated JPEG,
+# face is found at rank 1 with match set; --json parses; lossless JPEG probes
+# (plain and in ANSI/NIST records) match like their WSQ original; a truncated JPEG,
 # a probe of the wrong size and a missing gallery each exit non-zero with a
 # message.  Skips (77) without ../shared/data.
 set -uo pipefail
@@ -115,6 +116,27 @@ out=$("$biohub" search "$work/g.db" --modality finger --k 3 --json "$work/p5.an2
 echo "$out" | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"];
 sys.exit(0 if all(x["subject"] != "fvc-103" and not x["match"] for x in c) else 1)' \
   || fail "a position-5 probe matched a position-1 finger"
+# lossless JPEG (tests/data/ljpeg: NIST's img.wsq re-encoded by DCMTK) gives
+# the WSQ image's pixels: as a probe, and inside an ANSI/NIST Type-14 record
+# (14.011 JPEGL), it finds the WSQ enrolment at exactly the WSQ probe's score
+ljpeg="$src/tests/data/ljpeg/nist256_sv1_pt0.jpg"
+if [ -f "$nist/img.wsq" ]; then
+  "$biohub" enroll "$work/g.db" --ref nist-wsq --finger 2="$nist/img.wsq" >/dev/null \
+    || fail "wsq enrol"
+  top() { "$biohub" search "$work/g.db" --modality finger --k 1 --json "$1" \
+    | python3 -c 'import json,sys; c=json.load(sys.stdin)["candidates"][0]; print(c["subject"], c["score"])'; }
+  searches=$((searches + 3))
+  want=$(top "$nist/img.wsq"); echo "wsq probe: $want"
+  [ "${want% *}" = nist-wsq ] || fail "the WSQ probe did not find its own enrolment"
+  got=$(top "$ljpeg"); echo "lossless JPEG probe: $got"
+  [ "$got" = "$want" ] || fail "lossless JPEG probe: '$got', WSQ probe: '$want'"
+  python3 "$src/scripts/an2k-write" "$work/l.an2k" "2:500:$ljpeg"
+  "$biohub" an2k "$work/l.an2k" --decode --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["images"];
+sys.exit(0 if len(i)==1 and i[0]["compression"]=="jpegl" and i[0]["decode"]=="ok" else 1)' \
+    || fail "an2k: the JPEGL record does not decode"
+  got=$(top "$work/l.an2k"); echo "JPEGL Type-14 probe: $got"
+  [ "$got" = "$want" ] || fail "JPEGL record probe: '$got', WSQ probe: '$want'"
+fi
 printf 'P5\n8 8\n255\n' > "$work/tiny.pgm"; head -c 64 /dev/zero >> "$work/tiny.pgm"
 searches=$((searches + 1))
 "$biohub" search "$work/g.db" --modality finger "$work/tiny.pgm" 2>"$work/err" \
