@@ -140,6 +140,21 @@ static void image_jpeg(const char *name, uint8_t want, int pf, int samp, int fla
 	free(src);
 }
 
+/* Lossless JPEG streams made by DCMTK (tests/data/ljpeg; we have no encoder
+ * of our own), whole and cut short. */
+static void image_ljpeg(const char *file, const char *name, uint8_t want, size_t cut)
+{
+	char path[4096];
+	uint8_t *buf;
+	size_t len;
+	snprintf(path, sizeof path, "%s/../data/ljpeg/%s", fuzz_dir, file);
+	int rc = bh_read_file(path, 0, &buf, &len);
+	if (rc != BH_OK)
+		die(path, rc);
+	put("corpus_image", name, &want, 1, buf, cut && cut < len ? cut : len);
+	free(buf);
+}
+
 static void images(void)
 {
 	image_pnm();
@@ -152,6 +167,8 @@ static void images(void)
 	image_jpeg("jpeg_420_24x16", 1, TJPF_RGB, TJSAMP_420, 0, 24, 16, 0);
 	image_jpeg("jpeg_444_progressive", 0, TJPF_RGB, TJSAMP_444, TJFLAG_PROGRESSIVE, 17, 9, 0);
 	image_jpeg("jpeg_422_truncated", 3, TJPF_RGB, TJSAMP_422, 0, 32, 32, 60);
+	image_ljpeg("nist128_sv1_pt0.jpg", "ljpeg_sv1_128", 0, 0);
+	image_ljpeg("nist128_sv6_pt2.jpg", "ljpeg_sv6_pt2_truncated", 1, 2000);
 }
 
 /* ---- templates -------------------------------------------------------------- */
