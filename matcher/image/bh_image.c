@@ -70,6 +70,16 @@ int bh_image_alloc(bh_image *img, uint32_t w, uint32_t h, uint32_t channels,
 	return BH_OK;
 }
 
+int bh_image_declare_ppi(bh_image *img, uint32_t ppi)
+{
+	if (!img || ppi == 0)
+		return bh_fail(BH_EINVAL, "image: no resolution to declare");
+	if (img->ppi && (uint64_t)50 * (img->ppi > ppi ? img->ppi - ppi : ppi - img->ppi) > img->ppi)
+		return bh_fail(BH_EINVAL, "image: it states %u ppi, the caller %u", img->ppi, ppi);
+	img->ppi = ppi;
+	return BH_OK;
+}
+
 void bh_image_free(bh_image *img)
 {
 	if (!img)

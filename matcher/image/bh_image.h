@@ -72,6 +72,12 @@ int bh_image_alloc(bh_image *img, uint32_t w, uint32_t h, uint32_t channels,
 /* Converts in place to `channels` (1 or 3); RGB->grey uses BT.601 integer weights. */
 int bh_image_convert(bh_image *img, uint32_t channels);
 
+/* Declares the scan resolution a caller knows from outside the image (a
+ * capture device, an operator): img->ppi becomes ppi.  BH_EINVAL if the
+ * container already stated one more than 2 % away (the image's word and the
+ * caller's disagree: neither is guessed over), or ppi is 0. */
+int bh_image_declare_ppi(bh_image *img, uint32_t ppi);
+
 void bh_image_free(bh_image *img);
 
 /* Individual decoders (used by bh_image_decode; exposed for fuzz targets). */

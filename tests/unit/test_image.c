@@ -114,6 +114,23 @@ static void test_name_known(void **state)
 	}
 }
 
+/* A resolution declared by the caller fills in what the container left out
+ * and must agree (within 2 %) with what it stated. */
+static void test_declare_ppi(void **state)
+{
+	(void)state;
+	bh_image im = {.w = 1, .h = 1, .channels = 1, .ppi = 0, .px = NULL};
+	assert_int_equal(bh_image_declare_ppi(&im, 0), BH_EINVAL);
+	assert_int_equal(bh_image_declare_ppi(&im, 1000), BH_OK);
+	assert_int_equal(im.ppi, 1000);
+	im.ppi = 500; /* as a WSQ NIST_COM would state it */
+	assert_int_equal(bh_image_declare_ppi(&im, 1000), BH_EINVAL);
+	assert_int_equal(im.ppi, 500);
+	assert_int_equal(bh_image_declare_ppi(&im, 490), BH_OK); /* 2 % */
+	assert_int_equal(im.ppi, 490);
+	assert_int_equal(bh_image_declare_ppi(&im, 480), BH_EINVAL); /* 2.04 % */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_jpeg_real_and_truncated),
 		cmocka_unit_test(test_png_roundtrip_and_limits),
 		cmocka_unit_test(test_name_known),
+		cmocka_unit_test(test_declare_ppi),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
