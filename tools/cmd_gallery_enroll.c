@@ -7,7 +7,9 @@
  *                   the k-th full of a MOD:POS pairs with the k-th code of it
  *   image           --face IMG, --finger POS=IMG, --palm IMG, --image MOD[:POS]=IMG
  *                   (bulk: image:MOD[:POS]=IMG), turned into a template by the
- *                   modality's extractor (bh_modality_get()->extract)
+ *                   modality's extractor (bh_modality_get()->extract); --ppi N
+ *                   gives the scan resolution of the finger images (for those
+ *                   whose file states none; one that states another is refused)
  *   ANSI/NIST-ITL   --an2k FILE   (bulk: an2k=FILE): one finger template per
  *                   finger position from the transaction's image records or
  *                   Type-9 minutiae (bh_finger_an2k.h); records it does not
@@ -255,7 +257,7 @@ static void add_rec(built *b, const bh_probe_tmpl *pt, int modality, int positio
 	};
 }
 
-static int build_image(built *b, models *m, const item *it)
+static int build_image(built *b, models *m, const item *it, uint32_t finger_ppi)
 {
 	const bh_modality_ops *ops = NULL;
 	void *model = NULL;
@@ -264,8 +266,12 @@ static int build_image(built *b, models *m, const item *it)
 		return rc;
 	bh_image img;
 	rc = bh_image_load(it->path, 0, &img);
-	if (rc != BH_OK)
+	if (rc == BH_OK && finger_ppi && it->modality == BH_MOD_FINGER)
+		rc = bh_image_declare_ppi(&img, finger_ppi);
+	if (rc != BH_OK) {
+		bh_image_free(&img);
 		return rc;
+	}
 	bh_probe_tmpl *pt = &b->pt[b->npt];
 	memset(pt, 0, sizeof *pt);
 	rc = ops->extract(model, &img, pt);
@@ -345,7 +351,8 @@ static int attach_full(built *b, const subject_spec *s, size_t idx, size_t *code
 		       bh_modality_name(it->modality), it->position, it->path);
 }
 
-static int build_subject(const subject_spec *s, models *m, int quality, built *b)
+static int build_subject(const subject_spec *s, models *m, int quality, uint32_t finger_ppi,
+			 built *b)
 {
 	size_t code_of_item[MAX_ITEMS];
 	int rc = BH_OK;
@@ -360,7 +367,7 @@ static int build_subject(const subject_spec *s, models *m, int quality, built *b
 		case IT_CODE: rc = build_code(b, &s->items[i], quality); break;
 		case IT_AN2K:
 		case IT_FMR: rc = build_record(b, &s->items[i]); break;
-		default: rc = build_image(b, m, &s->items[i]); break;
+		default: rc = build_image(b, m, &s->items[i], finger_ppi); break;
 		}
 	}
 	for (size_t i = 0; rc == BH_OK && i < s->n; i++)
@@ -372,6 +379,7 @@ static int build_subject(const subject_spec *s, models *m, int quality, built *b
 typedef struct enroll_opts {
 	const char *gallery, *operator_id, *source, *meta, *bulk;
 	int quality, json, keep_going, quiet;
+	uint32_t finger_ppi; /* --ppi; 0 = as the images state, else 500 */
 	models models;
 } enroll_opts;
 
@@ -382,7 +390,7 @@ static int enroll_one(bh_gallery *g, enroll_opts *o, const subject_spec *s, cons
 	built *b = calloc(1, sizeof *b);
 	if (!b)
 		return bh_fail(BH_ENOMEM, "out of memory");
-	int rc = build_subject(s, &o->models, o->quality, b);
+	int rc = build_subject(s, &o->models, o->quality, o->finger_ppi, b);
 	if (rc == BH_OK) {
 		bh_subject_info si = {.external_ref = s->ref,
 				      .operator_id = o->operator_id,
@@ -611,14 +619,15 @@ static int run_bulk(enroll_opts *o)
 static int usage(FILE *f)
 {
 	fputs("usage: biohub gallery enroll GALLERY --ref REF [--operator NAME] [--source TEXT]\n"
-	      "         [--meta JSON] [--quality Q] [--models DIR] [--json]\n"
+	      "         [--meta JSON] [--quality Q] [--models DIR] [--ppi N] [--json]\n"
 	      "         [--template MOD[:POS][@FORMAT]=FILE]... [--full MOD[:POS]=FILE]...\n"
 	      "         [--face IMG] [--finger POS=IMG]... [--palm IMG] [--image MOD[:POS]=IMG]...\n"
 	      "         [--an2k ANSI_NIST_FILE]... [--fmr ISO_INCITS_MINUTIAE_FILE]...\n"
 	      "       biohub gallery enroll GALLERY --bulk FILE [--operator NAME] [--keep-going]\n"
-	      "         [--quiet] [--models DIR] [--json]\n"
+	      "         [--quiet] [--models DIR] [--ppi N] [--json]\n"
 	      "  bulk FILE: one subject per line: REF MOD[:POS][@FORMAT]=CODEFILE\n"
-	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG an2k=FILE fmr=FILE ...\n",
+	      "             full:MOD[:POS]=FULLFILE image:MOD[:POS]=IMG an2k=FILE fmr=FILE ...\n"
+	      "  --ppi N: scan resolution of finger images that state none (else 500), 150..4000\n",
 	      f);
 	return f == stdout ? 0 : 2;
 }
@@ -635,7 +644,8 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 		{"bulk", required_argument, 0, 'b'},     {"keep-going", no_argument, 0, 'k'},
 		{"quiet", no_argument, 0, 'Q'},          {"json", no_argument, 0, 'j'},
 		{"an2k", required_argument, 0, 'a'},     {"help", no_argument, 0, 'h'},
-		{"fmr", required_argument, 0, 'm'},      {0, 0, 0, 0}};
+		{"fmr", required_argument, 0, 'm'},      {"ppi", required_argument, 0, 'P'},
+		{0, 0, 0, 0}};
 	int c, rc = BH_OK;
 	int64_t v;
 	optind = 0;
@@ -654,6 +664,11 @@ static int parse_opts(int argc, char **argv, enroll_opts *o, subject_spec *s)
 			if (gallery_parse_i64("--quality", optarg, -1, 100, &v))
 				return 2;
 			o->quality = (int)v;
+			break;
+		case 'P':
+			if (gallery_parse_i64("--ppi", optarg, 150, 4000, &v))
+				return 2;
+			o->finger_ppi = (uint32_t)v;
 			break;
 		case 't': rc = parse_item(optarg, IT_CODE, s); break;
 		case 'F': rc = parse_item(optarg, IT_FULL, s); break;

@@ -19,10 +19,12 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: biohub search GALLERY --modality face|finger|palm [--k K]\n"
-			"                     [--position 1..10] [--depth D] [--backend NAME]\n"
+			"                     [--position 1..10] [--ppi N] [--depth D] [--backend NAME]\n"
 			"                     [--threads N] [--models DIR] [--json] IMAGE\n"
 			"  --position: the finger position of a finger image (ANSI/NIST code); only\n"
 			"              gallery fingers of that position (or unknown) are compared\n"
+			"  --ppi:      the scan resolution of a finger image that does not state one\n"
+			"              (PGM, PNG, JPEG; else 500 is assumed), 150..4000\n"
 			"  --depth:    engine candidates re-ranked per probe (finger, palm; 0 = shipped)\n");
 	return 2;
 }
@@ -96,11 +98,11 @@ int cmd_search(int argc, char **argv)
 		{"backend", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
 		{"models", required_argument, 0, 'M'},   {"json", no_argument, 0, 'j'},
 		{"position", required_argument, 0, 'p'}, {"depth", required_argument, 0, 'D'},
-		{0, 0, 0, 0}};
+		{"ppi", required_argument, 0, 'P'},      {0, 0, 0, 0}};
 	bh_searcher_config cfg = {0};
 	int mod = -1, json = 0, o;
-	long k = 10, pos = 0;
-	while ((o = getopt_long(argc, argv, "m:k:b:t:M:jp:D:", opts, NULL)) != -1) {
+	long k = 10, pos = 0, ppi = 0;
+	while ((o = getopt_long(argc, argv, "m:k:b:t:M:jp:D:P:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': mod = bh_modality_parse(optarg); break;
 		case 'k': k = strtol(optarg, NULL, 10); break;
@@ -110,10 +112,12 @@ int cmd_search(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'p': pos = strtol(optarg, NULL, 10); break;
 		case 'D': cfg.rerank_depth = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'P': ppi = strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
-	if (mod < 0 || k < 1 || k > 1000 || pos < 0 || pos > 10 || argc - optind != 2)
+	if (mod < 0 || k < 1 || k > 1000 || pos < 0 || pos > 10 || ppi < 0 || ppi > 4000 ||
+	    argc - optind != 2)
 		return usage();
 	cfg.gallery_path = argv[optind];
 	uint8_t *buf;
@@ -130,7 +134,8 @@ int cmd_search(int argc, char **argv)
 	bh_candidate *c = calloc((size_t)k, sizeof *c);
 	uint32_t n = 0;
 	bh_search_info info;
-	rc = c ? bh_searcher_search_at(s, mod, (int)pos, buf, len, (uint32_t)k, c, &n, &info)
+	const bh_probe_desc d = {.position = (int)pos, .ppi = (uint32_t)ppi};
+	rc = c ? bh_searcher_search_probe(s, mod, &d, buf, len, (uint32_t)k, c, &n, &info)
 	       : BH_ENOMEM;
 	bh_wipe_free(buf, len);
 	if (c)

@@ -549,6 +549,16 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 			  size_t image_len, uint32_t k, bh_candidate *out, uint32_t *n,
 			  bh_search_info *info)
 {
+	const bh_probe_desc d = {.position = position, .ppi = 0};
+	return bh_searcher_search_probe(s, modality, &d, image, image_len, k, out, n, info);
+}
+
+int bh_searcher_search_probe(bh_searcher *s, int modality, const bh_probe_desc *d,
+			     const uint8_t *image, size_t image_len, uint32_t k, bh_candidate *out,
+			     uint32_t *n, bh_search_info *info)
+{
+	const int position = d ? d->position : 0;
+	const uint32_t ppi = d ? d->ppi : 0;
 	*n = 0;
 	if (info)
 		memset(info, 0, sizeof *info);
@@ -563,6 +573,11 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 	const int fmr = modality == BH_MOD_FINGER && bh_finger_fmr_sniff(image, image_len);
 	if (position && (an2k || fmr))
 		return bh_fail(BH_EINVAL, "search: an %s probe carries its own positions",
+			       an2k ? "ANSI/NIST" : "ISO/INCITS minutiae");
+	if (ppi && modality != BH_MOD_FINGER)
+		return bh_fail(BH_EINVAL, "search: a resolution is for finger images only");
+	if (ppi && (an2k || fmr))
+		return bh_fail(BH_EINVAL, "search: an %s probe carries its own resolution",
 			       an2k ? "ANSI/NIST" : "ISO/INCITS minutiae");
 	if (k == 0 || k > MAX_K)
 		return bh_fail(BH_EINVAL, "search: k must be 1..%u", MAX_K);
@@ -582,12 +597,13 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 		rc = bh_finger_fmr_templates(image, image_len, t, MAX_PROBES, &nt, NULL, 0);
 	} else {
 		rc = bh_image_decode(image, image_len, 0, NULL, &img);
-		if (rc == BH_OK) {
+		if (rc == BH_OK && ppi)
+			rc = bh_image_declare_ppi(&img, ppi);
+		if (rc == BH_OK)
 			rc = m->ops->extract(m->model, &img, &t[0]);
-			nt = rc == BH_OK;
-			t[0].position = position;
-			bh_image_free(&img);
-		}
+		nt = rc == BH_OK;
+		t[0].position = position;
+		bh_image_free(&img); /* wipes; nothing to do if the decode failed */
 	}
 	if (info)
 		info->extract_ns = bh_now_ns() - t0;

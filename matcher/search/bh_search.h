@@ -78,4 +78,22 @@ int bh_searcher_search_at(bh_searcher *s, int modality, int position, const uint
 			  size_t image_len, uint32_t k, bh_candidate *out, uint32_t *n,
 			  bh_search_info *info);
 
+/* What a caller knows about a probe besides its bytes (fingers only; zero
+ * fields = unknown). */
+typedef struct bh_probe_desc {
+	int position;  /* ANSI/NIST finger code 1..10, as bh_searcher_search_at */
+	uint32_t ppi;  /* scan resolution of a finger image: the extractor resamples
+			* to its 500-ppi frame (150..4000).  For an image whose
+			* container states none (PGM, PNG, JPEG) it is otherwise
+			* taken as 500; one that states another is refused
+			* (bh_image_declare_ppi).  BH_EINVAL on ANSI/NIST and
+			* minutiae probes (they carry their own) and on faces and
+			* palms. */
+} bh_probe_desc;
+
+/* bh_searcher_search_at with a probe description (d may be NULL). */
+int bh_searcher_search_probe(bh_searcher *s, int modality, const bh_probe_desc *d,
+			     const uint8_t *image, size_t image_len, uint32_t k, bh_candidate *out,
+			     uint32_t *n, bh_search_info *info);
+
 #endif

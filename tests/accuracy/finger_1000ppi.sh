@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # finger_1000ppi.sh BIOHUB UPSAMPLE WORKDIR - the 1000-ppi input path: the 80
-# FVC2002 DB1_B prints scaled up 2x (tests/accuracy/upsample.c, Catmull-Rom)
+# FVC2002 DB1_B prints scaled up 2x (tests/tools/upsample.c, Catmull-Rom)
 # and evaluated with --ppi 1000, so the extractor resamples them back to its
 # 500-ppi frame.  Measured 4.63 % (the 500-ppi originals: 4.63 %); the bound
 # is the DB1_B test's.  Skips (77) without ../shared/data.

@@ -2,7 +2,8 @@
 # search.sh BIOHUB - `biohub search` in process on a small real gallery
 # (scripts/demo-gallery): another impression of an enrolled finger, palm and
 # face is found at rank 1 with match set; --json parses; lossless JPEG probes
-# (plain and in ANSI/NIST records) match like their WSQ original; a truncated JPEG,
+# (plain and in ANSI/NIST records) match like their WSQ original; --ppi
+# (search and enrol) handles 1000-ppi images; a truncated JPEG,
 # a probe of the wrong size and a missing gallery each exit non-zero with a
 # message.  Skips (77) without ../shared/data.
 set -uo pipefail
@@ -136,6 +137,37 @@ sys.exit(0 if len(i)==1 and i[0]["compression"]=="jpegl" and i[0]["decode"]=="ok
     || fail "an2k: the JPEGL record does not decode"
   got=$(top "$work/l.an2k"); echo "JPEGL Type-14 probe: $got"
   [ "$got" = "$want" ] || fail "JPEGL record probe: '$got', WSQ probe: '$want'"
+fi
+# resolution: an impression of FVC 103 scaled up 2x (BH_UPSAMPLE, a test
+# tool) and enrolled with --ppi 1000 is found by a 500-ppi impression; a
+# 1000-ppi probe matches with --ppi 1000 and matches nothing without it
+# (taken as 500 ppi); a WSQ image that states 500 ppi, or a face, refuses it
+if [ -x "${BH_UPSAMPLE:-}" ]; then
+  "$BH_UPSAMPLE" "$data/fingerprint/fvc2002/DB1_B/103_4.pgm" "$work/103_4_x2.pgm" 2 || fail "upsample"
+  "$BH_UPSAMPLE" "$data/fingerprint/fvc2002/DB1_B/103_2.pgm" "$work/103_2_x2.pgm" 2 || fail "upsample"
+  "$biohub" enroll "$work/g.db" --ref hi-103 --finger 1="$work/103_4_x2.pgm" --ppi 1000 >/dev/null \
+    || fail "enrol at 1000 ppi"
+  matched() { # probe [search options]: the subjects with match set
+    "$biohub" search "$work/g.db" --modality finger --k 5 --json "${@:2}" "$1" \
+      | python3 -c 'import json,sys; print(" ".join(sorted(c["subject"] for c in json.load(sys.stdin)["candidates"] if c["match"])))'
+  }
+  searches=$((searches + 3))
+  got=$(matched "$data/fingerprint/fvc2002/DB1_B/103_2.pgm"); echo "500-ppi probe matches: $got"
+  [[ " $got " == *" hi-103 "* ]] || fail "the finger enrolled at 1000 ppi was not matched"
+  got=$(matched "$work/103_2_x2.pgm" --ppi 1000); echo "1000-ppi probe, --ppi 1000, matches: $got"
+  [[ " $got " == *" fvc-103 "* && " $got " == *" hi-103 "* ]] || fail "--ppi 1000 probe: $got"
+  got=$(matched "$work/103_2_x2.pgm"); echo "1000-ppi probe as 500 ppi matches: '$got'"
+  [ -z "$got" ] || fail "a 1000-ppi probe matched at 500 ppi: $got"
+  if [ -f "$nist/img.wsq" ]; then
+    searches=$((searches + 1))
+    "$biohub" search "$work/g.db" --modality finger --ppi 1000 "$nist/img.wsq" 2>"$work/err" \
+      && fail "a 500-ppi WSQ searched as 1000 ppi"
+    cat "$work/err"; grep -q "states 500 ppi" "$work/err" || fail "no message for the WSQ's resolution"
+  fi
+  searches=$((searches + 1))
+  "$biohub" search "$work/g.db" --modality face --ppi 1000 "$work/103_2_x2.pgm" 2>"$work/err" \
+    && fail "a face searched with a resolution"
+  cat "$work/err"
 fi
 printf 'P5\n8 8\n255\n' > "$work/tiny.pgm"; head -c 64 /dev/zero >> "$work/tiny.pgm"
 searches=$((searches + 1))

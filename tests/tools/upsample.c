@@ -1,8 +1,9 @@
 /*
  * upsample.c - test input maker: `upsample IN.pgm OUT.pgm FACTOR` scales an
  * 8-bit PGM up by FACTOR with a Catmull-Rom (bicubic, a = -0.5) kernel,
- * edges clamped.  It makes 1000-ppi copies of 500-ppi prints for
- * finger_1000ppi.sh, with a kernel other than the extractor's tent filter
+ * edges clamped.  It makes 1000-ppi copies of 500-ppi prints for the
+ * accuracy test finger_1000ppi.sh and the resolution checks of search.sh and
+ * dataplane.sh, with a kernel other than the extractor's tent filter
  * (matcher/finger/bh_extract.c), so the extractor's 1000 -> 500 ppi path is
  * not checked against its own inverse.  Test tool only: no limits beyond
  * what a test image needs, errors exit non-zero.
