@@ -30,9 +30,11 @@
  * Each fragment is sealed on its own, so a forged fragment is rejected before
  * it costs reassembly memory.  Messages (reassembled plaintext) per type:
  *   SEARCH  modality u8, k u8, position u8 (0 = unknown; 1..10, the ANSI/NIST
- *           finger code, finger only), reserved u8 (0), image bytes (rest;
- *           for a finger also an ANSI/NIST transaction or an ISO/INCITS
- *           minutiae record, bh_search.h)
+ *           finger code, finger only), ppi10 u8 (0 = unknown; 15..255: the
+ *           finger image's scan resolution in units of 10 ppi, for images
+ *           that state none; bh_probe_desc), image bytes (rest; for a
+ *           finger also an ANSI/NIST transaction or an ISO/INCITS minutiae
+ *           record, bh_search.h)
  *   RESULT  modality u8, n u8, reserved u16, search_us u32, backend[16],
  *           warning[96], then n candidates of BHP_CAND_SIZE bytes:
  *           subject_id i64, score i32, position u8, match u8, reserved u16,

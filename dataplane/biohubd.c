@@ -10,7 +10,7 @@
  *             health/stats answered at once | fragment into reassembly ->
  *             complete search -> admission (below) -> job ring -> worker,
  *             or a BH_EBUSY refusal at once (its audit row queued)
- *   worker:   bh_searcher_search_at() -> wipe + free the probe -> result or
+ *   worker:   bh_searcher_search_probe() -> wipe + free the probe -> result or
  *             error message -> audit writer
  *   audit:    one transaction (one fsync) for every row queued since the
  *             last commit -> done ring (dp_audit.h: no result or search
@@ -459,8 +459,9 @@ static void run_job(bhd *d, job *j)
 	uint32_t n = 0;
 	memset(&info, 0, sizeof(info));
 	bh_errclear();
-	int rc = bh_searcher_search_at(d->searcher, j->modality, j->msg[2], j->msg + 4,
-				       j->msg_len - 4, j->k, cand, &n, &info);
+	const bh_probe_desc pd = {.position = j->msg[2], .ppi = 10u * j->msg[3]};
+	int rc = bh_searcher_search_probe(d->searcher, j->modality, &pd, j->msg + 4, j->msg_len - 4,
+					  j->k, cand, &n, &info);
 	bh_wipe_free(j->msg, j->msg_len);
 	j->msg = NULL;
 	j->backend = info.backend;
@@ -567,10 +568,12 @@ static int search_invalid(const bhd *d, const bhp_msg *m, const char **text)
 		return *text = "request_id must be below 2^63", BH_EINVAL;
 	if (m->len < 4)
 		return *text = "search message too short", BH_EFORMAT;
-	if (m->buf[0] < 1 || m->buf[0] > 3 || m->buf[3])
+	if (m->buf[0] < 1 || m->buf[0] > 3)
 		return *text = "unknown modality", BH_EUNSUPPORTED;
 	if (m->buf[2] > 10 || (m->buf[2] && m->buf[0] != BH_MOD_FINGER))
 		return *text = "position must be 0, or 1..10 for a finger", BH_EINVAL;
+	if (m->buf[3] && (m->buf[3] < 15 || m->buf[0] != BH_MOD_FINGER))
+		return *text = "resolution must be 0, or 15..255 (x 10 ppi) for a finger", BH_EINVAL;
 	if (!d->searcher)
 		return *text = "no gallery configured", BH_EUNSUPPORTED;
 	return 0;

@@ -3,6 +3,7 @@
  *
  *   biohub probe --agency A --key FILE --server IP:PORT [--modality M] [--k K]
  *                [--position P]  (finger position byte of SEARCH, docs/PROTOCOL.md)
+ *                [--ppi N]       (finger image resolution, sent in units of 10 ppi)
  *                [--timeout MS] [--json] IMAGE
  *   biohub probe ... --health
  *   biohub probe ... --load N [--rate R] [--window W] IMAGE [IMAGE...]
@@ -39,6 +40,7 @@ typedef struct probe_opts {
 	const char *key, *server;
 	int modality; /* 0 = from the file name */
 	unsigned position; /* finger position byte of SEARCH (0 = unknown) */
+	unsigned ppi;      /* finger image resolution, ppi (0 = unknown); sent / 10 */
 	unsigned k, timeout_ms, load, rate, window;
 	int json, health;
 } probe_opts;
@@ -70,7 +72,8 @@ static int guess_modality(const char *path)
 	return 2;
 }
 
-/* Reads IMAGE into a search message: modality, k, position, 0, image bytes. */
+/* Reads IMAGE into a search message: modality, k, position, ppi / 10, image
+ * bytes. */
 static int build_search(const char *path, const probe_opts *o, uint8_t **msg, size_t *len)
 {
 	uint8_t *img = NULL;
@@ -86,7 +89,7 @@ static int build_search(const char *path, const probe_opts *o, uint8_t **msg, si
 	(*msg)[0] = (uint8_t)(o->modality ? o->modality : guess_modality(path));
 	(*msg)[1] = (uint8_t)o->k;
 	(*msg)[2] = (uint8_t)o->position;
-	(*msg)[3] = 0;
+	(*msg)[3] = (uint8_t)((o->ppi + 5) / 10);
 	memcpy(*msg + 4, img, n);
 	bh_wipe_free(img, n);
 	*len = n + 4;
@@ -359,7 +362,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: biohub probe --agency A --key FILE --server IP:PORT [--modality face|finger|palm]\n"
-		"                    [--k K] [--position P] [--timeout MS] [--json] IMAGE\n"
+		"                    [--k K] [--position P] [--ppi N] [--timeout MS] [--json] IMAGE\n"
 		"       biohub probe --agency A --key FILE --server IP:PORT --health\n"
 		"       biohub probe ... --load N [--rate R] [--window W] IMAGE [IMAGE...]\n");
 	return 2;
@@ -375,7 +378,7 @@ int cmd_probe(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},         {"health", no_argument, NULL, 'H'},
 		{"load", required_argument, NULL, 'n'},   {"rate", required_argument, NULL, 'r'},
 		{"window", required_argument, NULL, 'w'}, {"position", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0}};
+		{"ppi", required_argument, NULL, 'P'},    {NULL, 0, NULL, 0}};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -396,10 +399,11 @@ int cmd_probe(int argc, char **argv)
 		case 'r': o.rate = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': o.window = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'p': o.position = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': o.ppi = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
-	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window || o.position > 255 ||
+	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window || o.position > 255 || o.ppi > 2550 ||
 	    (!o.health && optind >= argc) || (!o.health && !o.load && optind + 1 != argc))
 		return usage();
 	bhp_client c;

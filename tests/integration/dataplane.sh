@@ -10,7 +10,8 @@
 #   truncated JPEG, a face probe without a face and a burst refused with
 #   BH_EBUSY; when biohubd has the search service, a small real gallery is
 #   built (scripts/demo-gallery) and real images are searched with
-#   `biohub probe`: an enrolled image finds its own subject at rank 1;
+#   `biohub probe`: an enrolled image finds its own subject at rank 1 (a
+#   1000-ppi copy made by BH_UPSAMPLE, when set, with the resolution byte);
 #   agency isolation (dp_check isolation: spoofed agency id, fragments
 #   from two peers, reordered fragments, answers only to the asker); and
 #   the audit table holds exactly one row per answered search.
@@ -185,6 +186,21 @@ if [ -n "$gallery" ]; then
       && fail "position 11 was searched: $out"
     echo "$out"
     echo "$out" | grep -q "position must be" || fail "no error for position 11"
+    # the resolution byte: another impression of fvc-101 scaled up 2x
+    # (tests/tools/upsample.c) is found with --ppi 1000 and not without it,
+    # where it is taken as 500 ppi; 100 ppi is refused before the search
+    if [ -x "${BH_UPSAMPLE:-}" ]; then
+      "$BH_UPSAMPLE" "$data/fingerprint/fvc2002/DB1_B/101_2.pgm" "$work/101_2_x2.pgm" 2 \
+        || fail "upsample"
+      search_check finger "$work/101_2_x2.pgm" fvc-101 --ppi 1000
+      search_check finger "$work/101_2_x2.pgm" ""
+      echo "$last" | python3 -c 'import json,sys; sys.exit(any(c["match"] for c in json.load(sys.stdin)["candidates"]))' \
+        || fail "the 1000-ppi image matched when sent as 500 ppi"
+      out=$(inc "$biohub" probe --agency 7 --key "$work/keys" --server $srv --modality finger \
+        --ppi 100 --json "$work/101_2_x2.pgm" 2>&1) && fail "100 ppi was searched: $out"
+      echo "$out"
+      echo "$out" | grep -q "resolution must be" || fail "no error for 100 ppi"
+    fi
     # an ANSI/NIST card (267 KB, two four-finger slaps and two thumbs) over
     # BHP/1 is searched with its ten fingertips
     card="$data/fingerprint/nist/type4-slaps.an2k"
