@@ -25,7 +25,7 @@ typedef struct dec_result {
 
 static const char *kind_name(const bh_an2k_image *im)
 {
-	static const char *const n[] = {"other", "finger", "latent", "slap", "palm"};
+	static const char *const n[] = {"other", "finger", "latent", "slap", "palm", "face"};
 	return n[bh_an2k_image_kind(im)];
 }
 

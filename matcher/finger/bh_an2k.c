@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bh_err.h"
 #include "bh_mem.h"
@@ -224,14 +225,21 @@ static int img_field(void *vctx, int field, span v)
 	long x;
 	switch (field) {
 	case 2: c->im.idc = (int)span_long(v); break;
-	case 3: c->im.impression = (int)span_long(span_item(v, RS, 0)); break;
+	case 3: /* IMP; Type-10: IMT */
+		if (c->im.record_type == 10)
+			c->im.face = v.n == 4 && !strncasecmp((const char *)v.p, "FACE", 4);
+		else
+			c->im.impression = (int)span_long(span_item(v, RS, 0));
+		break;
 	case 6: x = span_long(v); c->im.w = x > 0 ? (uint32_t)x : 0; break;
 	case 7: x = span_long(v); c->im.h = x > 0 ? (uint32_t)x : 0; break;
 	case 8: c->slc = span_long(v); break;
 	case 9: c->hps = span_long(v); break;
 	case 11: c->im.comp = comp_from_name(v); break;
 	case 12: x = span_long(v); c->im.bpx = x > 0 ? (uint32_t)x : 0; break;
-	case 13: /* FGP (13, 14) / PLP (15): first position */
+	case 13: /* FGP (13, 14) / PLP (15): first position; Type-10: SAP */
+		if (c->im.record_type == 10)
+			break;
 		x = span_long(span_item(span_item(v, RS, 0), US, 0));
 		c->im.position = x >= 0 && x <= 255 ? (int)x : 0;
 		break;
@@ -459,7 +467,7 @@ static int parse_record(bh_an2k *a, const uint8_t *buf, size_t len, size_t *pos,
 		add_record(a, type, idc, *pos, rlen);
 		if (type == 9)
 			rc = type9(a, ri, p, rlen);
-		else if (type == 13 || type == 14 || type == 15)
+		else if (type == 10 || type == 13 || type == 14 || type == 15)
 			rc = tagged_image(a, ri, p, rlen, type);
 		else
 			rc = tagged_fields(p, rlen, ignore_field, NULL); /* validate the structure */
@@ -536,7 +544,8 @@ void bh_an2k_free(bh_an2k *a)
 
 /* ---- decoding and conversion ---------------------------------------- */
 
-int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out)
+static int decode_as(const bh_an2k_image *im, const bh_image_limits *lim, int channels,
+		     bh_image *out)
 {
 	int rc;
 	memset(out, 0, sizeof *out);
@@ -562,7 +571,7 @@ int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh
 	case BH_AN2K_COMP_JP2:
 	case BH_AN2K_COMP_JP2L:
 	case BH_AN2K_COMP_PNG:
-		if ((rc = bh_image_decode(im->data, im->len, 1, lim, out)) != BH_OK)
+		if ((rc = bh_image_decode(im->data, im->len, channels, lim, out)) != BH_OK)
 			return rc;
 		break;
 	default:
@@ -573,13 +582,29 @@ int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh
 		bh_image_free(out);
 		return bh_fail(BH_EFORMAT, "an2k: record says %ux%u, image is %ux%u", im->w, im->h, w, h);
 	}
+	if ((rc = bh_image_convert(out, (uint32_t)channels)) != BH_OK) { /* raw, WSQ: grey */
+		bh_image_free(out);
+		return rc;
+	}
 	if (im->ppi)
 		out->ppi = im->ppi;
 	return BH_OK;
 }
 
+int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out)
+{
+	return decode_as(im, lim, 1, out);
+}
+
+int bh_an2k_image_decode_rgb(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out)
+{
+	return decode_as(im, lim, 3, out);
+}
+
 bh_an2k_kind bh_an2k_image_kind(const bh_an2k_image *im)
 {
+	if (im->record_type == 10)
+		return im->face ? BH_AN2K_KIND_FACE : BH_AN2K_KIND_OTHER;
 	if (im->record_type == 15 || (im->position >= 20 && im->position <= 38))
 		return BH_AN2K_KIND_PALM;
 	if (im->record_type == 13)

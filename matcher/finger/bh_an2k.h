@@ -1,7 +1,7 @@
 /*
  * bh_an2k.h - ANSI/NIST-ITL 1 transaction reader (versions 0200..0500):
- * fingerprint, latent and palm images with resolution and position, and
- * Type-9 minutiae.
+ * fingerprint, latent and palm images with resolution and position, Type-10
+ * face images, and Type-9 minutiae.
  *
  * File structure (what the reader relies on):
  *   - A sequence of logical records.  Record 1 (transaction information) is
@@ -23,6 +23,9 @@
  *     (palm): .006 HLL, .007 VLL, .008 SLC (1 = ppi, 2 = pixels/cm), .009
  *     horizontal pixel scale, .011 compression ("NONE", "WSQ20", "JPEGB",
  *     "JPEGL", "JP2", "JP2L", "PNG"), .012 bits per pixel, .013 position.
+ *   - Type-10 (facial, scar/mark/tattoo image): .003 IMT ("FACE" or "SMT"),
+ *     .006 .. .011 as above (.011 named CGA), .012 CSP colour space (read
+ *     from the image data itself), no position; .999 the image.
  *   - Type-9 minutiae: standard fields (9.004 "S", 9.012: per minutia
  *     "idx^XXXXYYYYTTT^quality^type^..." with x, y in 0.01 mm, origin at the
  *     LOWER left, y up, theta in degrees counter-clockwise, type A ending,
@@ -65,7 +68,7 @@ typedef enum bh_an2k_comp {
 	BH_AN2K_COMP_OTHER = 7,
 } bh_an2k_comp;
 
-/* One image record (types 3, 4, 13, 14, 15). */
+/* One image record (types 3, 4, 10, 13, 14, 15). */
 typedef struct bh_an2k_image {
 	int record_type;   /* 3, 4, 13, 14 or 15 */
 	uint32_t record;   /* index in bh_an2k.records */
@@ -76,6 +79,7 @@ typedef struct bh_an2k_image {
 	uint32_t ppi;      /* resolution from the record (0 if not stated) */
 	uint32_t bpx;      /* bits per pixel (8 for grey) */
 	bh_an2k_comp comp;
+	int face;          /* Type-10 with IMT "FACE" (else a scar, mark or tattoo) */
 	const uint8_t *data; /* points into the parsed buffer */
 	size_t len;
 } bh_an2k_image;
@@ -133,6 +137,10 @@ void bh_an2k_free(bh_an2k *a);
  * record states none).  lim may be NULL. */
 int bh_an2k_image_decode(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out);
 
+/* The same in colour (RGB, 3 channels; a grey image is copied to all three),
+ * for Type-10 faces.  An uncompressed image must be 8-bit grey. */
+int bh_an2k_image_decode_rgb(const bh_an2k_image *im, const bh_image_limits *lim, bh_image *out);
+
 /* Converts a minutia set to the matcher's convention (bh_minutiae.h:
  * 500-ppi pixels, y down, angle from +x towards +y, ending direction out of
  * the ridge end).  height_001mm is the image height in 0.01 mm, needed to
@@ -162,6 +170,7 @@ typedef enum bh_an2k_kind {
 	BH_AN2K_KIND_LATENT = 2,
 	BH_AN2K_KIND_SLAP = 3,
 	BH_AN2K_KIND_PALM = 4,
+	BH_AN2K_KIND_FACE = 5, /* Type-10, IMT "FACE" */
 } bh_an2k_kind;
 
 bh_an2k_kind bh_an2k_image_kind(const bh_an2k_image *im);

@@ -69,6 +69,7 @@ static const char *skip_reason(bh_an2k_kind k)
 	switch (k) {
 	case BH_AN2K_KIND_LATENT: return "a latent is a probe, not a reference";
 	case BH_AN2K_KIND_PALM: return "forensic palm: no palm minutiae gallery (not done)";
+	case BH_AN2K_KIND_FACE: return "a face: the face modality's (bh_face_an2k.h)";
 	default: return "not a finger";
 	}
 }

@@ -3,8 +3,8 @@
  * the first input byte selects the reader, the rest is its input.
  *   0  WSQ decoder (bh_wsq_decode)
  *   1  ANSI/NIST-ITL transaction (bh_an2k_parse), then every image decoded
- *      (and segmented when it is a slap, bh_slap_segment) and every minutiae
- *      set converted
+ *      (and segmented when it is a slap, bh_slap_segment; a Type-10 face
+ *      also decoded to RGB) and every minutiae set converted
  *   2  ISO 19794-2 / INCITS 378 record (bh_fmr_parse); a record that
  *      parses must write back to the same bytes (abort otherwise), and its
  *      views convert; the same bytes as a probe or enrolment record
@@ -48,6 +48,13 @@ static void an2k(const uint8_t *p, size_t n)
 		    bh_slap_segment(&im, a->images[i].position, f, &nf) == BH_OK)
 			bh_slap_free(f, nf);
 		bh_image_free(&im);
+		/* a face is decoded in colour too, and must come out RGB */
+		if (bh_an2k_image_kind(&a->images[i]) == BH_AN2K_KIND_FACE &&
+		    bh_an2k_image_decode_rgb(&a->images[i], &lim, &im) == BH_OK) {
+			if (im.channels != 3)
+				abort();
+			bh_image_free(&im);
+		}
 	}
 	static bh_minutia m[BH_MINUTIAE_MAX];
 	for (uint32_t i = 0; i < a->nminsets; i++)

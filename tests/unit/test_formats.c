@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bh_an2k.h"
+#include "bh_face_an2k.h"
 #include "bh_err.h"
 #include "bh_image.h"
 #include "bh_iso19794.h"
@@ -568,6 +569,60 @@ static void test_jp2_from_an2k(void **state)
 	free(b);
 }
 
+/* ---- Type-10 (faces) ------------------------------------------------------ */
+
+static void test_an2k_type10_faces(void **state)
+{
+	(void)state;
+	uint8_t *b;
+	size_t len;
+	bh_an2k *a = parse_file(BH_SOURCE_ROOT "/tests/data/an2k/faces.an2k", &b, &len);
+	assert_non_null(a);
+	assert_int_equal(a->nimages, 2);
+	assert_int_equal(bh_an2k_image_kind(&a->images[0]), BH_AN2K_KIND_FACE);
+	assert_int_equal(a->images[0].comp, BH_AN2K_COMP_JPEG);
+	assert_int_equal(a->images[1].comp, BH_AN2K_COMP_JPEGL);
+	assert_int_equal(a->images[1].position, 0); /* 10.013 is not a position */
+	bh_an2k_free(a);
+	/* the second face, in colour, is the lossless crop's grey on all channels */
+	bh_image im, ref;
+	size_t count = 0;
+	assert_int_equal(bh_face_an2k_image(b, len, 1, &im, &count), BH_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(im.channels, 3);
+	assert_int_equal(bh_image_load(BH_SOURCE_ROOT "/tests/data/ljpeg/nist128.pgm", 1, &ref), BH_OK);
+	assert_int_equal(im.w * im.h, ref.w * ref.h);
+	for (size_t i = 0; i < (size_t)ref.w * ref.h; i++)
+		assert_true(im.px[3 * i] == ref.px[i] && im.px[3 * i + 2] == ref.px[i]);
+	bh_image_free(&im);
+	bh_image_free(&ref);
+	assert_int_equal(bh_face_an2k_image(b, len, 2, &im, &count), BH_EINVAL);
+	assert_null(im.px);
+	/* another image type (SMT: scar, mark, tattoo) is not a face; the edit
+	 * keeps the record's length, so the field reads "SMT_" */
+	uint8_t *imt = memmem(b, len, "10.003:FACE", 11);
+	assert_non_null(imt);
+	memcpy(imt + 7, "SMT_", 4);
+	assert_int_equal(bh_an2k_parse(b, len, &a), BH_OK);
+	assert_int_equal(bh_an2k_image_kind(&a->images[0]), BH_AN2K_KIND_OTHER);
+	bh_an2k_free(a);
+	assert_int_equal(bh_face_an2k_image(b, len, 0, &im, &count), BH_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(im.w, 128); /* the one face left */
+	bh_image_free(&im);
+	free(b);
+	/* a transaction without Type-10 records */
+	size_t n2;
+	uint8_t *b2;
+	a = parse_file(NIST "type9-13.an2k", &b2, &n2);
+	if (!a)
+		return;
+	assert_int_equal(bh_face_an2k_image(b2, n2, 0, &im, &count), BH_ENOFACE);
+	assert_int_equal(count, 0);
+	bh_an2k_free(a);
+	free(b2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_incits_roundtrip),
 		cmocka_unit_test(test_fmr_fp_conversion),
 		cmocka_unit_test(test_jp2_from_an2k),
+		cmocka_unit_test(test_an2k_type10_faces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
