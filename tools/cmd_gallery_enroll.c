@@ -12,8 +12,9 @@
  *                   whose file states none; one that states another is refused)
  *   ANSI/NIST-ITL   --an2k FILE   (bulk: an2k=FILE): one finger template per
  *                   finger position from the transaction's image records or
- *                   Type-9 minutiae (bh_finger_an2k.h); records it does not
- *                   use are listed on stderr
+ *                   Type-9 minutiae (bh_finger_an2k.h), and one face template
+ *                   per Type-10 face image (bh_face_an2k.h); records it does
+ *                   not use are listed on stderr
  *   ISO/INCITS      --fmr FILE    (bulk: fmr=FILE): one finger template per
  *                   finger position from an ISO/IEC 19794-2:2005 or INCITS
  *                   378-2004/2009 minutiae record (bh_finger_fmr.h); views it
@@ -39,6 +40,7 @@
 
 #include "bh_cli.h"
 #include "bh_err.h"
+#include "bh_face_an2k.h"
 #include "bh_finger_an2k.h"
 #include "bh_finger_fmr.h"
 #include "bh_image.h"
@@ -290,35 +292,83 @@ static int build_image(built *b, models *m, const item *it, uint32_t finger_ppi)
 
 #define RECORD_FILE_MAX (256u << 20) /* 1000-ppi palm transactions are tens of MB */
 
-/* The finger templates of an ANSI/NIST transaction or a minutiae record. */
-static int build_record(built *b, const item *it)
+/* The face templates of an ANSI/NIST transaction (its Type-10 face images,
+ * bh_face_an2k.h).  An image that gives no template (no face found, an
+ * undecodable record) is noted and skipped; *added gets how many did. */
+static int build_an2k_faces(built *b, models *m, const item *it, const uint8_t *p, size_t len,
+			    size_t *added)
+{
+	*added = 0;
+	size_t count = 0;
+	for (size_t i = 0; i == 0 || i < count; i++) {
+		bh_image img;
+		int rc = bh_face_an2k_image(p, len, i, &img, &count);
+		if (rc == BH_ENOFACE || (rc != BH_OK && count == 0)) /* none, or unreadable */
+			return rc == BH_ENOFACE ? BH_OK : rc;
+		const bh_modality_ops *ops = NULL;
+		void *model = NULL;
+		if (rc == BH_OK && b->nrec >= BH_GALLERY_MAX_TEMPLATES)
+			rc = bh_fail(BH_ETOOBIG, "more than %d templates for one subject",
+				     BH_GALLERY_MAX_TEMPLATES);
+		if (rc == BH_OK)
+			rc = models_get(m, BH_MOD_FACE, &ops, &model);
+		bh_probe_tmpl *pt = &b->pt[b->npt];
+		memset(pt, 0, sizeof *pt);
+		if (rc == BH_OK) {
+			rc = ops->extract(model, &img, pt);
+			b->npt++; /* cleared by built_clear whatever happened */
+		}
+		bh_image_free(&img);
+		if (rc == BH_ETOOBIG || rc == BH_ENOMEM)
+			return rc;
+		if (rc != BH_OK) {
+			fprintf(stderr, "biohub: enroll: %s: not enrolled: face image %zu: %s\n", it->path,
+				i + 1, bh_errmsg());
+			continue;
+		}
+		add_rec(b, pt, BH_MOD_FACE, 0);
+		++*added;
+	}
+	return BH_OK;
+}
+
+/* The finger templates of an ANSI/NIST transaction or a minutiae record,
+ * and the face templates of the transaction. */
+static int build_record(built *b, models *m, const item *it)
 {
 	int (*read)(const uint8_t *, size_t, bh_probe_tmpl *, size_t, size_t *, char *, size_t) =
 		it->kind == IT_AN2K ? bh_finger_an2k_enrol : bh_finger_fmr_templates;
 	uint8_t *p;
-	size_t len;
+	size_t len, faces = 0;
 	int rc = bh_read_file(it->path, RECORD_FILE_MAX, &p, &len);
 	if (rc != BH_OK)
 		return rc;
 	char notes[1024] = "";
 	size_t n = 0;
 	rc = read(p, len, &b->pt[b->npt], BH_GALLERY_MAX_TEMPLATES - b->nrec, &n, notes, sizeof notes);
+	char why[200];
+	snprintf(why, sizeof why, "%s", rc == BH_OK ? "" : bh_errmsg()); /* before the faces */
+	for (size_t i = 0; rc == BH_OK && i < n; i++, b->npt++)
+		add_rec(b, &b->pt[b->npt], b->pt[b->npt].modality, b->pt[b->npt].position);
+	int frc = it->kind == IT_AN2K && (rc == BH_OK || rc == BH_ENOFEATURE)
+			  ? build_an2k_faces(b, m, it, p, len, &faces)
+			  : BH_OK;
 	bh_wipe_free(p, len);
 	for (char *line = notes, *e; *line; line = e + 1) { /* one note per unused record/view */
 		e = strchr(line, '\n');
 		if (!e)
 			break;
-		fprintf(stderr, "biohub: enroll: %s: not enrolled: %.*s\n", it->path, (int)(e - line),
-			line);
+		if (!memmem(line, (size_t)(e - line), "a face:", 7)) /* faces: enrolled above */
+			fprintf(stderr, "biohub: enroll: %s: not enrolled: %.*s\n", it->path,
+				(int)(e - line), line);
 	}
-	if (rc != BH_OK) {
-		char why[200];
+	if (rc == BH_ENOFEATURE && faces > 0)
+		rc = BH_OK; /* a transaction of mugshots only */
+	if (rc == BH_OK && frc != BH_OK) {
+		rc = frc;
 		snprintf(why, sizeof why, "%s", bh_errmsg());
-		return bh_fail(rc, "%s: %s", it->path, why);
 	}
-	for (size_t i = 0; i < n; i++, b->npt++)
-		add_rec(b, &b->pt[b->npt], b->pt[b->npt].modality, b->pt[b->npt].position);
-	return BH_OK;
+	return rc == BH_OK ? BH_OK : bh_fail(rc, "%s: %s", it->path, why);
 }
 
 /* The k-th --full of a MOD:POS goes with the k-th --template of it. */
@@ -366,7 +416,7 @@ static int build_subject(const subject_spec *s, models *m, int quality, uint32_t
 		switch (s->items[i].kind) {
 		case IT_CODE: rc = build_code(b, &s->items[i], quality); break;
 		case IT_AN2K:
-		case IT_FMR: rc = build_record(b, &s->items[i]); break;
+		case IT_FMR: rc = build_record(b, m, &s->items[i]); break;
 		default: rc = build_image(b, m, &s->items[i], finger_ppi); break;
 		}
 	}

@@ -15,6 +15,7 @@
 
 #include "bh_engine.h"
 #include "bh_err.h"
+#include "bh_face_an2k.h"
 #include "bh_finger_an2k.h"
 #include "bh_finger_fmr.h"
 #include "bh_mem.h"
@@ -571,6 +572,8 @@ int bh_searcher_search_probe(bh_searcher *s, int modality, const bh_probe_desc *
 	 * finger of a minutiae record (bh_finger_fmr.h) */
 	const int an2k = modality == BH_MOD_FINGER && bh_finger_an2k_sniff(image, image_len);
 	const int fmr = modality == BH_MOD_FINGER && bh_finger_fmr_sniff(image, image_len);
+	/* a face probe may be a transaction too: its first Type-10 face image */
+	const int an2k_face = modality == BH_MOD_FACE && bh_finger_an2k_sniff(image, image_len);
 	if (position && (an2k || fmr))
 		return bh_fail(BH_EINVAL, "search: an %s probe carries its own positions",
 			       an2k ? "ANSI/NIST" : "ISO/INCITS minutiae");
@@ -596,7 +599,8 @@ int bh_searcher_search_probe(bh_searcher *s, int modality, const bh_probe_desc *
 	} else if (fmr) {
 		rc = bh_finger_fmr_templates(image, image_len, t, MAX_PROBES, &nt, NULL, 0);
 	} else {
-		rc = bh_image_decode(image, image_len, 0, NULL, &img);
+		rc = an2k_face ? bh_face_an2k_image(image, image_len, 0, &img, NULL)
+			       : bh_image_decode(image, image_len, 0, NULL, &img);
 		if (rc == BH_OK && ppi)
 			rc = bh_image_declare_ppi(&img, ppi);
 		if (rc == BH_OK)

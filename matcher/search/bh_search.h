@@ -8,7 +8,9 @@
  * sum of its best score per probe finger (so it may exceed one comparison's
  * maximum); for the best max(k, 32) subjects, fingers the first stage did
  * not hand on are compared directly (fill-in), so their sums are complete;
- * `match` is set when one of those fingers reaches the threshold.
+ * `match` is set when one of those fingers reaches the threshold.  A face
+ * probe may also be an ANSI/NIST-ITL transaction: its first Type-10 face
+ * image is searched (bh_face_an2k.h).
  *
  * A searcher loads every modality of one gallery into engines at open time.
  * bh_searcher_search() is thread-safe.  Every buffer that held the probe

@@ -138,6 +138,30 @@ sys.exit(0 if len(i)==1 and i[0]["compression"]=="jpegl" and i[0]["decode"]=="ok
   got=$(top "$work/l.an2k"); echo "JPEGL Type-14 probe: $got"
   [ "$got" = "$want" ] || fail "JPEGL record probe: '$got', WSQ probe: '$want'"
 fi
+# a booking transaction: `enroll --an2k` of a Type-14 finger (FVC 106 as
+# position 6) and a Type-10 mugshot (an LFW person demo-gallery does not
+# enrol) gives 2 templates; another photo of the person, and the transaction
+# itself as a face probe, find the subject; a transaction of one mugshot
+# enrols one face; one whose "mugshot" has no face (a fingerprint) is refused
+if grep -q "enrolled face 5" "$work/enrolled"; then
+  who=$(ls "$data/face/lfw_dev" | grep -v '\.txt$' | sed -n 7p)
+  python3 "$src/scripts/an2k-write" "$work/book.an2k" \
+    "6:500:$data/fingerprint/fvc2002/DB1_B/106_1.pgm" "face:$data/face/lfw_dev/$who/${who}_0001.jpg"
+  "$biohub" an2k "$work/book.an2k" --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["images"];
+sys.exit(0 if [x["kind"] for x in i] == ["finger", "face"] else 1)' || fail "an2k: the Type-10 face is not listed"
+  "$biohub" enroll "$work/g.db" --ref book --an2k "$work/book.an2k" >"$work/out" || fail "booking enrol"
+  cat "$work/out"; grep -q "book (subject [0-9]*, 2 templates)" "$work/out" || fail "booking: not finger + face"
+  rank1 face "$data/face/lfw_dev/$who/${who}_0002.jpg" book
+  rank1 face "$work/book.an2k" book
+  rank1 finger "$data/fingerprint/fvc2002/DB1_B/106_2.pgm" book
+  python3 "$src/scripts/an2k-write" "$work/mug.an2k" "face:$data/face/lfw_dev/$who/${who}_0003.jpg"
+  "$biohub" enroll "$work/g.db" --ref mug --an2k "$work/mug.an2k" >"$work/out" || fail "mugshot enrol"
+  grep -q "mug (subject [0-9]*, 1 templates)" "$work/out" || fail "mugshot: not one face"
+  python3 "$src/scripts/an2k-write" "$work/noface.an2k" "face:$src/tests/data/ljpeg/nist128_sv1_pt0.jpg"
+  "$biohub" enroll "$work/g.db" --ref noface --an2k "$work/noface.an2k" 2>"$work/err" \
+    && fail "a transaction without a usable finger or face enrolled"
+  cat "$work/err"; grep -q "not enrolled: face image 1" "$work/err" || fail "no note for the faceless image"
+fi
 # resolution: an impression of FVC 103 scaled up 2x (BH_UPSAMPLE, a test
 # tool) and enrolled with --ppi 1000 is found by a 500-ppi impression; a
 # 1000-ppi probe matches with --ppi 1000 and matches nothing without it
