@@ -307,16 +307,20 @@ static int build_an2k_faces(built *b, models *m, const item *it, const uint8_t *
 			return rc == BH_ENOFACE ? BH_OK : rc;
 		const bh_modality_ops *ops = NULL;
 		void *model = NULL;
-		if (rc == BH_OK && b->nrec >= BH_GALLERY_MAX_TEMPLATES)
+		if (rc == BH_OK &&
+		    (b->nrec >= BH_GALLERY_MAX_TEMPLATES || b->npt >= BH_GALLERY_MAX_TEMPLATES))
 			rc = bh_fail(BH_ETOOBIG, "more than %d templates for one subject",
 				     BH_GALLERY_MAX_TEMPLATES);
 		if (rc == BH_OK)
 			rc = models_get(m, BH_MOD_FACE, &ops, &model);
-		bh_probe_tmpl *pt = &b->pt[b->npt];
-		memset(pt, 0, sizeof *pt);
-		if (rc == BH_OK) {
+		bh_probe_tmpl *pt = rc == BH_OK ? &b->pt[b->npt] : NULL;
+		if (pt) {
+			memset(pt, 0, sizeof *pt);
 			rc = ops->extract(model, &img, pt);
-			b->npt++; /* cleared by built_clear whatever happened */
+			if (rc == BH_OK)
+				b->npt++; /* cleared by built_clear */
+			else
+				bh_probe_tmpl_clear(pt); /* the slot is reused */
 		}
 		bh_image_free(&img);
 		if (rc == BH_ETOOBIG || rc == BH_ENOMEM)
@@ -358,9 +362,8 @@ static int build_record(built *b, models *m, const item *it)
 		e = strchr(line, '\n');
 		if (!e)
 			break;
-		if (!memmem(line, (size_t)(e - line), "a face:", 7)) /* faces: enrolled above */
-			fprintf(stderr, "biohub: enroll: %s: not enrolled: %.*s\n", it->path,
-				(int)(e - line), line);
+		fprintf(stderr, "biohub: enroll: %s: not enrolled: %.*s\n", it->path, (int)(e - line),
+			line);
 	}
 	if (rc == BH_ENOFEATURE && faces > 0)
 		rc = BH_OK; /* a transaction of mugshots only */

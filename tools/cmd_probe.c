@@ -403,7 +403,8 @@ int cmd_probe(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window || o.position > 255 || o.ppi > 2550 ||
+	if (!o.agency || !o.key || !o.server || o.k > BHP_MAX_K || !o.window || o.position > 255 ||
+	    o.ppi > 2550 ||
 	    (!o.health && optind >= argc) || (!o.health && !o.load && optind + 1 != argc))
 		return usage();
 	bhp_client c;

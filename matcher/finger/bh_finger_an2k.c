@@ -69,7 +69,6 @@ static const char *skip_reason(bh_an2k_kind k)
 	switch (k) {
 	case BH_AN2K_KIND_LATENT: return "a latent is a probe, not a reference";
 	case BH_AN2K_KIND_PALM: return "forensic palm: no palm minutiae gallery (not done)";
-	case BH_AN2K_KIND_FACE: return "a face: the face modality's (bh_face_an2k.h)";
 	default: return "not a finger";
 	}
 }
@@ -184,6 +183,8 @@ static int enrol_parsed(const bh_an2k *a, bh_probe_tmpl *out, size_t max, size_t
 		bh_an2k_kind kind = bh_an2k_image_kind(im);
 		if (kind == BH_AN2K_KIND_SLAP)
 			continue; /* after the single-finger images: see below */
+		if (kind == BH_AN2K_KIND_FACE)
+			continue; /* a mugshot: the face modality's (bh_face_an2k.h) */
 		if (kind != BH_AN2K_KIND_FINGER || !is_finger_pos(im->position)) {
 			bh_note(notes, notes_len, "type-%d idc %d position %d: %s\n", im->record_type,
 			        im->idc, im->position, skip_reason(kind));

@@ -44,7 +44,8 @@ int bh_finger_an2k_sniff(const uint8_t *buf, size_t len);
 
 /* Templates of a transaction for enrolment.  out has room for max
  * templates; *n gets how many were built (each ->position set).  notes (may
- * be NULL) gets one line per record not used.  On error nothing is returned
+ * be NULL) gets one line per record not used, except Type-10 faces, which
+ * are the face modality's (bh_face_an2k.h).  On error nothing is returned
  * (every template built so far is wiped).  A transaction with no usable
  * finger is BH_ENOFEATURE. */
 int bh_finger_an2k_enrol(const uint8_t *buf, size_t len, bh_probe_tmpl *out, size_t max,
