@@ -10,8 +10,9 @@
 #   truncated JPEG, a face probe without a face and a burst refused with
 #   BH_EBUSY; when biohubd has the search service, a small real gallery is
 #   built (scripts/demo-gallery) and real images are searched with
-#   `biohub probe`: an enrolled image finds its own subject at rank 1 (a
-#   1000-ppi copy made by BH_UPSAMPLE, when set, with the resolution byte);
+#   `biohub probe`: an enrolled image finds its own subject at rank 1 (also
+#   a 1000-ppi copy made by BH_UPSAMPLE, when set, with the resolution byte,
+#   and a photo sent as the Type-10 mugshot of an ANSI/NIST transaction);
 #   agency isolation (dp_check isolation: spoofed agency id, fragments
 #   from two peers, reordered fragments, answers only to the asker); and
 #   the audit table holds exactly one row per answered search.
@@ -223,6 +224,11 @@ if [ -n "$gallery" ]; then
   if grep -q "enrolled face [1-9]" "$work/enrolled"; then
     who=$(ls "$data/face/lfw_dev" | grep -v '\.txt$' | head -n 1)
     search_check face "$data/face/lfw_dev/$who/${who}_0001.jpg" "lfw-$who"
+    # the same photo as the Type-10 mugshot of a booking transaction (with a
+    # finger record, 160 KB: many fragments) sent as a face probe
+    python3 "$src/scripts/an2k-write" "$work/book.an2k" \
+      "2:500:$data/fingerprint/fvc2002/DB1_B/107_1.pgm" "face:$data/face/lfw_dev/$who/${who}_0001.jpg"
+    search_check face "$work/book.an2k" "lfw-$who"
   fi
   # One audit row per answered search (results, errors, busy refusals), all
   # from agency "border", without biometric bytes.
