@@ -53,6 +53,7 @@
 #include <string.h>
 
 #include "bh_err.h"
+#include "bh_huff.h"
 #include "bh_image.h"
 #include "bh_mem.h"
 #include "bh_wsq.h"
@@ -76,7 +77,7 @@ typedef struct wsq_huff {
 	int defined;
 	uint8_t nvals;
 	uint8_t vals[256];
-	int32_t mincode[17], maxcode[17], valptr[17];
+	bh_huff_codes c;
 } wsq_huff;
 
 typedef struct wsq_rect {
@@ -265,29 +266,6 @@ out:
 	return rc;
 }
 
-/* Builds the canonical code tables (JPEG Annex C style) for one table. */
-static int huff_build(wsq_huff *t, const uint8_t counts[16])
-{
-	int32_t code = 0, k = 0;
-	for (int l = 1; l <= 16; l++) {
-		int n = counts[l - 1];
-		if (n == 0) {
-			t->maxcode[l] = -1;
-		} else {
-			t->valptr[l] = k;
-			t->mincode[l] = code;
-			code += n;
-			k += n;
-			t->maxcode[l] = code - 1;
-			/* more codes of this length than the length allows */
-			if (code - 1 >= (1 << l))
-				return bh_fail(BH_EFORMAT, "wsq: Huffman table over-subscribed at %d bits", l);
-		}
-		code <<= 1;
-	}
-	return BH_OK;
-}
-
 static int parse_dht(wsq_dec *d)
 {
 	const uint8_t *end;
@@ -327,8 +305,11 @@ static int parse_dht(wsq_dec *d)
 		memcpy(t->vals, d->p, total);
 		d->p += total;
 		t->nvals = (uint8_t)(total - 1); /* stored as count-1 to fit 256 */
-		if ((rc = huff_build(t, counts)) != BH_OK)
+		const int bad = bh_huff_codes_build(&t->c, counts); /* JPEG Annex C codes */
+		if (bad) {
+			rc = bh_fail(BH_EFORMAT, "wsq: Huffman table over-subscribed at %d bits", bad);
 			break;
+		}
 		t->defined = 1;
 	}
 	d->end = save_end;
@@ -493,8 +474,8 @@ static int huff_symbol(wsq_dec *d, const wsq_huff *t, uint32_t *sym)
 		}
 		ones &= b;
 		code = code << 1 | b;
-		if (t->maxcode[l] >= 0 && code <= t->maxcode[l] && code >= t->mincode[l]) {
-			int32_t k = t->valptr[l] + code - t->mincode[l];
+		if (t->c.maxcode[l] >= 0 && code <= t->c.maxcode[l] && code >= t->c.mincode[l]) {
+			int32_t k = t->c.valptr[l] + code - t->c.mincode[l];
 			if (k > t->nvals)
 				return bh_fail(BH_EFORMAT, "wsq: Huffman index out of range");
 			*sym = t->vals[k];

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "bh_err.h"
+#include "bh_huff.h"
 #include "bh_image.h"
 #include "bh_mem.h"
 
@@ -37,9 +38,7 @@
 typedef struct huff {
 	int defined;
 	uint8_t val[256];
-	int32_t maxcode[17]; /* largest code of each length, -1 if none */
-	int32_t valptr[17];  /* index in val of the first code of each length */
-	int32_t mincode[17];
+	bh_huff_codes c;
 	uint16_t lut[1 << LUT_BITS]; /* (length << 8) | value for short codes; 0 = slow path */
 } huff;
 
@@ -59,27 +58,20 @@ typedef struct ljpeg {
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
-/* T.81 C.2 / F.2.2.3: canonical codes from the 16 counts. */
+/* The canonical codes (bh_huff.h), and a lookup table for codes of up to
+ * LUT_BITS bits: every LUT_BITS-bit string that starts with such a code. */
 static int huff_build(huff *t, const uint8_t *counts, const uint8_t *vals, uint32_t n)
 {
 	memset(t, 0, sizeof *t);
 	memcpy(t->val, vals, n);
-	int32_t code = 0, k = 0;
-	for (int l = 1; l <= 16; l++) {
-		t->valptr[l] = k;
-		t->mincode[l] = code;
-		code += counts[l - 1];
-		k += counts[l - 1];
-		t->maxcode[l] = counts[l - 1] ? code - 1 : -1;
-		if (code > (1 << l))
-			return bh_fail(BH_EFORMAT, "ljpeg: Huffman table over-subscribed");
-		if (l <= LUT_BITS)
-			for (int32_t c = t->mincode[l]; c < code; c++)
-				for (int32_t f = 0; f < 1 << (LUT_BITS - l); f++)
-					t->lut[(c << (LUT_BITS - l)) | f] =
-						(uint16_t)(l << 8 | t->val[t->valptr[l] + c - t->mincode[l]]);
-		code <<= 1;
-	}
+	const int bad = bh_huff_codes_build(&t->c, counts);
+	if (bad)
+		return bh_fail(BH_EFORMAT, "ljpeg: Huffman table over-subscribed at %d bits", bad);
+	for (int l = 1; l <= LUT_BITS; l++)
+		for (int32_t c = t->c.mincode[l]; c <= t->c.maxcode[l]; c++)
+			for (int32_t f = 0; f < 1 << (LUT_BITS - l); f++)
+				t->lut[(c << (LUT_BITS - l)) | f] =
+					(uint16_t)(l << 8 | t->val[t->c.valptr[l] + c - t->c.mincode[l]]);
 	t->defined = 1;
 	return BH_OK;
 }
@@ -144,13 +136,13 @@ static int huff_decode(ljpeg *d, const huff *t)
 	}
 	for (int l = 1; l <= 16; l++) {
 		const int32_t code = (int32_t)(d->acc >> (64 - l));
-		if (code <= t->maxcode[l]) {
+		if (code <= t->c.maxcode[l]) {
 			if (l > d->nreal)
 				return -1;
 			d->acc <<= l;
 			d->nacc -= l;
 			d->nreal -= l;
-			return t->val[t->valptr[l] + code - t->mincode[l]];
+			return t->val[t->c.valptr[l] + code - t->c.mincode[l]];
 		}
 	}
 	return -1;
