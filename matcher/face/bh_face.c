@@ -336,6 +336,46 @@ static int refine_landmarks(const bh_face_model *m, const bh_image *work, float 
 	return landmarks_work(m, work, &b, pts);
 }
 
+/* Mean distance between two passes' landmarks, in units of the square root
+ * of the area of a's bounding box (the face's size). */
+static float lmk_drift(const float a[136], const float b[136])
+{
+	float x0 = a[0], y0 = a[1], x1 = a[0], y1 = a[1];
+	double sum = 0;
+	for (int i = 0; i < 68; i++) {
+		x0 = fminf(x0, a[2 * i]);
+		x1 = fmaxf(x1, a[2 * i]);
+		y0 = fminf(y0, a[2 * i + 1]);
+		y1 = fmaxf(y1, a[2 * i + 1]);
+		sum += hypot((double)a[2 * i] - b[2 * i], (double)a[2 * i + 1] - b[2 * i + 1]);
+	}
+	const double size = sqrt((double)(x1 - x0) * (double)(y1 - y0));
+	return size > 0 ? (float)(sum / 68 / size) : INFINITY;
+}
+
+/* Landmarks of one detection box, refined, then checked (bh_face.h, step
+ * 3b): a third pass must give the refined points again.  BH_ENOFACE when
+ * the box is too small or the points drift; *drift is set when measured. */
+static int landmarks_checked(const bh_face_model *m, const bh_image *work, const bh_face_box *box,
+			     float pts[136], float *drift)
+{
+	float again[136];
+	int rc = landmarks_work(m, work, box, pts);
+	if (!rc)
+		rc = refine_landmarks(m, work, pts);
+	if (!rc) {
+		memcpy(again, pts, sizeof again);
+		rc = refine_landmarks(m, work, again);
+	}
+	if (!rc) {
+		*drift = lmk_drift(pts, again);
+		if (!(*drift <= BH_FACE_LMK_DRIFT))
+			rc = BH_ENOFACE;
+	}
+	bh_wipe(again, sizeof again);
+	return rc;
+}
+
 /* ---- alignment ----------------------------------------------------------- */
 
 /* dlib's mean face shape for landmarks 17..67, in [0, 1] (public template). */
@@ -467,6 +507,19 @@ int bh_face_align(const bh_image *img, const float pts[136], bh_t3 *chip)
 
 /* ---- full pipeline ------------------------------------------------------- */
 
+/* Largest box first (insertion sort, stable: equal areas keep the
+ * detector's best-score-first order). */
+static void sort_by_area(bh_face_box *b, int n)
+{
+	for (int i = 1; i < n; i++) {
+		bh_face_box x = b[i];
+		int j = i;
+		for (; j > 0 && b[j - 1].w * b[j - 1].h < x.w * x.h; j--)
+			b[j] = b[j - 1];
+		b[j] = x;
+	}
+}
+
 int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -481,21 +534,24 @@ int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result 
 	if (!rc && n == 0)
 		rc = bh_fail(BH_ENOFACE, "face: no face found");
 	if (!rc) {
-		int best = 0;
-		for (int i = 1; i < n; i++)
-			if (boxes[i].w * boxes[i].h > boxes[best].w * boxes[best].h)
-				best = i;
 		/* faces = boxes scoring BH_FACE_DET_SCORE; the chosen box is the
-		 * largest candidate (> BH_FACE_DET_CAND): on LFW this picks the
-		 * main face's fuller box over a tighter, higher-scoring one */
+		 * largest candidate (> BH_FACE_DET_CAND) that passes the landmark
+		 * check: on LFW this picks the main face's fuller box over a
+		 * tighter, higher-scoring one */
 		int faces = 0;
 		for (int i = 0; i < n; i++)
 			faces += boxes[i].score > BH_FACE_DET_SCORE;
 		r->nfaces = faces ? faces : 1;
-		r->box = boxes[best];
-		rc = landmarks_work(m, &work, &r->box, r->pts);
-		if (!rc)
-			rc = refine_landmarks(m, &work, r->pts);
+		sort_by_area(boxes, n);
+		rc = BH_ENOFACE;
+		for (int i = 0; i < n && rc == BH_ENOFACE; i++) {
+			r->box = boxes[i];
+			rc = landmarks_checked(m, &work, &r->box, r->pts, &r->drift);
+			r->rejected += rc == BH_ENOFACE;
+		}
+		if (rc == BH_ENOFACE)
+			rc = bh_fail(BH_ENOFACE, "face: no face found (%d candidate%s failed the landmark check)",
+				     r->rejected, r->rejected == 1 ? "" : "s");
 	}
 	uint64_t t1 = bh_now_ns();
 	if (!rc)
@@ -517,9 +573,10 @@ int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result 
 	bh_image_free(&work);
 	bh_wipe(boxes, sizeof boxes);
 	if (rc) {
-		int nf = r->nfaces;
+		int nf = r->nfaces, rej = r->rejected;
 		bh_wipe(r, sizeof *r);
 		r->nfaces = nf;
+		r->rejected = rej;
 	}
 	return rc;
 }

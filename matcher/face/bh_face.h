@@ -16,6 +16,13 @@
  *      square, resized to 112x112, and run through the 68-point net; a
  *      second pass runs on the landmarks' bounding box grown by
  *      BH_FACE_REFINE_PAD on each side.
+ *   3b. landmark check: a third pass on the refined landmarks' own box; a
+ *      face gives the same points again, while a pattern the detector took
+ *      for a face (a fingerprint's whorl, say) does not: if the 68 points
+ *      move on average by more than BH_FACE_LMK_DRIFT times the square root
+ *      of their box's area, the candidate is dropped and the next largest
+ *      one is tried; when none passes, BH_ENOFACE (docs/FACE.md, "Landmark
+ *      check", has the measurements behind the bound).
  *   4. alignment: least-squares similarity transform from dlib's mean face
  *      shape (points 17..67 without the eyebrows and the lower lip, padding
  *      0.25, like dlib's get_face_chip_details) to the landmarks; the 150x150
@@ -49,6 +56,7 @@
 #define BH_FACE_DET_CAND 0.35f  /* candidate boxes (see bh_face_analyse) */
 #define BH_FACE_DET_MIN 0.2f    /* best box accepted when there is no candidate */
 #define BH_FACE_REFINE_PAD 0.2f /* second landmark pass, see bh_face.c */
+#define BH_FACE_LMK_DRIFT 0.08f /* landmark check (step 3b), face-size units */
 #define BH_FACE_MAX_FACES 32
 
 /* Shipped decision threshold on the int8 dot score (see header comment). */
@@ -66,6 +74,8 @@ typedef struct bh_face_result {
 	int nfaces;          /* detections after NMS */
 	bh_face_box box;     /* the chosen face */
 	float pts[136];      /* 68 landmarks (x, y), image pixels */
+	float drift;         /* landmark check: mean move / face size (3b) */
+	int rejected;        /* candidates that failed the landmark check */
 	float desc[128];     /* raw descriptor */
 	uint64_t det_ns, lmk_ns, desc_ns;
 } bh_face_result;
