@@ -29,6 +29,10 @@ static const char *kind_name(const bh_an2k_image *im)
 	return n[bh_an2k_image_kind(im)];
 }
 
+/* Type-10 (face, scars, marks, tattoos) has no finger or palm position
+ * and no impression type; the listing leaves them out there. */
+static int has_position(const bh_an2k_image *im) { return im->record_type != 10; }
+
 static dec_result decode_one(const bh_an2k_image *im)
 {
 	dec_result r = {0, 0, 0, 0, 0};
@@ -72,9 +76,11 @@ static void print_json(const char *file, const bh_an2k *a, int decode)
 		bh_json_int(&j, "record_type", im->record_type);
 		bh_json_uint(&j, "record", im->record);
 		bh_json_int(&j, "idc", im->idc);
-		bh_json_int(&j, "position", im->position);
+		if (has_position(im))
+			bh_json_int(&j, "position", im->position);
 		bh_json_str(&j, "kind", kind_name(im));
-		bh_json_int(&j, "impression", im->impression);
+		if (has_position(im))
+			bh_json_int(&j, "impression", im->impression);
 		bh_json_uint(&j, "width", im->w);
 		bh_json_uint(&j, "height", im->h);
 		bh_json_uint(&j, "ppi", im->ppi);
@@ -116,9 +122,13 @@ static void print_text(const char *file, const bh_an2k *a, int decode)
 		       a->records[i].idc, a->records[i].len, a->records[i].offset);
 	for (uint32_t i = 0; i < a->nimages; i++) {
 		const bh_an2k_image *im = &a->images[i];
-		printf("  image: type-%d idc %d %s position %d impression %d %ux%u %u ppi %s (%zu bytes)",
-		       im->record_type, im->idc, kind_name(im), im->position, im->impression, im->w, im->h,
-		       im->ppi, bh_an2k_comp_name(im->comp), im->len);
+		printf("  image: type-%d idc %d %s", im->record_type, im->idc, kind_name(im));
+		if (has_position(im))
+			printf(" position %d impression %d", im->position, im->impression);
+		printf(" %ux%u", im->w, im->h);
+		if (im->ppi) /* 0: the record states no scale (a photo's 10.008 SLC = 0) */
+			printf(" %u ppi", im->ppi);
+		printf(" %s (%zu bytes)", bh_an2k_comp_name(im->comp), im->len);
 		if (decode) {
 			dec_result r = decode_one(im);
 			printf(" decode %s %.1f ms", r.rc == BH_OK ? "ok" : bh_strerror(r.rc), r.ms);

@@ -148,7 +148,8 @@ if grep -q "enrolled face 5" "$work/enrolled"; then
   python3 "$src/scripts/an2k-write" "$work/book.an2k" \
     "6:500:$data/fingerprint/fvc2002/DB1_B/106_1.pgm" "face:$data/face/lfw_dev/$who/${who}_0001.jpg"
   "$biohub" an2k "$work/book.an2k" --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["images"];
-sys.exit(0 if [x["kind"] for x in i] == ["finger", "face"] else 1)' || fail "an2k: the Type-10 face is not listed"
+sys.exit(0 if [x["kind"] for x in i] == ["finger", "face"] and i[0]["position"] == 6
+and "position" not in i[1] and "impression" not in i[1] else 1)' || fail "an2k: the Type-10 face is not listed as one"
   "$biohub" enroll "$work/g.db" --ref book --an2k "$work/book.an2k" >"$work/out" || fail "booking enrol"
   cat "$work/out"; grep -q "book (subject [0-9]*, 2 templates)" "$work/out" || fail "booking: not finger + face"
   rank1 face "$data/face/lfw_dev/$who/${who}_0002.jpg" book
