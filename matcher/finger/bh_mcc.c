@@ -46,6 +46,7 @@
 #define TAU_3 (-30.0f)
 
 #define NBUCKET 1024
+#define RANK_LO ((1u << 22) - 1) /* select_vec()'s rank keys: index bits */
 
 static const float TWO_PI = 2.0f * (float)M_PI;
 
@@ -418,13 +419,17 @@ typedef struct pairsel {
 struct bh_mcc_ws {
 	size_t cap_lam, cap_pts, cap_rho;
 	float *lam;       /* nA*nB local similarities */
-	uint32_t *order;  /* the nonzero ones' keys, bucket-sorted */
+	uint32_t *order;  /* the nonzero ones' keys, bucket-sorted (or the
+			   * rank keys of select_vec); room for cap_lam + 16 */
 	/* the nonzero similarities in index order (nz_collect): key i << 16 | j
 	 * and bucket (int)(lam * (NBUCKET - 1)); z0 = key of the first zero
-	 * (UINT32_MAX if none).  Room for cap_lam + 16 (whole-vector stores). */
+	 * (UINT32_MAX if none).  Room for cap_lam + 16 (whole-vector stores).
+	 * The AVX-512 path lists select_vec()'s candidates instead: nzkey and
+	 * their rank keys in order, without nzbk. */
 	uint32_t *nzkey;
 	uint16_t *nzbk;
 	uint32_t nnz, z0;
+	uint32_t top; /* the AVX-512 path: the largest rank key in order[] */
 	mpt *pa, *pb;
 	uint8_t *used_a, *used_b;
 	pairsel *sel;
@@ -440,7 +445,7 @@ void bh_mcc_ws_free(bh_mcc_ws *ws)
 	if (!ws)
 		return;
 	bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
-	bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+	bh_wipe_free(ws->order, (ws->cap_lam + 16) * sizeof(uint32_t));
 	bh_wipe_free(ws->nzkey, (ws->cap_lam + 16) * sizeof(uint32_t));
 	bh_wipe_free(ws->nzbk, (ws->cap_lam + 16) * sizeof(uint16_t));
 	bh_wipe_free(ws->pa, ws->cap_pts * sizeof(mpt));
@@ -461,11 +466,11 @@ static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 	size_t nl = (size_t)na * nb, np = na > nb ? na : nb, nr = np * np;
 	if (nl > ws->cap_lam) {
 		bh_wipe_free(ws->lam, ws->cap_lam * sizeof(float));
-		bh_wipe_free(ws->order, ws->cap_lam * sizeof(uint32_t));
+		bh_wipe_free(ws->order, (ws->cap_lam + 16) * sizeof(uint32_t));
 		bh_wipe_free(ws->nzkey, (ws->cap_lam + 16) * sizeof(uint32_t));
 		bh_wipe_free(ws->nzbk, (ws->cap_lam + 16) * sizeof(uint16_t));
 		ws->lam = malloc(nl * sizeof(float));
-		ws->order = malloc(nl * sizeof(uint32_t));
+		ws->order = malloc((nl + 16) * sizeof(uint32_t));
 		ws->nzkey = malloc((nl + 16) * sizeof(uint32_t));
 		ws->nzbk = malloc((nl + 16) * sizeof(uint16_t));
 		ws->cap_lam = ws->lam && ws->order && ws->nzkey && ws->nzbk ? nl : 0;
@@ -628,6 +633,10 @@ __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, u
 	const __m512i lo16 = _mm512_set1_epi32(0xffff);
 	const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
 	const __m512i idx1 = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+	/* rank key low bits, 2^22 - 1 - (i * n + j + lane), less j per step */
+	const __m512i rank0 = _mm512_sub_epi32(_mm512_set1_epi32((int)(RANK_LO - i * n)),
+					       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+	__m512i top = _mm512_setzero_si512();
 	for (uint32_t j = 0; j < n; j += 16) {
 		const uint32_t left = n - j;
 		const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
@@ -646,18 +655,29 @@ __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, u
 		__m512 q = _mm512_maskz_div_ps(ok, _mm512_sqrt_ps(_mm512_cvtepi32_ps(nd)), den);
 		__m512 l = _mm512_maskz_sub_ps(ok, _mm512_set1_ps(1.0f), q);
 		_mm512_mask_storeu_ps(lam + j, m, l);
-		/* nz_collect() for these lanes: same product and truncation */
+		/* the candidates of select_vec(): the nonzero lanes, with the
+		 * bucket of nz_collect() (same product and truncation), less those
+		 * of bucket 0 after the first zero (z0, set from this vector first;
+		 * a nonzero lambda is at least 1 - sqrt(1537) / (1 + sqrt(1536)) =
+		 * 0.0246, bucket 25, so none is removed, but the rule is the
+		 * definition's) */
 		__mmask16 nz = _mm512_mask_cmp_ps_mask(m, l, _mm512_setzero_ps(), _CMP_GT_OQ);
-		__m512i key = _mm512_add_epi32(key0, _mm512_set1_epi32((int)j));
-		__m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
-		_mm512_storeu_si512(ws->nzkey + ws->nnz, _mm512_maskz_compress_epi32(nz, key));
-		_mm256_storeu_si256((__m256i *)(ws->nzbk + ws->nnz),
-				    _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(nz, bk)));
-		ws->nnz += (uint32_t)__builtin_popcount(nz);
 		const unsigned zero = (unsigned)(m & ~nz);
 		if (zero && ws->z0 == UINT32_MAX)
 			ws->z0 = i << 16 | (j + (uint32_t)__builtin_ctz(zero));
+		__m512i key = _mm512_add_epi32(key0, _mm512_set1_epi32((int)j));
+		__m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
+		nz &= (__mmask16)~(_mm512_cmpeq_epi32_mask(bk, _mm512_setzero_si512()) &
+				   _mm512_cmpgt_epu32_mask(key, _mm512_set1_epi32((int)ws->z0)));
+		__m512i rank = _mm512_or_si512(_mm512_slli_epi32(bk, 22),
+					       _mm512_sub_epi32(rank0, _mm512_set1_epi32((int)j)));
+		_mm512_storeu_si512(ws->nzkey + ws->nnz, _mm512_maskz_compress_epi32(nz, key));
+		_mm512_storeu_si512(ws->order + ws->nnz, _mm512_maskz_compress_epi32(nz, rank));
+		top = _mm512_mask_max_epu32(top, nz, top, rank);
+		ws->nnz += (uint32_t)__builtin_popcount(nz);
 	}
+	const uint32_t t = _mm512_reduce_max_epu32(top);
+	ws->top = t > ws->top ? t : ws->top;
 }
 
 /* Indices j of b whose direction lies within pi/2 of ta (the pairs local
@@ -799,7 +819,7 @@ TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *
 	const uint32_t W = a->words, cells = bh_mcc_cells() * ND;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
 	const __mmask8 m2 = (__mmask8)((1u << (W - 16)) - 1);
-	ws->nnz = 0;
+	ws->nnz = ws->top = 0;
 	ws->z0 = UINT32_MAX;
 	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
 	uint64_t own_b[BH_MCC_MAX_CYL]; /* |mask_j| | |bits_j| << 32 */
@@ -1020,20 +1040,15 @@ TGT512 static void relax16(const float *rhoT, uint32_t ns, const float *cur, flo
 }
 #endif
 
-/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect);
- * vec: compatibility columns with compat_col16 and the relaxation 16 pairs
- * at a time (the same values as compat2 and the scalar loop). */
-static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
+/* LSS-R's pair selection as defined (the reference): the pairs are taken
+ * best first in the order of a stable bucket sort of all na*nb
+ * similarities (bucket (int)(lam * (NBUCKET - 1)), descending; index order
+ * inside a bucket), stopping at the first zero, each minutia used once.
+ * Zeros all sit in bucket 0, so only the nonzero entries are sorted, and
+ * bucket 0's entries count only up to the first zero's index (z0).
+ * Returns the number of pairs in ws->sel. */
+static uint32_t select_scan(bh_mcc_ws *ws, uint32_t na, uint32_t nb, uint32_t nr)
 {
-	(void)vec; /* always 0 off x86-64 */
-	uint32_t nr = na < nb ? na : nb;
-	if (nr < 2)
-		return 0;
-	/* The pairs are taken best first in the order of a stable bucket sort
-	 * of all na*nb similarities (bucket (int)(lam * (NBUCKET - 1)),
-	 * descending; index order inside a bucket), stopping at the first zero.
-	 * Zeros all sit in bucket 0, so only the nonzero entries are sorted, and
-	 * bucket 0's entries count only up to the first zero's index (z0). */
 	const uint32_t nnz = ws->nnz;
 	uint32_t *cnt = ws->count; /* slot NBUCKET - 1 - bucket: best first */
 	memset(cnt, 0, NBUCKET * sizeof *cnt);
@@ -1062,6 +1077,69 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 		ws->used_b[j] |= take;
 		ns += take;
 	}
+	return ns;
+}
+
+#if defined(__x86_64__)
+/* The pair selection of select_scan() by repeated maxima, 16 candidates
+ * per step: the same pairs in the same order as its bucket sort and greedy
+ * scan.  lambda_row() lists the candidates: ws->nzkey (i << 16 | j) and
+ * ws->order, a rank key per candidate, bucket << 22 | (RANK_LO - (i * nb +
+ * j)) (the index fits 22 bits as na, nb <= 2048), so that the largest key
+ * is the scan's next pair: higher bucket first, lower index first inside
+ * one; ws->top is the largest.  The scan stops at bucket 0's first zero
+ * (index z0), so bucket-0 entries after it are not listed.  Each step takes
+ * the largest key, then drops every candidate of its row or column, which
+ * the scan would skip as used (compacted in place, the next maximum taken
+ * in the same pass).  Each pair removes a row and a column, so the list
+ * shrinks fast; no sort of the whole list is needed.  Returns the number of
+ * pairs in ws->sel. */
+__attribute__((target("avx512f"))) static uint32_t select_vec(bh_mcc_ws *ws, uint32_t nb, uint32_t nr)
+{
+	uint32_t *rk = ws->order, *ij = ws->nzkey, n = ws->nnz, top = ws->top;
+	const __m512i lo16 = _mm512_set1_epi32(0xffff);
+	uint32_t ns = 0;
+	while (n > 0 && ns < nr) {
+		const uint32_t idx = RANK_LO - (top & RANK_LO), i = idx / nb, j = idx % nb;
+		ws->sel[ns++] = (pairsel){(uint16_t)i, (uint16_t)j, ws->lam[idx]};
+		const __m512i vi = _mm512_set1_epi32((int)i), vj = _mm512_set1_epi32((int)j);
+		__m512i mx = _mm512_setzero_si512();
+		uint32_t kept = 0;
+		for (uint32_t x = 0; x < n; x += 16) {
+			const __mmask16 m = n - x >= 16 ? 0xffff : (__mmask16)((1u << (n - x)) - 1);
+			const __m512i k = _mm512_maskz_loadu_epi32(m, rk + x), c = _mm512_maskz_loadu_epi32(m, ij + x);
+			__mmask16 keep = _mm512_mask_cmpneq_epi32_mask(m, _mm512_srli_epi32(c, 16), vi);
+			keep = _mm512_mask_cmpneq_epi32_mask(keep, _mm512_and_si512(c, lo16), vj);
+			/* kept <= x: the stores land on entries already loaded */
+			_mm512_storeu_si512(rk + kept, _mm512_maskz_compress_epi32(keep, k));
+			_mm512_storeu_si512(ij + kept, _mm512_maskz_compress_epi32(keep, c));
+			mx = _mm512_mask_max_epu32(mx, keep, mx, k);
+			kept += (uint32_t)__builtin_popcount(keep);
+		}
+		n = kept;
+		top = _mm512_reduce_max_epu32(mx);
+	}
+	return ns;
+}
+#endif
+
+/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect);
+ * vec: compatibility columns with compat_col16 and the relaxation 16 pairs
+ * at a time (the same values as compat2 and the scalar loop). */
+static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
+{
+	(void)vec; /* always 0 off x86-64 */
+	uint32_t nr = na < nb ? na : nb;
+	if (nr < 2)
+		return 0;
+	/* the n_R pairs, best first, each minutia used once (select_scan) */
+	uint32_t ns = 0;
+#if defined(__x86_64__)
+	if (vec)
+		ns = select_vec(ws, nb, nr);
+	else
+#endif
+		ns = select_scan(ws, na, nb, nr);
 	if (ns < 2)
 		return 0;
 	/* relaxation */
