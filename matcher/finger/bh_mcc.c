@@ -906,8 +906,8 @@ static void compat2(const mpt *a1, const mpt *a2, const mpt *b1, const mpt *b2, 
 /* ---- compatibility and relaxation, 16 pairs per step (AVX-512F) -----------
  * The same IEEE operations as compat2() and fast_atan2() in the same order
  * (no FMA: separate multiply and add), the same truncating table lookups
- * (gathers), so every rho is bit-identical; a column is computed whole,
- * without the branches that made compat2 mispredict. */
+ * (gathers), so every rho is bit-identical; 16 pairs are computed at
+ * once, without the branches that made compat2 mispredict. */
 #define TGT512 __attribute__((target("avx512f")))
 
 /* dphi() on 16 lanes: one step of each of its loops, then the scalar loops
@@ -959,53 +959,51 @@ TGT512 static inline __m512 gather16(__mmask16 k, __m512 v, float step, const fl
 	return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, i, tab, 4);
 }
 
-/* Column k of rho, out[t] = rho(t, k), as compat2 computes it: for t < k
- * the call compat2(t, k) gives it as tk (the radial angle of t seen along
- * t -> k), for t > k compat2(k, t) gives it as kt (the angle of t along
- * k -> t, plus pi).  geo holds the planes ax ay at bx by bt of the pairs.
- * Columns let the relaxation run over 16 values of t at once. */
-TGT512 static void compat_col16(const float *geo, uint32_t ns, uint32_t k, float *out)
+/* Rows k and columns k of rho for the pairs t > k, as compat2(k, t)
+ * computes them: rho(t, k) (its kt, the angle of t along k -> t plus pi)
+ * into rhoT[k * ns + t], 16 values of t per step, and rho(k, t) (its tk)
+ * scattered to rhoT[t * ns + k].  Distances, the direction difference and
+ * the segment angles are computed once for both.  The caller zeroes rhoT
+ * first; only nonzero values are written. */
+TGT512 static void compat_tri16(const float *geo, uint32_t ns, uint32_t k, float *rhoT)
 {
 	const float *ax = geo, *ay = ax + ns, *at = ay + ns, *bx = at + ns, *by = bx + ns, *bt = by + ns;
 	const __m512 kax = _mm512_set1_ps(ax[k]), kay = _mm512_set1_ps(ay[k]), kat = _mm512_set1_ps(at[k]);
 	const __m512 kbx = _mm512_set1_ps(bx[k]), kby = _mm512_set1_ps(by[k]), kbt = _mm512_set1_ps(bt[k]);
 	const __m512 pi = _mm512_set1_ps((float)M_PI);
 	const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-	for (uint32_t c = 0; c < ns; c += 16) {
+	const __m512i vns = _mm512_set1_epi32((int)ns);
+	for (uint32_t c = k + 1; c < ns; c += 16) {
 		const __mmask16 in = ns - c >= 16 ? 0xffff : (__mmask16)((1u << (ns - c)) - 1);
-		const __m512i ci = _mm512_add_epi32(lane, _mm512_set1_epi32((int)c));
-		const __mmask16 hi = _mm512_cmpgt_epi32_mask(ci, _mm512_set1_epi32((int)k));
-		const __mmask16 lo = _mm512_cmplt_epi32_mask(ci, _mm512_set1_epi32((int)k));
-		const __m512 cax = _mm512_maskz_loadu_ps(in, ax + c), cay = _mm512_maskz_loadu_ps(in, ay + c);
-		const __m512 cat = _mm512_maskz_loadu_ps(in, at + c), cbx = _mm512_maskz_loadu_ps(in, bx + c);
-		const __m512 cby = _mm512_maskz_loadu_ps(in, by + c), cbt = _mm512_maskz_loadu_ps(in, bt + c);
-		/* first and second point of the compat2 call: (k, t) if t > k, else (t, k) */
-		const __m512 a1x = _mm512_mask_blend_ps(hi, cax, kax), a2x = _mm512_mask_blend_ps(hi, kax, cax);
-		const __m512 a1y = _mm512_mask_blend_ps(hi, cay, kay), a2y = _mm512_mask_blend_ps(hi, kay, cay);
-		const __m512 a1t = _mm512_mask_blend_ps(hi, cat, kat), a2t = _mm512_mask_blend_ps(hi, kat, cat);
-		const __m512 b1x = _mm512_mask_blend_ps(hi, cbx, kbx), b2x = _mm512_mask_blend_ps(hi, kbx, cbx);
-		const __m512 b1y = _mm512_mask_blend_ps(hi, cby, kby), b2y = _mm512_mask_blend_ps(hi, kby, cby);
-		const __m512 b1t = _mm512_mask_blend_ps(hi, cbt, kbt), b2t = _mm512_mask_blend_ps(hi, kbt, cbt);
-		const __m512 dxa = _mm512_sub_ps(a2x, a1x), dya = _mm512_sub_ps(a2y, a1y);
-		const __m512 dxb = _mm512_sub_ps(b2x, b1x), dyb = _mm512_sub_ps(b2y, b1y);
+		const __m512 tax = _mm512_maskz_loadu_ps(in, ax + c), tay = _mm512_maskz_loadu_ps(in, ay + c);
+		const __m512 tat = _mm512_maskz_loadu_ps(in, at + c), tbx = _mm512_maskz_loadu_ps(in, bx + c);
+		const __m512 tby = _mm512_maskz_loadu_ps(in, by + c), tbt = _mm512_maskz_loadu_ps(in, bt + c);
+		const __m512 dxa = _mm512_sub_ps(tax, kax), dya = _mm512_sub_ps(tay, kay);
+		const __m512 dxb = _mm512_sub_ps(tbx, kbx), dyb = _mm512_sub_ps(tby, kby);
 		const __m512 da = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dxa, dxa), _mm512_mul_ps(dya, dya)));
 		const __m512 db = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(dxb, dxb), _mm512_mul_ps(dyb, dyb)));
 		const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(da, db));
-		const __m512 d2 = _mm512_abs_ps(dphi16(dphi16(a1t, a2t), dphi16(b1t, b2t)));
-		__mmask16 ok = _mm512_mask_cmp_ps_mask(hi | lo, d1, _mm512_set1_ps(Z1_MAX), _CMP_LT_OQ);
+		const __m512 d2 = _mm512_abs_ps(dphi16(dphi16(kat, tat), dphi16(kbt, tbt)));
+		__mmask16 ok = _mm512_mask_cmp_ps_mask(in, d1, _mm512_set1_ps(Z1_MAX), _CMP_LT_OQ);
 		ok = _mm512_mask_cmp_ps_mask(ok, d2, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
-		if (!ok) { /* common between impostors: nothing else to compute */
-			_mm512_mask_storeu_ps(out + c, in, _mm512_setzero_ps());
+		if (!ok) /* common between impostors: both stay 0 */
 			continue;
-		}
 		const __m512 z12 = _mm512_mul_ps(gather16(ok, d1, Z1_STEP, z1_tab), gather16(ok, d2, Z23_STEP, z2_tab));
-		/* radial angle of the lane's own minutia: ga as tk, ga + pi as kt */
-		const __m512 ga0 = atan2_16(dya, dxa), gb0 = atan2_16(dyb, dxb);
-		const __m512 ga = _mm512_mask_add_ps(ga0, hi, ga0, pi), gb = _mm512_mask_add_ps(gb0, hi, gb0, pi);
-		const __m512 d3 = _mm512_abs_ps(dphi16(dphi16(cat, ga), dphi16(cbt, gb)));
-		ok = _mm512_mask_cmp_ps_mask(ok, d3, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
-		const __m512 v = _mm512_maskz_mul_ps(ok, z12, gather16(ok, d3, Z23_STEP, z2_tab));
-		_mm512_mask_storeu_ps(out + c, in, v);
+		const __m512 ga = atan2_16(dya, dxa), gb = atan2_16(dyb, dxb);
+		/* rho(k, t): k's angle along k -> t */
+		const __m512 d3 = _mm512_abs_ps(dphi16(dphi16(kat, ga), dphi16(kbt, gb)));
+		const __mmask16 ok3 = _mm512_mask_cmp_ps_mask(ok, d3, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
+		/* rho(t, k): t's angle along t -> k, the segment turned by pi */
+		const __m512 d3r = _mm512_abs_ps(dphi16(dphi16(tat, _mm512_add_ps(ga, pi)), dphi16(tbt, _mm512_add_ps(gb, pi))));
+		const __mmask16 ok3r = _mm512_mask_cmp_ps_mask(ok, d3r, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
+		if (ok3r)
+			_mm512_mask_storeu_ps(rhoT + (size_t)k * ns + c, ok3r,
+					      _mm512_mul_ps(z12, gather16(ok3r, d3r, Z23_STEP, z2_tab)));
+		if (ok3) {
+			const __m512i at_t = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)c)), vns),
+							      _mm512_set1_epi32((int)k));
+			_mm512_mask_i32scatter_ps(rhoT, ok3, at_t, _mm512_mul_ps(z12, gather16(ok3, d3, Z23_STEP, z2_tab)), 4);
+		}
 	}
 }
 
@@ -1123,8 +1121,9 @@ __attribute__((target("avx512f"))) static uint32_t select_vec(bh_mcc_ws *ws, uin
 }
 #endif
 
-/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect);
- * vec: compatibility columns with compat_col16 and the relaxation 16 pairs
+/* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect,
+ * or lambda_row()'s candidates on the AVX-512 path); vec: the selection
+ * with select_vec, compatibility with compat_tri16 and the relaxation 16 pairs
  * at a time (the same values as compat2 and the scalar loop). */
 static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 {
@@ -1153,8 +1152,10 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 			g[t] = pa->x, g[ns + t] = pa->y, g[2 * ns + t] = pa->t;
 			g[3 * ns + t] = pb->x, g[4 * ns + t] = pb->y, g[5 * ns + t] = pb->t;
 		}
-		for (uint32_t k = 0; k < ns; k++) /* transposed: rho[k * ns + t] = rho(t, k) */
-			compat_col16(g, ns, k, ws->rho + (size_t)k * ns);
+		/* transposed: rho[k * ns + t] = rho(t, k) */
+		memset(ws->rho, 0, (size_t)ns * ns * sizeof *ws->rho);
+		for (uint32_t k = 0; k + 1 < ns; k++)
+			compat_tri16(g, ns, k, ws->rho);
 	} else
 #endif
 	{
