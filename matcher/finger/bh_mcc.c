@@ -45,8 +45,9 @@
 #define MU_3 ((float)M_PI / 12)
 #define TAU_3 (-30.0f)
 
-#define NBUCKET 1024
+#define NBUCKET BH_MCC_BUCKETS
 #define RANK_LO ((1u << 22) - 1) /* select_vec()'s rank keys: index bits */
+#define LIST_FLUSH 256 /* local_sims_avx512(): pairs listed before lambda_list() */
 
 static const float TWO_PI = 2.0f * (float)M_PI;
 
@@ -559,7 +560,8 @@ static void sqrt_init(void) { pthread_once(&tabs_once, tabs_build); }
 #endif
 
 /* The nonzero local similarities of a filled lam matrix, in index order
- * (the fields of bh_mcc_ws); the AVX-512 path fills them in lambda_row. */
+ * (the fields of bh_mcc_ws) for select_scan(); the AVX-512 path lists
+ * select_vec()'s candidates in lambda_list() instead. */
 static void nz_collect(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 {
 	uint32_t n = 0, z0 = UINT32_MAX;
@@ -618,31 +620,33 @@ POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b,
  * lane (a lane adds at most 3 x 64, the 8 lanes at most 1536) so that one
  * horizontal add per pair replaces four.  Popcounts are exact, so the result
  * is bit-identical to the scalar path. */
-/* lam[j] from the packed counts of row[j] (nv | nx << 16 | ny << 32 |
- * nd << 48), 16 pairs per step: the same IEEE operations as the scalar
- * 1 - sqrt(nd) / (sqrt(nx) + sqrt(ny)) (sqrt, add and divide are correctly
- * rounded in both), so the values are bit-identical; a divide per pair no
- * longer stalls the popcount loop. */
-__attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, uint32_t n,
-							  uint32_t min_me, uint32_t i, float *lam,
-							  bh_mcc_ws *ws)
+/* select_vec()'s candidates from a list of pairs (any order): cnt[t] the
+ * packed counts (nv | nx << 16 | ny << 32 | nd << 48) of the pair ij[t] =
+ * i << 16 | j.  lambda = 1 - sqrt(nd) / (sqrt(nx) + sqrt(ny)) with the same
+ * IEEE operations as local_sims() (sqrt, add and divide are correctly
+ * rounded in both), 16 pairs per step, so the values are bit-identical.
+ * For lambda > 0: the rank key (bucket << 22 | (RANK_LO - (i * nb + j)),
+ * the bucket as nz_collect() takes it) to ws->order, ij to ws->nzkey, and
+ * lambda to ws->lam[i * nb + j], the only lam entries the AVX-512 path
+ * reads; ws->top keeps the largest key.  A nonzero lambda is never in
+ * bucket 0 (test_mcc_bucket_bound), so the definition's stop at bucket 0's
+ * first zero removes no candidate and is not needed here. */
+__attribute__((target("avx512f"))) static void lambda_list(const uint64_t *cnt, const uint32_t *ij,
+							   uint32_t n, uint32_t nb, uint32_t min_me,
+							   bh_mcc_ws *ws)
 {
-	const __m512i key0 = _mm512_add_epi32(_mm512_set1_epi32((int)(i << 16)),
-					      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 	const __m512 nbk = _mm512_set1_ps((float)(NBUCKET - 1));
-	const __m512i lo16 = _mm512_set1_epi32(0xffff);
+	const __m512i lo16 = _mm512_set1_epi32(0xffff), lo22 = _mm512_set1_epi32((int)RANK_LO);
+	const __m512i vnb = _mm512_set1_epi32((int)nb);
 	const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
 	const __m512i idx1 = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-	/* rank key low bits, 2^22 - 1 - (i * n + j + lane), less j per step */
-	const __m512i rank0 = _mm512_sub_epi32(_mm512_set1_epi32((int)(RANK_LO - i * n)),
-					       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 	__m512i top = _mm512_setzero_si512();
-	for (uint32_t j = 0; j < n; j += 16) {
-		const uint32_t left = n - j;
+	for (uint32_t t = 0; t < n; t += 16) {
+		const uint32_t left = n - t;
 		const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 		const __mmask8 m0 = (__mmask8)m, m1 = (__mmask8)(m >> 8);
-		__m512i r0 = _mm512_maskz_loadu_epi64(m0, row + j);
-		__m512i r1 = _mm512_maskz_loadu_epi64(m1, row + j + 8);
+		__m512i r0 = _mm512_maskz_loadu_epi64(m0, cnt + t);
+		__m512i r1 = _mm512_maskz_loadu_epi64(m1, cnt + t + 8);
 		/* low and high 32-bit halves of the 16 lanes: (nv | nx << 16), (ny | nd << 16) */
 		__m512i lo = _mm512_permutex2var_epi32(r0, idx, r1);
 		__m512i hi = _mm512_permutex2var_epi32(r0, idx1, r1);
@@ -654,30 +658,22 @@ __attribute__((target("avx512f"))) static void lambda_row(const uint64_t *row, u
 					   _mm512_sqrt_ps(_mm512_cvtepi32_ps(ny)));
 		__m512 q = _mm512_maskz_div_ps(ok, _mm512_sqrt_ps(_mm512_cvtepi32_ps(nd)), den);
 		__m512 l = _mm512_maskz_sub_ps(ok, _mm512_set1_ps(1.0f), q);
-		_mm512_mask_storeu_ps(lam + j, m, l);
-		/* the candidates of select_vec(): the nonzero lanes, with the
-		 * bucket of nz_collect() (same product and truncation), less those
-		 * of bucket 0 after the first zero (z0, set from this vector first;
-		 * a nonzero lambda is at least 1 - sqrt(1537) / (1 + sqrt(1536)) =
-		 * 0.0246, bucket 25, so none is removed, but the rule is the
-		 * definition's) */
-		__mmask16 nz = _mm512_mask_cmp_ps_mask(m, l, _mm512_setzero_ps(), _CMP_GT_OQ);
-		const unsigned zero = (unsigned)(m & ~nz);
-		if (zero && ws->z0 == UINT32_MAX)
-			ws->z0 = i << 16 | (j + (uint32_t)__builtin_ctz(zero));
-		__m512i key = _mm512_add_epi32(key0, _mm512_set1_epi32((int)j));
-		__m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
-		nz &= (__mmask16)~(_mm512_cmpeq_epi32_mask(bk, _mm512_setzero_si512()) &
-				   _mm512_cmpgt_epu32_mask(key, _mm512_set1_epi32((int)ws->z0)));
-		__m512i rank = _mm512_or_si512(_mm512_slli_epi32(bk, 22),
-					       _mm512_sub_epi32(rank0, _mm512_set1_epi32((int)j)));
+		const __mmask16 nz = _mm512_mask_cmp_ps_mask(ok, l, _mm512_setzero_ps(), _CMP_GT_OQ);
+		if (!nz)
+			continue;
+		const __m512i key = _mm512_maskz_loadu_epi32(m, ij + t);
+		const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(key, 16), vnb),
+						    _mm512_and_si512(key, lo16));
+		const __m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
+		const __m512i rank = _mm512_or_si512(_mm512_slli_epi32(bk, 22), _mm512_sub_epi32(lo22, at));
 		_mm512_storeu_si512(ws->nzkey + ws->nnz, _mm512_maskz_compress_epi32(nz, key));
 		_mm512_storeu_si512(ws->order + ws->nnz, _mm512_maskz_compress_epi32(nz, rank));
+		_mm512_mask_i32scatter_ps(ws->lam, nz, at, l, 4);
 		top = _mm512_mask_max_epu32(top, nz, top, rank);
 		ws->nnz += (uint32_t)__builtin_popcount(nz);
 	}
-	const uint32_t t = _mm512_reduce_max_epu32(top);
-	ws->top = t > ws->top ? t : ws->top;
+	const uint32_t tp = _mm512_reduce_max_epu32(top);
+	ws->top = tp > ws->top ? tp : ws->top;
 }
 
 /* Indices j of b whose direction lies within pi/2 of ta (the pairs local
@@ -775,13 +771,14 @@ pair_counts(const int kind, __m512i a0, __m512i a1, __m512i a2, __m512i v0, __m5
 #undef LOAD_FULL
 #undef LOAD_TAIL
 
-/* row[j] for the pairs (a, jl[t]) of one kind, two at a time (one
- * horizontal sum for both), plus the counts the kind does not count per
- * pair: add_row (a's own) and, when add_b is not NULL, add_b[j] (b's own). */
+/* cnt[t] and ij[t] = i << 16 | jl[t] for the pairs (a = i, jl[t]) of one
+ * kind, two at a time (one horizontal sum for both), plus the counts the
+ * kind does not count per pair: add_row (a's own) and, when add_b is not
+ * NULL, add_b[j] (b's own). */
 TGT_POPC static inline __attribute__((always_inline)) void
 pairs_row(const int kind, __m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512i v1, __m512i v2,
 	  const uint32_t *jl, uint32_t nj, const uint8_t *cb, uint32_t W, __mmask8 m2, uint64_t add_row,
-	  const uint64_t *add_b, uint64_t *row)
+	  const uint64_t *add_b, uint32_t i, uint64_t *cnt, uint32_t *ij)
 {
 	uint32_t t = 0;
 	for (; t + 1 < nj; t += 2) {
@@ -792,13 +789,16 @@ pairs_row(const int kind, __m512i a0, __m512i a1, __m512i a2, __m512i v0, __m512
 		__m512i f = _mm512_add_epi64(_mm512_unpacklo_epi64(c0, c1), _mm512_unpackhi_epi64(c0, c1));
 		__m256i h = _mm256_add_epi64(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
 		__m128i q = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-		row[j0] = (uint64_t)_mm_cvtsi128_si64(q) + add_row + (add_b ? add_b[j0] : 0);
-		row[j1] = (uint64_t)_mm_extract_epi64(q, 1) + add_row + (add_b ? add_b[j1] : 0);
+		cnt[t] = (uint64_t)_mm_cvtsi128_si64(q) + add_row + (add_b ? add_b[j0] : 0);
+		cnt[t + 1] = (uint64_t)_mm_extract_epi64(q, 1) + add_row + (add_b ? add_b[j1] : 0);
+		ij[t] = i << 16 | j0;
+		ij[t + 1] = i << 16 | j1;
 	}
 	if (t < nj) {
 		const uint32_t j = jl[t];
 		const __m512i c = pair_counts(kind, a0, a1, a2, v0, v1, v2, cb + (size_t)j * 16 * W, W, m2);
-		row[j] = (uint64_t)_mm512_reduce_add_epi64(c) + add_row + (add_b ? add_b[j] : 0);
+		cnt[t] = (uint64_t)_mm512_reduce_add_epi64(c) + add_row + (add_b ? add_b[j] : 0);
+		ij[t] = i << 16 | j;
 	}
 }
 
@@ -810,18 +810,21 @@ TGT_POPC static inline uint64_t plane_count(__m512i p0, __m512i p1, __m512i p2)
 }
 
 /* Local similarities, a row of pairs at a time: cylinder a's planes stay in
- * registers, the pairs within pi/2 are listed by near_dirs() per kind
- * (pairs_row), lambda_row() finishes the row.  For planes of 17 .. 24 words
- * (version 1 has 20); same integers as local_sims(). */
-TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, float *lam,
-				       bh_mcc_ws *ws)
+ * registers, the pairs within pi/2 are listed by near_dirs() per kind and
+ * counted (pairs_row); lambda_list() takes the listed pairs 16 at a time,
+ * every LIST_FLUSH or more, so only pairs within pi/2 reach the square
+ * roots and the divide.  For planes of 17 .. 24 words (version 1 has 20);
+ * the same integers and lambdas as local_sims(), but only the candidates
+ * are written (ws->lam holds nothing else on this path). */
+TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
 {
 	const uint32_t W = a->words, cells = bh_mcc_cells() * ND;
 	const uint32_t min_me = (uint32_t)(MIN_ME * bh_mcc_cells() * ND);
 	const __mmask8 m2 = (__mmask8)((1u << (W - 16)) - 1);
 	ws->nnz = ws->top = 0;
-	ws->z0 = UINT32_MAX;
-	uint64_t row[BH_MCC_MAX_CYL]; /* packed counts of one row of pairs */
+	/* the pairs within pi/2 of the rows so far, for lambda_list() */
+	uint64_t cnt[LIST_FLUSH + BH_MCC_MAX_CYL];
+	uint32_t ij[LIST_FLUSH + BH_MCC_MAX_CYL], nl = 0;
 	uint64_t own_b[BH_MCC_MAX_CYL]; /* |mask_j| | |bits_j| << 32 */
 	uint16_t tb[BH_MCC_MAX_CYL];
 	uint8_t fullb[BH_MCC_MAX_CYL + 16];
@@ -844,18 +847,29 @@ TGT_POPC static void local_sims_avx512(const bh_mcc_view *a, const bh_mcc_view *
 		const __m512i v0 = _mm512_loadu_si512(xa + 8 * W), v1 = _mm512_loadu_si512(xa + 8 * W + 64);
 		const __m512i v2 = _mm512_maskz_loadu_epi64(m2, xa + 8 * W + 128);
 		const uint64_t na = plane_count(a0, a1, a2), nm = plane_count(v0, v1, v2);
-		memset(row, 0, b->n * sizeof *row); /* no valid cells: lambda 0 */
 		uint32_t np;
 		const uint32_t nf = near_dirs(tb, fullb, b->n, view_theta(a, i), jf, jp, &np);
 		if (nm == cells) {
-			pairs_row(PK_FF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, na << 16, own_b, row);
-			pairs_row(PK_FP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, own_b, row);
+			pairs_row(PK_FF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, na << 16, own_b, i, cnt + nl,
+				  ij + nl);
+			pairs_row(PK_FP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, own_b, i, cnt + nl + nf,
+				  ij + nl + nf);
 		} else {
-			pairs_row(PK_PF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, nm | na << 16, NULL, row);
-			pairs_row(PK_PP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, NULL, row);
+			pairs_row(PK_PF, a0, a1, a2, v0, v1, v2, jf, nf, cb, W, m2, nm | na << 16, NULL, i,
+				  cnt + nl, ij + nl);
+			pairs_row(PK_PP, a0, a1, a2, v0, v1, v2, jp, np, cb, W, m2, 0, NULL, i, cnt + nl + nf,
+				  ij + nl + nf);
 		}
-		lambda_row(row, b->n, min_me, i, lam + (size_t)i * b->n, ws);
+		nl += nf + np;
+		if (nl >= LIST_FLUSH) { /* whole vectors now, the rest with the next rows */
+			const uint32_t done = nl & ~15u;
+			lambda_list(cnt, ij, done, b->n, min_me, ws);
+			memmove(cnt, cnt + done, (nl - done) * sizeof *cnt);
+			memmove(ij, ij + done, (nl - done) * sizeof *ij);
+			nl -= done;
+		}
 	}
+	lambda_list(cnt, ij, nl, b->n, min_me, ws);
 }
 #endif
 
@@ -1081,12 +1095,12 @@ static uint32_t select_scan(bh_mcc_ws *ws, uint32_t na, uint32_t nb, uint32_t nr
 #if defined(__x86_64__)
 /* The pair selection of select_scan() by repeated maxima, 16 candidates
  * per step: the same pairs in the same order as its bucket sort and greedy
- * scan.  lambda_row() lists the candidates: ws->nzkey (i << 16 | j) and
+ * scan.  lambda_list() lists the candidates: ws->nzkey (i << 16 | j) and
  * ws->order, a rank key per candidate, bucket << 22 | (RANK_LO - (i * nb +
  * j)) (the index fits 22 bits as na, nb <= 2048), so that the largest key
  * is the scan's next pair: higher bucket first, lower index first inside
- * one; ws->top is the largest.  The scan stops at bucket 0's first zero
- * (index z0), so bucket-0 entries after it are not listed.  Each step takes
+ * one; ws->top is the largest.  (The scan stops at bucket 0's first zero,
+ * but no candidate is in bucket 0: see lambda_list().)  Each step takes
  * the largest key, then drops every candidate of its row or column, which
  * the scan would skip as used (compacted in place, the next maximum taken
  * in the same pass).  Each pair removes a row and a column, so the list
@@ -1122,7 +1136,7 @@ __attribute__((target("avx512f"))) static uint32_t select_vec(bh_mcc_ws *ws, uin
 #endif
 
 /* LSS-R on a filled lam matrix (na x nb) and its nonzero list (nz_collect,
- * or lambda_row()'s candidates on the AVX-512 path); vec: the selection
+ * or lambda_list()'s candidates on the AVX-512 path); vec: the selection
  * with select_vec, compatibility with compat_tri16 and the relaxation 16 pairs
  * at a time (the same values as compat2 and the scalar loop). */
 static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
@@ -1237,7 +1251,7 @@ static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	const unsigned need = BH_CPU_AVX512 | BH_CPU_VPOPCNTDQ;
 	vec = may_vec && (bh_cpu_features() & need) == need && a->words > 16 && a->words <= 24;
 	if (vec)
-		local_sims_avx512(a, b, ws->lam, ws);
+		local_sims_avx512(a, b, ws);
 	else
 #else
 	(void)may_vec;

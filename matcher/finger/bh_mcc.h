@@ -69,6 +69,10 @@
 #define BH_MCC_MAX_CYL 2048 /* forensic palms; keeps a blob under 1 MiB */
 #define BH_MCC_HEADER 16
 #define BH_MCC_SCORE_MAX 10000
+/* LSS-R takes the pairs in the order of a stable sort of the local
+ * similarities into this many buckets, bucket (int)(lambda * (B - 1)),
+ * best first (bh_mcc.c, select_scan). */
+#define BH_MCC_BUCKETS 1024
 
 /* Cells in the disc per section, and uint64 words per bit plane. */
 uint32_t bh_mcc_cells(void);

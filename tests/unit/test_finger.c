@@ -235,6 +235,28 @@ static void test_mcc_paths_agree_large(void **state)
 	}
 }
 
+/* The AVX-512 selection (bh_mcc.c, lambda_list) relies on this: a nonzero
+ * local similarity, 1 - sqrt(nd) / (sqrt(nx) + sqrt(ny)) in single
+ * precision, never falls in LSS-R's bucket 0.  It is smallest for the
+ * largest nd, which is nx + ny (|x ^ y| <= |x| + |y|), and it is 0 when nx
+ * or ny is 0; so every nx, ny >= 1 up to the cell count is checked at
+ * nd = nx + ny. */
+static void test_mcc_bucket_bound(void **state)
+{
+	(void)state;
+	const uint32_t cells = bh_mcc_cells() * BH_MCC_ND;
+	float lo = 1;
+	for (uint32_t nx = 1; nx <= cells; nx++)
+		for (uint32_t ny = 1; ny <= cells; ny++) {
+			float l = 1.0f - sqrtf((float)(nx + ny)) / (sqrtf((float)nx) + sqrtf((float)ny));
+			lo = l < lo ? l : lo;
+		}
+	printf("smallest nonzero local similarity %.5f, bucket %d (cells %u)\n", lo,
+	       (int)(lo * (BH_MCC_BUCKETS - 1)), cells);
+	assert_true(lo > 0);
+	assert_true((int)(lo * (BH_MCC_BUCKETS - 1)) >= 1);
+}
+
 static void test_mcc_invariance(void **state)
 {
 	(void)state;
@@ -404,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_same_beats_different),
 		cmocka_unit_test(test_code_statistics),
 		cmocka_unit_test(test_mcc_invariance),
+		cmocka_unit_test(test_mcc_bucket_bound),
 		cmocka_unit_test(test_mcc_paths_agree_large),
 		cmocka_unit_test(test_mcc_check_rejects),
 		cmocka_unit_test(test_ops_and_rerank),
