@@ -1035,12 +1035,20 @@ TGT512 static void relax16(const float *rhoT, uint32_t ns, const float *cur, flo
 			in[v] = t >= ns ? 0 : ns - t >= 16 ? 0xffff : (__mmask16)((1u << (ns - t)) - 1);
 			s[v] = _mm512_setzero_ps();
 		}
-		for (uint32_t k = 0; k < ns; k++) {
-			const float *rk = rhoT + (size_t)k * ns + t0;
-			const __m512 ck = _mm512_set1_ps(cur[k]);
-			for (int v = 0; v < 4; v++)
-				s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
-		}
+		if (ns - t0 <= 32) /* up to 32 pairs left (most comparisons): the other two are empty */
+			for (uint32_t k = 0; k < ns; k++) {
+				const float *rk = rhoT + (size_t)k * ns + t0;
+				const __m512 ck = _mm512_set1_ps(cur[k]);
+				for (int v = 0; v < 2; v++)
+					s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
+			}
+		else
+			for (uint32_t k = 0; k < ns; k++) {
+				const float *rk = rhoT + (size_t)k * ns + t0;
+				const __m512 ck = _mm512_set1_ps(cur[k]);
+				for (int v = 0; v < 4; v++)
+					s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
+			}
 		for (int v = 0; v < 4; v++) {
 			const uint32_t t = t0 + 16 * (uint32_t)v;
 			__m512 c = _mm512_maskz_loadu_ps(in[v], cur + t);
