@@ -46,7 +46,8 @@
 #define TAU_3 (-30.0f)
 
 #define NBUCKET BH_MCC_BUCKETS
-#define RANK_LO ((1u << 22) - 1) /* select_vec()'s rank keys: index bits */
+#define RANK_LO ((1u << 22) - 1) /* select_vec()'s rank keys: the (i, j) bits */
+_Static_assert(BH_MCC_MAX_CYL <= 2048, "rank keys hold i and j in 11 bits each");
 #define LIST_FLUSH 256 /* local_sims_avx512(): pairs listed before lambda_list() */
 
 static const float TWO_PI = 2.0f * (float)M_PI;
@@ -425,8 +426,7 @@ struct bh_mcc_ws {
 	/* the nonzero similarities in index order (nz_collect): key i << 16 | j
 	 * and bucket (int)(lam * (NBUCKET - 1)); z0 = key of the first zero
 	 * (UINT32_MAX if none).  Room for cap_lam + 16 (whole-vector stores).
-	 * The AVX-512 path lists select_vec()'s candidates instead: nzkey and
-	 * their rank keys in order, without nzbk. */
+	 * The AVX-512 path lists select_vec()'s rank keys in order instead. */
 	uint32_t *nzkey;
 	uint16_t *nzbk;
 	uint32_t nnz, z0;
@@ -625,9 +625,9 @@ POPCNT_TARGET static void local_sims(const bh_mcc_view *a, const bh_mcc_view *b,
  * i << 16 | j.  lambda = 1 - sqrt(nd) / (sqrt(nx) + sqrt(ny)) with the same
  * IEEE operations as local_sims() (sqrt, add and divide are correctly
  * rounded in both), 16 pairs per step, so the values are bit-identical.
- * For lambda > 0: the rank key (bucket << 22 | (RANK_LO - (i * nb + j)),
- * the bucket as nz_collect() takes it) to ws->order, ij to ws->nzkey, and
- * lambda to ws->lam[i * nb + j], the only lam entries the AVX-512 path
+ * For lambda > 0: the rank key (bucket << 22 | (RANK_LO - (i << 11 | j)),
+ * the bucket as nz_collect() takes it) to ws->order, and lambda to
+ * ws->lam[i * nb + j], the only lam entries the AVX-512 path
  * reads; ws->top keeps the largest key.  A nonzero lambda is never in
  * bucket 0 (test_mcc_bucket_bound), so the definition's stop at bucket 0's
  * first zero removes no candidate and is not needed here. */
@@ -662,11 +662,11 @@ __attribute__((target("avx512f"))) static void lambda_list(const uint64_t *cnt, 
 		if (!nz)
 			continue;
 		const __m512i key = _mm512_maskz_loadu_epi32(m, ij + t);
-		const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(key, 16), vnb),
-						    _mm512_and_si512(key, lo16));
+		const __m512i ki = _mm512_srli_epi32(key, 16), kj = _mm512_and_si512(key, lo16);
+		const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(ki, vnb), kj);
 		const __m512i bk = _mm512_cvttps_epi32(_mm512_mul_ps(l, nbk));
-		const __m512i rank = _mm512_or_si512(_mm512_slli_epi32(bk, 22), _mm512_sub_epi32(lo22, at));
-		_mm512_storeu_si512(ws->nzkey + ws->nnz, _mm512_maskz_compress_epi32(nz, key));
+		const __m512i low = _mm512_sub_epi32(lo22, _mm512_or_si512(_mm512_slli_epi32(ki, 11), kj));
+		const __m512i rank = _mm512_or_si512(_mm512_slli_epi32(bk, 22), low);
 		_mm512_storeu_si512(ws->order + ws->nnz, _mm512_maskz_compress_epi32(nz, rank));
 		_mm512_mask_i32scatter_ps(ws->lam, nz, at, l, 4);
 		top = _mm512_mask_max_epu32(top, nz, top, rank);
@@ -1103,11 +1103,12 @@ static uint32_t select_scan(bh_mcc_ws *ws, uint32_t na, uint32_t nb, uint32_t nr
 #if defined(__x86_64__)
 /* The pair selection of select_scan() by repeated maxima, 16 candidates
  * per step: the same pairs in the same order as its bucket sort and greedy
- * scan.  lambda_list() lists the candidates: ws->nzkey (i << 16 | j) and
- * ws->order, a rank key per candidate, bucket << 22 | (RANK_LO - (i * nb +
- * j)) (the index fits 22 bits as na, nb <= 2048), so that the largest key
- * is the scan's next pair: higher bucket first, lower index first inside
- * one; ws->top is the largest.  (The scan stops at bucket 0's first zero,
+ * scan.  lambda_list() lists the candidates in ws->order, a rank key per
+ * candidate, bucket << 22 | (2047 - i) << 11 | (2047 - j) (i, j < 2048 =
+ * BH_MCC_MAX_CYL), so that the largest key is the scan's next pair: higher
+ * bucket first, then lower i, then lower j, which is index order inside a
+ * bucket; ws->top is the largest.  The key holds the row and column, so
+ * one array is compacted.  (The scan stops at bucket 0's first zero,
  * but no candidate is in bucket 0: see lambda_list().)  Each step takes
  * the largest key, then drops every candidate of its row or column, which
  * the scan would skip as used (compacted in place, the next maximum taken
@@ -1116,23 +1117,24 @@ static uint32_t select_scan(bh_mcc_ws *ws, uint32_t na, uint32_t nb, uint32_t nr
  * pairs in ws->sel. */
 __attribute__((target("avx512f"))) static uint32_t select_vec(bh_mcc_ws *ws, uint32_t nb, uint32_t nr)
 {
-	uint32_t *rk = ws->order, *ij = ws->nzkey, n = ws->nnz, top = ws->top;
-	const __m512i lo16 = _mm512_set1_epi32(0xffff);
+	uint32_t *rk = ws->order, n = ws->nnz, top = ws->top;
+	const __m512i f11 = _mm512_set1_epi32(2047);
 	uint32_t ns = 0;
 	while (n > 0 && ns < nr) {
-		const uint32_t idx = RANK_LO - (top & RANK_LO), i = idx / nb, j = idx % nb;
-		ws->sel[ns++] = (pairsel){(uint16_t)i, (uint16_t)j, ws->lam[idx]};
-		const __m512i vi = _mm512_set1_epi32((int)i), vj = _mm512_set1_epi32((int)j);
+		const uint32_t ri = (top >> 11) & 2047, rj = top & 2047; /* 2047 - i, 2047 - j */
+		const uint32_t i = 2047 - ri, j = 2047 - rj;
+		ws->sel[ns++] = (pairsel){(uint16_t)i, (uint16_t)j, ws->lam[(size_t)i * nb + j]};
+		const __m512i vi = _mm512_set1_epi32((int)ri), vj = _mm512_set1_epi32((int)rj);
 		__m512i mx = _mm512_setzero_si512();
 		uint32_t kept = 0;
 		for (uint32_t x = 0; x < n; x += 16) {
 			const __mmask16 m = n - x >= 16 ? 0xffff : (__mmask16)((1u << (n - x)) - 1);
-			const __m512i k = _mm512_maskz_loadu_epi32(m, rk + x), c = _mm512_maskz_loadu_epi32(m, ij + x);
-			__mmask16 keep = _mm512_mask_cmpneq_epi32_mask(m, _mm512_srli_epi32(c, 16), vi);
-			keep = _mm512_mask_cmpneq_epi32_mask(keep, _mm512_and_si512(c, lo16), vj);
-			/* kept <= x: the stores land on entries already loaded */
+			const __m512i k = _mm512_maskz_loadu_epi32(m, rk + x);
+			__mmask16 keep = _mm512_mask_cmpneq_epi32_mask(
+				m, _mm512_and_si512(_mm512_srli_epi32(k, 11), f11), vi);
+			keep = _mm512_mask_cmpneq_epi32_mask(keep, _mm512_and_si512(k, f11), vj);
+			/* kept <= x: the store lands on entries already loaded */
 			_mm512_storeu_si512(rk + kept, _mm512_maskz_compress_epi32(keep, k));
-			_mm512_storeu_si512(ij + kept, _mm512_maskz_compress_epi32(keep, c));
 			mx = _mm512_mask_max_epu32(mx, keep, mx, k);
 			kept += (uint32_t)__builtin_popcount(keep);
 		}
