@@ -1008,20 +1008,36 @@ TGT512 static void compat_tri16(const float *geo, uint32_t ns, uint32_t k, float
 		const __m512 d3 = _mm512_abs_ps(dphi16(dphi16(kat, ga), dphi16(kbt, gb)));
 		const __mmask16 ok3 = _mm512_mask_cmp_ps_mask(ok, d3, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
 		/* rho(t, k): t's angle along t -> k, the segment turned by pi */
-		const __m512 d3r = _mm512_abs_ps(dphi16(dphi16(tat, _mm512_add_ps(ga, pi)), dphi16(tbt, _mm512_add_ps(gb, pi))));
+		const __m512 gar = _mm512_add_ps(ga, pi), gbr = _mm512_add_ps(gb, pi);
+		const __m512 d3r = _mm512_abs_ps(dphi16(dphi16(tat, gar), dphi16(tbt, gbr)));
 		const __mmask16 ok3r = _mm512_mask_cmp_ps_mask(ok, d3r, _mm512_set1_ps(Z23_MAX), _CMP_LT_OQ);
 		if (ok3r)
 			_mm512_mask_storeu_ps(rhoT + (size_t)k * ns + c, ok3r,
 					      _mm512_mul_ps(z12, gather16(ok3r, d3r, Z23_STEP, z2_tab)));
 		if (ok3) {
-			const __m512i at_t = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)c)), vns),
-							      _mm512_set1_epi32((int)k));
-			_mm512_mask_i32scatter_ps(rhoT, ok3, at_t, _mm512_mul_ps(z12, gather16(ok3, d3, Z23_STEP, z2_tab)), 4);
+			const __m512i t = _mm512_add_epi32(lane, _mm512_set1_epi32((int)c));
+			const __m512i at_t = _mm512_add_epi32(_mm512_mullo_epi32(t, vns), _mm512_set1_epi32((int)k));
+			const __m512 v = _mm512_mul_ps(z12, gather16(ok3, d3, Z23_STEP, z2_tab));
+			_mm512_mask_i32scatter_ps(rhoT, ok3, at_t, v, 4);
 		}
 	}
 }
 
-/* One relaxation step for every t, 64 at a time in four accumulators:
+/* s[v] += rho(t, k) * cur[k] over k ascending, for the nv (a constant at
+ * each call) vectors of 16 values of t from t0. */
+TGT512 static inline __attribute__((always_inline)) void
+relax_sums(const float *rhoT, uint32_t ns, uint32_t t0, const float *cur, const __mmask16 in[4],
+	   __m512 s[4], const int nv)
+{
+	for (uint32_t k = 0; k < ns; k++) {
+		const float *rk = rhoT + (size_t)k * ns + t0;
+		const __m512 ck = _mm512_set1_ps(cur[k]);
+		for (int v = 0; v < nv; v++)
+			s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
+	}
+}
+
+/* One relaxation step for every t, 64 at a time in up to four accumulators:
  * nxt[t] = W_R * cur[t] + wn * s_t with s_t the sum over k ascending of
  * rho(t, k) * cur[k] (rhoT[k * ns + t]): the scalar loop's operations in
  * its order, for 16 values of t per vector. */
@@ -1036,19 +1052,9 @@ TGT512 static void relax16(const float *rhoT, uint32_t ns, const float *cur, flo
 			s[v] = _mm512_setzero_ps();
 		}
 		if (ns - t0 <= 32) /* up to 32 pairs left (most comparisons): the other two are empty */
-			for (uint32_t k = 0; k < ns; k++) {
-				const float *rk = rhoT + (size_t)k * ns + t0;
-				const __m512 ck = _mm512_set1_ps(cur[k]);
-				for (int v = 0; v < 2; v++)
-					s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
-			}
+			relax_sums(rhoT, ns, t0, cur, in, s, 2);
 		else
-			for (uint32_t k = 0; k < ns; k++) {
-				const float *rk = rhoT + (size_t)k * ns + t0;
-				const __m512 ck = _mm512_set1_ps(cur[k]);
-				for (int v = 0; v < 4; v++)
-					s[v] = _mm512_add_ps(s[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(in[v], rk + 16 * v), ck));
-			}
+			relax_sums(rhoT, ns, t0, cur, in, s, 4);
 		for (int v = 0; v < 4; v++) {
 			const uint32_t t = t0 + 16 * (uint32_t)v;
 			__m512 c = _mm512_maskz_loadu_ps(in[v], cur + t);
