@@ -318,10 +318,11 @@ static int conv_direct(const bh_t3 *in, const float *filt, int cout, const bh_ge
 
 /* ---- dispatch between the AVX-512 direct kernels and im2col + sgemm ---- */
 
-static atomic_int force_blas, force_f16;
+static atomic_int force_blas, force_f16, force_bf16;
 
 void bh_face_nn_force_blas(int on) { atomic_store(&force_blas, on != 0); }
 void bh_face_nn_force_f16(int on) { atomic_store(&force_f16, on != 0); }
+void bh_face_nn_force_bf16(int on) { atomic_store(&force_bf16, on != 0); }
 
 static int fast_ok(int cout)
 {
@@ -329,10 +330,16 @@ static int fast_ok(int cout)
 }
 
 /* bfloat16 products for filters packed now (the format is stored in each
- * packed filter, so a filter packed earlier keeps its own). */
+ * packed filter, so a filter packed earlier keeps its own), on CPUs with
+ * AVX512_BF16 other than Intel's.  A speed choice, measured (docs/FACE.md,
+ * Speed): on AMD family 1Ah the bfloat16 pipeline took 5.4-5.7 ms per face
+ * against 7.1-7.6 ms with float products; on an Intel Xeon (AVX512_BF16,
+ * AMX), 15.1-15.4 ms against 12.4-12.8 ms. */
 static int bf16_ok(int cin)
 {
-	return cin % 2 == 0 && !atomic_load(&force_f16) && (bh_cpu_features() & BH_CPU_AVX512BF16);
+	const unsigned cpu = bh_cpu_features();
+	return cin % 2 == 0 && !atomic_load(&force_f16) && (cpu & BH_CPU_AVX512BF16) &&
+	       (atomic_load(&force_bf16) || !(cpu & BH_CPU_INTEL));
 }
 
 const char *bh_face_nn_kernel(void)

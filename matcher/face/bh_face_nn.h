@@ -79,6 +79,10 @@ void bh_face_nn_force_blas(int on);
 /* 1: filters packed from now on use half floats and float products even on
  * CPUs with AVX512_BF16 (tests; the format travels with each packed filter). */
 void bh_face_nn_force_f16(int on);
+/* 1: filters packed from now on use bfloat16 products on every CPU with
+ * AVX512_BF16, including those where float products are chosen for speed
+ * (tests, so both kernels are checked on any such CPU).  force_f16 wins. */
+void bh_face_nn_force_bf16(int on);
 /* "avx512-direct-bf16", "avx512-direct" or "openblas-im2col": the kernel a
  * filter packed now would run on. */
 const char *bh_face_nn_kernel(void);

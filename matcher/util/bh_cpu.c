@@ -14,15 +14,17 @@ static uint64_t xgetbv0(void)
 static unsigned detect(void)
 {
 	unsigned a, b, c, d, f = 0;
+	if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e)
+		f |= BH_CPU_INTEL; /* "Genu" "ineI" "ntel" */
 	if (!__get_cpuid(1, &a, &b, &c, &d))
-		return 0;
+		return f;
 	int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1;
 	if (!osxsave)
-		return 0;
+		return f;
 	uint64_t xcr0 = xgetbv0();
 	int ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return 0;
+		return f;
 	if (ymm && fma && ((b >> 5) & 1))
 		f |= BH_CPU_AVX2;
 	int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);

@@ -10,6 +10,7 @@ enum {
 	BH_CPU_AVX512VNNI = 1u << 2, /* VPDPBUSD */
 	BH_CPU_VPOPCNTDQ = 1u << 3,  /* VPOPCNTQ */
 	BH_CPU_AVX512BF16 = 1u << 4, /* VDPBF16PS, VCVTNE(2)PS2BF16 */
+	BH_CPU_INTEL = 1u << 5,      /* vendor "GenuineIntel" (a speed choice, see bh_face_nn.c) */
 };
 
 /* Bit set of BH_CPU_* flags for this machine (computed once). */

@@ -102,6 +102,7 @@ static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float
 	assert_int_equal(rc, 0);
 	bh_face_nn_force_blas(0);
 	bh_face_nn_force_f16(f16);
+	bh_face_nn_force_bf16(!f16);
 	uint16_t *pk = NULL;
 	if (!depthwise)
 		assert_int_equal(bh_conv_prepack(f, sh->k, sh->cin, cout, &pk), 0);
@@ -116,6 +117,7 @@ static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float
 			 sh->w, sh->cin, cout, sh->k, sh->s, sh->same ? "same" : "valid",
 			 depthwise ? " depthwise" : "", f16 ? " half" : " bfloat16", d, tol);
 	bh_face_nn_force_f16(0);
+	bh_face_nn_force_bf16(0);
 	bh_aligned_free(pk);
 	bh_t3_free(&in);
 	bh_t3_free(&fast);
@@ -149,8 +151,13 @@ static void test_kernel_name(void **state)
 	bh_face_nn_force_f16(1);
 	assert_string_equal(bh_face_nn_kernel(), "avx512-direct");
 	bh_face_nn_force_f16(0);
+	/* by default bfloat16 only off Intel (a speed choice, bh_face_nn.c) */
+	const int intel = (bh_cpu_features() & BH_CPU_INTEL) != 0;
 	assert_string_equal(bh_face_nn_kernel(),
-			    have_bf16() ? "avx512-direct-bf16" : "avx512-direct");
+			    have_bf16() && !intel ? "avx512-direct-bf16" : "avx512-direct");
+	bh_face_nn_force_bf16(1);
+	assert_string_equal(bh_face_nn_kernel(), have_bf16() ? "avx512-direct-bf16" : "avx512-direct");
+	bh_face_nn_force_bf16(0);
 }
 
 /* Bare convolution, model-like weights, bfloat16-exact inputs: equal up to
