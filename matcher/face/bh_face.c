@@ -322,7 +322,8 @@ int bh_face_landmarks(const bh_face_model *m, const bh_image *img, const bh_face
  * BH_FACE_REFINE_PAD per side: the net then sees the face framed the same
  * way whatever the detector's box was, which steadies the alignment
  * (+0.3-0.4 points on the LFW dev pairs). */
-static int refine_landmarks(const bh_face_model *m, const bh_image *work, float pts[136])
+/* The 68 landmarks' bounding box, grown by e times its size on each side. */
+static bh_face_box lmk_box(const float pts[136], float e)
 {
 	float x0 = pts[0], y0 = pts[1], x1 = pts[0], y1 = pts[1];
 	for (int i = 1; i < 68; i++) {
@@ -331,8 +332,13 @@ static int refine_landmarks(const bh_face_model *m, const bh_image *work, float 
 		y0 = fminf(y0, pts[2 * i + 1]);
 		y1 = fmaxf(y1, pts[2 * i + 1]);
 	}
-	const float e = BH_FACE_REFINE_PAD, w = x1 - x0, h = y1 - y0;
-	bh_face_box b = {x0 - e * w, y0 - e * h, w * (1 + 2 * e), h * (1 + 2 * e), 1};
+	const float w = x1 - x0, h = y1 - y0;
+	return (bh_face_box){x0 - e * w, y0 - e * h, w * (1 + 2 * e), h * (1 + 2 * e), 1};
+}
+
+static int refine_landmarks(const bh_face_model *m, const bh_image *work, float pts[136])
+{
+	const bh_face_box b = lmk_box(pts, BH_FACE_REFINE_PAD);
 	return landmarks_work(m, work, &b, pts);
 }
 
@@ -340,16 +346,11 @@ static int refine_landmarks(const bh_face_model *m, const bh_image *work, float 
  * of the area of a's bounding box (the face's size). */
 static float lmk_drift(const float a[136], const float b[136])
 {
-	float x0 = a[0], y0 = a[1], x1 = a[0], y1 = a[1];
+	const bh_face_box box = lmk_box(a, 0);
 	double sum = 0;
-	for (int i = 0; i < 68; i++) {
-		x0 = fminf(x0, a[2 * i]);
-		x1 = fmaxf(x1, a[2 * i]);
-		y0 = fminf(y0, a[2 * i + 1]);
-		y1 = fmaxf(y1, a[2 * i + 1]);
+	for (int i = 0; i < 68; i++)
 		sum += hypot((double)a[2 * i] - b[2 * i], (double)a[2 * i + 1] - b[2 * i + 1]);
-	}
-	const double size = sqrt((double)(x1 - x0) * (double)(y1 - y0));
+	const double size = sqrt((double)box.w * (double)box.h);
 	return size > 0 ? (float)(sum / 68 / size) : INFINITY;
 }
 
