@@ -3,6 +3,11 @@
 
 #include <cpuid.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ARCH_REQ_XCOMP_PERM 0x1023 /* linux/arch/x86/include/uapi/asm/prctl.h */
+#define XFEATURE_XTILEDATA 18
 
 static uint64_t xgetbv0(void)
 {
@@ -34,8 +39,13 @@ static unsigned detect(void)
 			f |= BH_CPU_AVX512VNNI;
 		if ((c >> 14) & 1)
 			f |= BH_CPU_VPOPCNTDQ;
-		if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1))
+		int amx = ((d >> 22) & 1) && ((d >> 24) & 1); /* AMX-BF16, AMX-TILE */
+		if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1)) {
 			f |= BH_CPU_AVX512BF16;
+			if (amx && ((xcr0 >> 17) & 3) == 3 &&
+			    syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0)
+				f |= BH_CPU_AMXBF16;
+		}
 	}
 	return f;
 }
