@@ -13,6 +13,7 @@
  * bound by the multiply units rather than by loads.  R*NV stays at 24 or
  * less so accumulators, filter vectors and a spare fit the 32 registers. */
 #include "bh_face_conv.h"
+#include "bh_face_conv_epi.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -21,22 +22,6 @@
 /* Widest tile per NV (index NV); RMAX_ALL bounds the dispatch table. */
 static const int rmax_of[5] = {0, 16, 12, 8, 6};
 #define RMAX_ALL 16
-
-static inline __attribute__((always_inline)) __m512 epilogue(const bh_conv_job *j, __m512 y,
-							     int co, size_t o)
-{
-	if (j->mul)
-		y = _mm512_mul_ps(y, _mm512_loadu_ps(j->mul + co));
-	if (j->add)
-		y = _mm512_add_ps(y, _mm512_loadu_ps(j->add + co));
-	if (j->res)
-		y = _mm512_add_ps(y, _mm512_loadu_ps(j->res + o));
-	if (j->act == BH_ACT_RELU)
-		y = _mm512_max_ps(y, _mm512_setzero_ps());
-	else if (j->act == BH_ACT_LEAKY)
-		y = _mm512_max_ps(y, _mm512_mul_ps(y, _mm512_set1_ps(0.1f)));
-	return y;
-}
 
 /* The sums of one tile: RY rows of RX pixels from (oy, ox), channels
  * co .. co+16*NV-1, into acc[r][v] with r = ry*RX + rx.  x points at input
