@@ -85,6 +85,16 @@ typedef struct bh_conv_job {
  * AVX512_BF16, in16 set, fpk in BH_CONV_PACK_BF16). */
 void bh_conv_avx512(const bh_conv_job *j);
 
+/* Input channels the AMX kernel takes: its products run over 32 channels,
+ * or over all 16. */
+static inline int bh_conv_amx_takes(int cin) { return cin % 32 == 0 || cin == 16; }
+
+/* Full convolution on AMX tiles (bh_face_conv_amx.c); requires
+ * BH_CPU_AMXBF16, bf16 (in16 set, fpk in BH_CONV_PACK_BF16),
+ * bh_conv_amx_takes(cin) and cout % 16 == 0.  The same values as
+ * bh_conv_avx512 on the same packed filter, up to the order of the sums. */
+void bh_conv_amx(const bh_conv_job *j);
+
 /* Depthwise convolution (channel multiplier 1, cout = cin, filt [k][k][c]);
  * mul/add/res/act as above.  Requires cin % 16 == 0 and AVX-512F. */
 void bh_dwconv_avx512(const bh_conv_job *j);

@@ -342,9 +342,32 @@ static int bf16_ok(int cin)
 	       (atomic_load(&force_bf16) || !(cpu & BH_CPU_INTEL));
 }
 
+/* AMX tiles for a bfloat16 filter of cin input channels, on CPUs that have
+ * them, unless a test forces one of the AVX-512 kernels.  Also a speed
+ * choice (docs/FACE.md, Speed): on the Intel Xeon above, 6.4-6.9 ms per
+ * face against 12.1-12.2 ms with float products on AVX-512. */
+static int amx_ok(int cin)
+{
+	return bh_conv_amx_takes(cin) && (bh_cpu_features() & BH_CPU_AMXBF16) &&
+	       !atomic_load(&force_f16) && !atomic_load(&force_bf16);
+}
+
+/* The format a filter of cin input channels is packed in now. */
+static int pack_bf16(int cin) { return amx_ok(cin) || bf16_ok(cin); }
+
+/* Whether a filter packed as `packed` (NULL: packed on the fly) runs on
+ * the AMX kernel. */
+static int amx_runs(int cin, const uint16_t *packed)
+{
+	return amx_ok(cin) && (packed ? packed[0] == BH_CONV_PACK_BF16 : pack_bf16(cin));
+}
+
 const char *bh_face_nn_kernel(void)
 {
-	return !fast_ok(16) ? "openblas-im2col" : bf16_ok(2) ? "avx512-direct-bf16" : "avx512-direct";
+	return !fast_ok(16)  ? "openblas-im2col"
+	       : amx_ok(32) ? "amx-bf16"
+	       : bf16_ok(2) ? "avx512-direct-bf16"
+			    : "avx512-direct";
 }
 
 /* The epilogue on the sgemm path, as separate passes. */
@@ -397,7 +420,7 @@ int bh_conv_prepack(const float *filt, int k, int cin, int cout, uint16_t **out)
 	uint16_t *p = bh_aligned_zalloc(bh_conv_packed_count(k, cin, cout) * sizeof *p);
 	if (!p)
 		return bh_fail(BH_ENOMEM, "face: packed filter %dx%dx%dx%d", k, k, cin, cout);
-	bh_conv_pack_avx512(filt, k, cin, cout, bf16_ok(cin), p);
+	bh_conv_pack_avx512(filt, k, cin, cout, pack_bf16(cin), p);
 	*out = p;
 	return BH_OK;
 }
@@ -449,6 +472,8 @@ static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed,
 	}
 	if (depthwise)
 		bh_dwconv_avx512(&j);
+	else if (j.bf16 && amx_runs(in->c, packed))
+		bh_conv_amx(&j);
 	else
 		bh_conv_avx512(&j);
 	bh_t3_free(&b16);

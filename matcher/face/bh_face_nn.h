@@ -72,19 +72,23 @@ typedef struct bh_epi {
 /* Convolutions run on our AVX-512 direct kernels (bh_face_conv.h) when the
  * CPU has AVX-512 (F, BW, VL) and the output channels are a multiple of 16
  * (with bfloat16 products when it also has AVX512_BF16 and the input
- * channels are even), else on im2col + OpenBLAS sgemm.  Both give the same values up to float rounding
- * order.  bh_face_nn_force_blas(1) selects the sgemm path for every shape
+ * channels are even), on AMX tiles with bfloat16 products when the CPU has
+ * AMX-BF16 and the input channels are 16 or a multiple of 32, else on
+ * im2col + OpenBLAS sgemm.  All give the same values up to float rounding
+ * order (and bfloat16 rounding of the products).  bh_face_nn_force_blas(1) selects the sgemm path for every shape
  * (tests compare the two; the bench reports the kernel it used). */
 void bh_face_nn_force_blas(int on);
 /* 1: filters packed from now on use half floats and float products even on
- * CPUs with AVX512_BF16 (tests; the format travels with each packed filter). */
+ * CPUs with AVX512_BF16 or AMX (tests; the format travels with each packed
+ * filter). */
 void bh_face_nn_force_f16(int on);
-/* 1: filters packed from now on use bfloat16 products on every CPU with
- * AVX512_BF16, including those where float products are chosen for speed
- * (tests, so both kernels are checked on any such CPU).  force_f16 wins. */
+/* 1: filters packed from now on use bfloat16 products on the AVX-512
+ * kernel (vdpbf16ps) on every CPU with AVX512_BF16, including those where
+ * float products or AMX are chosen for speed (tests, so every kernel is
+ * checked on any such CPU).  force_f16 wins. */
 void bh_face_nn_force_bf16(int on);
-/* "avx512-direct-bf16", "avx512-direct" or "openblas-im2col": the kernel a
- * filter packed now would run on. */
+/* "amx-bf16", "avx512-direct-bf16", "avx512-direct" or "openblas-im2col":
+ * the kernel a filter of 32 input channels packed now would run on. */
 const char *bh_face_nn_kernel(void);
 
 /* The filter [k][k][cin][cout] in the direct kernel's layout, in *out

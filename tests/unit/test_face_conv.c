@@ -1,8 +1,10 @@
-/* test_face_conv.c - the AVX-512 direct convolution kernels against the
- * im2col + OpenBLAS sgemm path, on every shape class the face nets use
- * (3x3 'same' and stride-2 'valid', 1x1, 7x7 stride 2, depthwise, the 3x3
- * output tile, row tails, 16/48-channel blocks) with each epilogue part, for
- * half-precision filters and (on CPUs with AVX512_BF16) bfloat16 ones. */
+/* test_face_conv.c - the AVX-512 direct convolution kernels and the AMX
+ * kernel against the im2col + OpenBLAS sgemm path, on every shape class the
+ * face nets use (3x3 'same' and stride-2 'valid', 1x1, 7x7 stride 2,
+ * depthwise, the 3x3 output tile, row tails, 16/48-channel blocks) with
+ * each epilogue part, for half-precision filters and (on CPUs with
+ * AVX512_BF16) bfloat16 ones on the AVX-512 kernel, and (on CPUs with
+ * AMX-BF16) on AMX tiles. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +44,12 @@ static float rnd_b(void)
 }
 
 static int have_bf16(void) { return (bh_cpu_features() & BH_CPU_AVX512BF16) != 0; }
+static int have_amx(void) { return (bh_cpu_features() & BH_CPU_AMXBF16) != 0; }
+
+/* The kernel a run is made on: half filters, bfloat16 on vdpbf16ps, or the
+ * default, which is AMX on CPUs that have it. */
+enum { MODE_F16, MODE_BF16, MODE_AMX };
+static const char *const mode_name[] = {" half", " bfloat16", " amx"};
 
 typedef struct shape {
 	int h, w, cin, cout, k, s, same;
@@ -59,6 +67,8 @@ static const shape shapes[] = {
     {9, 13, 40, 48, 1, 1, 0},   /* 48 channels: one 3-vector block, W = 16 */
     {11, 7, 24, 80, 3, 2, 1},   /* same with stride 2 and odd sides: bottom/right pad */
     {5, 5, 64, 16, 1, 1, 0},
+    {20, 19, 16, 32, 3, 1, 1},  /* 16 input channels: AMX products over 16 */
+    {7, 7, 256, 256, 1, 1, 0},  /* 1x1 walked as one row of 49: 3 x 16 + 1 */
 };
 
 static void fill(bh_t3 *t, float (*f)(void))
@@ -78,10 +88,9 @@ static double rel_diff(const bh_t3 *a, const bh_t3 *b)
 	return d / m;
 }
 
-/* One shape through the sgemm reference and the direct kernel with half
- * (f16 = 1) or, where the CPU has them, bfloat16 filters. */
+/* One shape through the sgemm reference and the kernel of `mode`. */
 static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
-			  float (*xf)(void), double tol, int f16)
+			  float (*xf)(void), double tol, int mode)
 {
 	bh_t3 in = {0}, fast = {0}, ref = {0};
 	const int cout = depthwise ? sh->cin : sh->cout;
@@ -101,8 +110,10 @@ static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float
 	int rc = depthwise ? bh_dwconv(&in, f, &g, &ref) : bh_conv2d(&in, f, NULL, cout, &g, e, &ref);
 	assert_int_equal(rc, 0);
 	bh_face_nn_force_blas(0);
-	bh_face_nn_force_f16(f16);
-	bh_face_nn_force_bf16(!f16);
+	bh_face_nn_force_f16(mode == MODE_F16);
+	bh_face_nn_force_bf16(mode == MODE_BF16);
+	if (mode == MODE_AMX)
+		assert_string_equal(bh_face_nn_kernel(), "amx-bf16");
 	uint16_t *pk = NULL;
 	if (!depthwise)
 		assert_int_equal(bh_conv_prepack(f, sh->k, sh->cin, cout, &pk), 0);
@@ -115,7 +126,7 @@ static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float
 	if (d > tol)
 		fail_msg("%dx%dx%d -> %d k%d s%d %s%s%s: relative difference %.3g > %.3g", sh->h,
 			 sh->w, sh->cin, cout, sh->k, sh->s, sh->same ? "same" : "valid",
-			 depthwise ? " depthwise" : "", f16 ? " half" : " bfloat16", d, tol);
+			 depthwise ? " depthwise" : "", mode_name[mode], d, tol);
 	bh_face_nn_force_f16(0);
 	bh_face_nn_force_bf16(0);
 	bh_aligned_free(pk);
@@ -125,13 +136,15 @@ static void run_conv_mode(const shape *sh, const bh_epi *e, int depthwise, float
 	free(f);
 }
 
-/* Both filter formats; tol_bf16 for the bfloat16 one. */
+/* Every kernel the CPU has; tol_bf16 for bfloat16 products. */
 static void run_conv2(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
 		      float (*xf)(void), double tol, double tol_bf16)
 {
-	run_conv_mode(sh, e, depthwise, wf, xf, tol, 1);
+	run_conv_mode(sh, e, depthwise, wf, xf, tol, MODE_F16);
 	if (have_bf16())
-		run_conv_mode(sh, e, depthwise, wf, xf, tol_bf16, 0);
+		run_conv_mode(sh, e, depthwise, wf, xf, tol_bf16, MODE_BF16);
+	if (have_amx())
+		run_conv_mode(sh, e, depthwise, wf, xf, tol_bf16, MODE_AMX);
 }
 
 static void run_conv(const shape *sh, const bh_epi *e, int depthwise, float (*wf)(void),
@@ -151,10 +164,12 @@ static void test_kernel_name(void **state)
 	bh_face_nn_force_f16(1);
 	assert_string_equal(bh_face_nn_kernel(), "avx512-direct");
 	bh_face_nn_force_f16(0);
-	/* by default bfloat16 only off Intel (a speed choice, bh_face_nn.c) */
+	/* by default AMX where the CPU has it, else bfloat16 only off Intel
+	 * (speed choices, bh_face_nn.c) */
 	const int intel = (bh_cpu_features() & BH_CPU_INTEL) != 0;
-	assert_string_equal(bh_face_nn_kernel(),
-			    have_bf16() && !intel ? "avx512-direct-bf16" : "avx512-direct");
+	assert_string_equal(bh_face_nn_kernel(), have_amx()		   ? "amx-bf16"
+						 : have_bf16() && !intel ? "avx512-direct-bf16"
+									 : "avx512-direct");
 	bh_face_nn_force_bf16(1);
 	assert_string_equal(bh_face_nn_kernel(), have_bf16() ? "avx512-direct-bf16" : "avx512-direct");
 	bh_face_nn_force_bf16(0);
