@@ -172,14 +172,24 @@ int bh_face_resize_square(const bh_image *img, int side, int centre, bh_t3 *out)
 
 static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-static float iou(const bh_face_box *a, const bh_face_box *b)
+static float inter_area(const bh_face_box *a, const bh_face_box *b)
 {
 	float w = fminf(a->x + a->w, b->x + b->w) - fmaxf(a->x, b->x);
 	float h = fminf(a->y + a->h, b->y + b->h) - fmaxf(a->y, b->y);
-	if (w <= 0 || h <= 0)
-		return 0;
-	float inter = w * h;
-	return inter / (a->w * a->h + b->w * b->h - inter);
+	return w > 0 && h > 0 ? w * h : 0;
+}
+
+static float iou(const bh_face_box *a, const bh_face_box *b)
+{
+	float inter = inter_area(a, b);
+	return inter > 0 ? inter / (a->w * a->h + b->w * b->h - inter) : 0;
+}
+
+/* More than half of the smaller box inside the other: a tighter box of the
+ * same face, which NMS (IoU) keeps when the fuller one is much larger. */
+static int nested(const bh_face_box *a, const bh_face_box *b)
+{
+	return inter_area(a, b) > 0.5f * fminf(a->w * a->h, b->w * b->h);
 }
 
 static int cmp_score(const void *a, const void *b)
@@ -521,6 +531,33 @@ static void sort_by_area(bh_face_box *b, int n)
 	}
 }
 
+/* *faces = the faces for the "several faces" warning: the chosen box b[c]
+ * and every later box above BH_FACE_DET_SCORE that is not nested in a face
+ * already counted and passes the landmark check (the boxes before b[c]
+ * failed it).  A check costs three landmark passes, so only images with a
+ * second such box pay it. */
+static int count_faces(const bh_face_model *m, const bh_image *work, const bh_face_box *b, int n,
+		       int c, int *faces)
+{
+	int at[BH_FACE_MAX_FACES] = {c}, nf = 1, rc = BH_OK;
+	float pts[136], drift;
+	for (int i = c + 1; i < n && nf < BH_FACE_MAX_FACES && rc == BH_OK; i++) {
+		int same = !(b[i].score > BH_FACE_DET_SCORE);
+		for (int k = 0; k < nf && !same; k++)
+			same = nested(&b[i], &b[at[k]]);
+		if (same)
+			continue;
+		rc = landmarks_checked(m, work, &b[i], pts, &drift);
+		if (rc == BH_OK)
+			at[nf++] = i;
+		if (rc == BH_ENOFACE)
+			rc = BH_OK;
+	}
+	bh_wipe(pts, sizeof pts);
+	*faces = nf;
+	return rc;
+}
+
 int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -535,21 +572,19 @@ int bh_face_analyse(const bh_face_model *m, const bh_image *img, bh_face_result 
 	if (!rc && n == 0)
 		rc = bh_fail(BH_ENOFACE, "face: no face found");
 	if (!rc) {
-		/* faces = boxes scoring BH_FACE_DET_SCORE; the chosen box is the
-		 * largest candidate (> BH_FACE_DET_CAND) that passes the landmark
-		 * check: on LFW this picks the main face's fuller box over a
-		 * tighter, higher-scoring one */
-		int faces = 0;
-		for (int i = 0; i < n; i++)
-			faces += boxes[i].score > BH_FACE_DET_SCORE;
-		r->nfaces = faces ? faces : 1;
+		/* the chosen box is the largest candidate (> BH_FACE_DET_CAND)
+		 * that passes the landmark check: on LFW this picks the main
+		 * face's fuller box over a tighter, higher-scoring one */
 		sort_by_area(boxes, n);
 		rc = BH_ENOFACE;
-		for (int i = 0; i < n && rc == BH_ENOFACE; i++) {
+		int i = 0;
+		for (; i < n && rc == BH_ENOFACE; i++) {
 			r->box = boxes[i];
 			rc = landmarks_checked(m, &work, &r->box, r->pts, &r->drift);
 			r->rejected += rc == BH_ENOFACE;
 		}
+		if (!rc)
+			rc = count_faces(m, &work, boxes, n, i - 1, &r->nfaces);
 		if (rc == BH_ENOFACE)
 			rc = bh_fail(BH_ENOFACE, "face: no face found (%d candidate%s failed the landmark check)",
 				     r->rejected, r->rejected == 1 ? "" : "s");

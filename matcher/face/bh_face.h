@@ -11,7 +11,9 @@
  *      tiny face detector, candidates with objectness > BH_FACE_DET_CAND
  *      (or, if none, the best box > BH_FACE_DET_MIN), NMS at IoU 0.4; the
  *      largest candidate is used; faces counted for the "several faces"
- *      warning are those above BH_FACE_DET_SCORE.
+ *      warning are the chosen one and the others above BH_FACE_DET_SCORE
+ *      that are not mostly inside a face already counted (a tighter box of
+ *      the same face) and pass the landmark check (3b).
  *   3. landmarks: the detection box (clipped, floored) is padded to a centred
  *      square, resized to 112x112, and run through the 68-point net; a
  *      second pass runs on the landmarks' bounding box grown by
@@ -71,7 +73,7 @@ typedef struct bh_face_box {
 
 /* Everything the pipeline found for the chosen (largest) face. */
 typedef struct bh_face_result {
-	int nfaces;          /* detections after NMS */
+	int nfaces;          /* faces (step 2): 1 + other checked boxes; 0 if none */
 	bh_face_box box;     /* the chosen face */
 	float pts[136];      /* 68 landmarks (x, y), image pixels */
 	float drift;         /* landmark check: mean move / face size (3b) */
