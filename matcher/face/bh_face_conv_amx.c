@@ -30,6 +30,7 @@
  */
 #include "bh_face_conv.h"
 #include "bh_face_conv_epi.h"
+#include "bh_mem.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -97,16 +98,15 @@ static inline void put_pooled(const bh_conv_job *j, float a[16][16], float b[16]
 
 /* Segments at input offsets i0, i1 and output offsets o0, o1 (two = 0: the
  * first only), m pixels each: every output channel, stored with the
- * epilogue; with j->pool2 the segments are the same columns of two rows
- * and o0 their pooled offset. */
+ * epilogue (through c); with j->pool2 the segments are the same columns of
+ * two rows and o0 their pooled offset. */
 static void segments(const bh_conv_job *j, int m, int kc, size_t i0, size_t o0, size_t i1,
-		     size_t o1, int two)
+		     size_t o1, int two, float c[4][16][16])
 {
 	const int k = j->k, cin = j->cin, W = bh_conv_block(j->cout);
 	const size_t astride = 2 * (size_t)j->s * cin, bstride = 4 * (size_t)W; /* bytes */
 	const size_t irow = (size_t)j->iw * cin, blk = (size_t)k * k * cin * W;
 	const uint16_t *x0 = j->in16 + i0, *x1 = j->in16 + i1;
-	float c[4][16][16] __attribute__((aligned(64)));
 	for (int co = 0; co < j->cout; co += W) {
 		const uint16_t *fb = j->fpk + BH_CONV_PACK_HEAD + (size_t)(co / W) * blk;
 		_tile_zero(0);
@@ -160,7 +160,8 @@ static void seg_at(const bh_conv_job *j, const walk *w, int t, int n, int x0, si
 }
 
 /* Pooled: the same segments, two rows at a time. */
-static void run_pooled(const bh_conv_job *j, const walk *w, int n, int x0, int m, int kc)
+static void run_pooled(const bh_conv_job *j, const walk *w, int n, int x0, int m, int kc,
+		       float c[4][16][16])
 {
 	const size_t pw = (size_t)(w->cols + 1) / 2;
 	for (int r = 0; r < w->rows; r += 2)
@@ -168,17 +169,18 @@ static void run_pooled(const bh_conv_job *j, const walk *w, int n, int x0, int m
 			const int x = x0 + 16 * t; /* even */
 			const size_t i = (size_t)r * w->in_row + (size_t)x * w->in_px;
 			const size_t o = ((size_t)(r / 2) * pw + (size_t)(x / 2)) * j->cout;
-			segments(j, m, kc, i, o, i + w->in_row, 0, r + 1 < w->rows);
+			segments(j, m, kc, i, o, i + w->in_row, 0, r + 1 < w->rows, c);
 		}
 }
 
 /* n segments per row from column x0, m pixels each, two at a time. */
-static void run(const bh_conv_job *j, const walk *w, int n, int x0, int m, int kc)
+static void run(const bh_conv_job *j, const walk *w, int n, int x0, int m, int kc,
+		float c[4][16][16])
 {
 	const int total = w->rows * n;
 	cfg_load(m, kc);
 	if (j->pool2) {
-		run_pooled(j, w, n, x0, m, kc);
+		run_pooled(j, w, n, x0, m, kc, c);
 		return;
 	}
 	for (int t = 0; t < total; t += 2) {
@@ -186,7 +188,7 @@ static void run(const bh_conv_job *j, const walk *w, int n, int x0, int m, int k
 		seg_at(j, w, t, n, x0, &i0, &o0);
 		if (t + 1 < total)
 			seg_at(j, w, t + 1, n, x0, &i1, &o1);
-		segments(j, m, kc, i0, o0, i1, o1, t + 1 < total);
+		segments(j, m, kc, i0, o0, i1, o1, t + 1 < total, c);
 	}
 }
 
@@ -198,10 +200,14 @@ void bh_conv_amx(const bh_conv_job *j)
 		w.rows = 1;
 		w.cols = j->oh * j->ow;
 	}
+	/* the accumulator tiles stored for the epilogue: sums of a probe, so
+	 * wiped at the end (the tiles themselves: _tile_release) */
+	float c[4][16][16] __attribute__((aligned(64)));
 	const int full = w.cols / 16, rem = w.cols % 16;
 	if (full)
-		run(j, &w, full, 0, 16, kc);
+		run(j, &w, full, 0, 16, kc, c);
 	if (rem)
-		run(j, &w, 1, w.cols - rem, rem, kc);
+		run(j, &w, 1, w.cols - rem, rem, kc, c);
 	_tile_release();
+	bh_wipe(c, sizeof c);
 }
