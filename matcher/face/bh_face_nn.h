@@ -75,8 +75,9 @@ typedef struct bh_epi {
  * channels are even), on AMX tiles with bfloat16 products when the CPU has
  * AMX-BF16 and the input channels are 16 or a multiple of 32, else on
  * im2col + OpenBLAS sgemm.  All give the same values up to float rounding
- * order (and bfloat16 rounding of the products).  bh_face_nn_force_blas(1) selects the sgemm path for every shape
- * (tests compare the two; the bench reports the kernel it used). */
+ * order (and bfloat16 rounding of the products).  bh_face_nn_force_blas(1)
+ * selects the sgemm path for every shape (tests compare them; the bench
+ * reports the kernel it used). */
 void bh_face_nn_force_blas(int on);
 /* 1: filters packed from now on use half floats and float products even on
  * CPUs with AVX512_BF16 or AMX (tests; the format travels with each packed
