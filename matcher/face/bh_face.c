@@ -328,10 +328,6 @@ int bh_face_landmarks(const bh_face_model *m, const bh_image *img, const bh_face
 	return rc;
 }
 
-/* Second landmark pass on the landmarks' own bounding box grown by
- * BH_FACE_REFINE_PAD per side: the net then sees the face framed the same
- * way whatever the detector's box was, which steadies the alignment
- * (+0.3-0.4 points on the LFW dev pairs). */
 /* The 68 landmarks' bounding box, grown by e times its size on each side. */
 static bh_face_box lmk_box(const float pts[136], float e)
 {
@@ -346,6 +342,10 @@ static bh_face_box lmk_box(const float pts[136], float e)
 	return (bh_face_box){x0 - e * w, y0 - e * h, w * (1 + 2 * e), h * (1 + 2 * e), 1};
 }
 
+/* Second landmark pass on the landmarks' own bounding box grown by
+ * BH_FACE_REFINE_PAD per side: the net then sees the face framed the same
+ * way whatever the detector's box was, which steadies the alignment
+ * (+0.3-0.4 points on the LFW dev pairs). */
 static int refine_landmarks(const bh_face_model *m, const bh_image *work, float pts[136])
 {
 	const bh_face_box b = lmk_box(pts, BH_FACE_REFINE_PAD);

@@ -355,13 +355,6 @@ static int amx_ok(int cin)
 /* The format a filter of cin input channels is packed in now. */
 static int pack_bf16(int cin) { return amx_ok(cin) || bf16_ok(cin); }
 
-/* Whether a filter packed as `packed` (NULL: packed on the fly) runs on
- * the AMX kernel. */
-static int amx_runs(int cin, const uint16_t *packed)
-{
-	return amx_ok(cin) && (packed ? packed[0] == BH_CONV_PACK_BF16 : pack_bf16(cin));
-}
-
 const char *bh_face_nn_kernel(void)
 {
 	return !fast_ok(16)  ? "openblas-im2col"
@@ -472,7 +465,7 @@ static int conv_fast(const bh_t3 *in, const float *filt, const uint16_t *packed,
 	}
 	if (depthwise)
 		bh_dwconv_avx512(&j);
-	else if (j.bf16 && amx_runs(in->c, packed))
+	else if (j.bf16 && amx_ok(in->c)) /* j.bf16: the filter is packed as bfloat16 */
 		bh_conv_amx(&j);
 	else
 		bh_conv_avx512(&j);
