@@ -374,6 +374,7 @@ void bh_fp_features_free(bh_fp_features *f)
 		return;
 	bh_wipe_free(f->m, (size_t)f->n * sizeof *f->m);
 	bh_wipe_free(f->fg, (size_t)f->bw * f->bh);
+	bh_wipe_free(f->orient, (size_t)f->bw * f->bh * sizeof *f->orient);
 	bh_wipe(f, sizeof *f);
 }
 
@@ -427,6 +428,8 @@ int bh_fp_extract(const bh_image *img, const bh_extract_opts *opts, bh_fp_featur
 		out->bh = w.bh;
 		out->fg = w.fg; /* ownership moves to the result */
 		w.fg = NULL;
+		out->orient = w.orient;
+		w.orient = NULL;
 	}
 	if (rc != BH_OK)
 		bh_fp_features_free(out);

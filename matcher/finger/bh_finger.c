@@ -5,7 +5,8 @@
  * the engine's best candidates.
  *
  * Scores: the engine ranks by code similarity (0..256); after re-ranking
- * every returned hit carries its MCC score (0..BH_MCC_SCORE_MAX), and the
+ * every returned hit carries its comparison score (bh_mcc_compare: MCC
+ * scaled by the orientation-field agreement, 0..BH_MCC_SCORE_MAX), and the
  * shipped decision threshold applies to that score.
  */
 #include <stdlib.h>

@@ -3,10 +3,12 @@
  * its building blocks, shared by the search service, enrolment, `biohub eval
  * finger` and `biohub bench finger`.
  *
- *   template: code = bh_fcode (256 bits, HAMMING), full = MCC (bh_mcc.h),
- *             format BH_FMT_FINGER_V1, quality = extractor quality 0..100;
- *   search:   engine top-BH_FINGER_RERANK_DEPTH by code, then MCC re-ranking;
- *   decision: MCC score >= BH_FINGER_THRESHOLD (fixed, shipped; see
+ *   template: code = bh_fcode (256 bits, HAMMING), full = MCC with the
+ *             ridge orientation field (bh_mcc.h, bh_ofield.h), format
+ *             BH_FMT_FINGER_V1, quality = extractor quality 0..100;
+ *   search:   engine top-BH_FINGER_RERANK_DEPTH by code, then re-ranking by
+ *             the comparison score (MCC x field agreement, bh_mcc_compare);
+ *   decision: that score >= BH_FINGER_THRESHOLD (fixed, shipped; see
  *             docs/FINGER.md for how it was chosen and what FMR it gives).
  */
 #ifndef BH_FINGER_H
@@ -22,7 +24,7 @@
 
 /* Candidates passed from the first stage to MCC re-ranking. */
 #define BH_FINGER_RERANK_DEPTH 512
-/* Decision threshold on the MCC score (0..10000). */
+/* Decision threshold on the comparison score (0..10000). */
 #define BH_FINGER_THRESHOLD 400
 /* An impression with fewer usable cylinders is refused (BH_ENOFEATURE). */
 #define BH_FINGER_MIN_CYLINDERS 4

@@ -34,6 +34,10 @@
 /* LSS-R */
 #define MIN_NP 4
 #define MAX_NP 12
+/* field agreement: the alignments tried, from the n_P pairs of highest
+ * efficiency (MIN_NP: LSS-R averages at least that many; all n_P cost 1.6x
+ * the comparison time for no clear gain, docs/FINGER.md) */
+#define FIELD_ALIGNMENTS MIN_NP
 #define MU_P 20.0f
 #define TAU_P 0.4f
 #define N_REL 5
@@ -280,7 +284,8 @@ int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len)
 	float *sums = malloc(cells * sizeof *sums);
 	uint8_t valid[NS * NS];
 	uint32_t nmax = n < BH_MCC_MAX_CYL ? n : BH_MCC_MAX_CYL;
-	size_t cap = BH_MCC_HEADER + (size_t)nmax * (8 + 16 * W);
+	const uint32_t gw = f->orient ? bh_ofield_side(f->w) : 0, gh = f->orient ? bh_ofield_side(f->h) : 0;
+	size_t cap = BH_MCC_HEADER + (size_t)nmax * (8 + 16 * W) + 4 + (size_t)gw * gh;
 	uint8_t *b = calloc(cap, 1);
 	if (!p || !sums || !b) {
 		free(p);
@@ -348,7 +353,12 @@ int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len)
 	put16(b + 10, f->w);
 	put16(b + 12, f->h);
 	b[14] = (uint8_t)(f->quality < 0 ? 0 : f->quality > 100 ? 100 : f->quality);
-	*len = BH_MCC_HEADER + (size_t)k * (8 + 16 * W);
+	uint8_t *fs = b + BH_MCC_HEADER + (size_t)k * (8 + 16 * W); /* field section */
+	put16(fs, gw);
+	put16(fs + 2, gh);
+	if (gw)
+		bh_ofield_build(f, fs + 4);
+	*len = (size_t)(fs - b) + 4 + (size_t)gw * gh;
 	if (*len < cap)
 		bh_wipe(b + *len, cap - *len);
 	*blob = b; /* capacity >= len; the caller wipes len bytes, the tail is zero */
@@ -369,8 +379,8 @@ int bh_mcc_check(const void *blob, size_t len)
 		return bh_fail(BH_EFORMAT, "mcc: template of %zu bytes", len);
 	if (memcmp(b, "BHMC", 4))
 		return bh_fail(BH_EFORMAT, "mcc: bad magic");
-	if (b[4] != BH_MCC_VERSION)
-		return bh_fail(BH_EVERSION, "mcc: version %u, this build reads %u", b[4], BH_MCC_VERSION);
+	if (b[4] != 1 && b[4] != BH_MCC_VERSION)
+		return bh_fail(BH_EVERSION, "mcc: version %u, this build reads 1 and %u", b[4], BH_MCC_VERSION);
 	uint32_t W = bh_mcc_words(), cells = bh_mcc_cells() * ND;
 	if (b[5] != NS || b[6] != ND || b[7] != W)
 		return bh_fail(BH_EFORMAT, "mcc: geometry %u/%u/%u, expected %u/%u/%u", b[5], b[6], b[7],
@@ -380,9 +390,24 @@ int bh_mcc_check(const void *blob, size_t len)
 		return bh_fail(BH_EFORMAT, "mcc: %u cylinders (max %u)", n, BH_MCC_MAX_CYL);
 	if (w == 0 || h == 0 || w > 8192 || h > 8192 || b[14] > 100 || b[15])
 		return bh_fail(BH_EFORMAT, "mcc: bad header fields");
-	size_t want = BH_MCC_HEADER + (size_t)n * (8 + 16 * W);
+	size_t want = BH_MCC_HEADER + (size_t)n * (8 + 16 * W), gcells = 0;
+	if (b[4] >= 2) { /* the field section: its two sizes, then its cells */
+		if (len < want + 4)
+			return bh_fail(BH_EFORMAT, "mcc: %zu bytes, no room for the field section", len);
+		uint32_t gw = get16(b + want), gh = get16(b + want + 2);
+		int none = gw == 0 && gh == 0;
+		if (!none && (gw != bh_ofield_side(w) || gh != bh_ofield_side(h)))
+			return bh_fail(BH_EFORMAT, "mcc: field of %ux%u cells for a %ux%u image", gw, gh, w, h);
+		gcells = (size_t)gw * gh;
+		want += 4 + gcells;
+	}
 	if (len != want)
 		return bh_fail(BH_EFORMAT, "mcc: %zu bytes for %u cylinders, expected %zu", len, n, want);
+	if (gcells) {
+		int rc = bh_ofield_check(b + len - gcells, gcells);
+		if (rc != BH_OK)
+			return rc;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *m = b + BH_MCC_HEADER + 8 * i;
 		if (get16(m) >= w * 4 || get16(m + 2) >= h * 4 || (m[6] != 1 && m[6] != 2) || m[7] > 100)
@@ -408,6 +433,13 @@ int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v)
 	v->words = b[7];
 	v->quality = b[14];
 	v->blob = b;
+	v->field = (bh_ofield){NULL, 0, 0};
+	if (b[4] >= 2) {
+		const uint8_t *fs = b + BH_MCC_HEADER + (size_t)v->n * (8 + 16 * (size_t)v->words);
+		v->field.gw = get16(fs);
+		v->field.gh = get16(fs + 2);
+		v->field.cell = v->field.gw ? fs + 4 : NULL;
+	}
 	return BH_OK;
 }
 
@@ -437,6 +469,9 @@ struct bh_mcc_ws {
 	float *geo;       /* the selected pairs' minutiae, 6 planes of cap_pts */
 	float *rho, *l0, *l1, *l2;
 	uint32_t count[NBUCKET + 1];
+	/* lssr(): the n_P averaged pairs' minutiae, highest efficiency first */
+	uint16_t topa[MAX_NP], topb[MAX_NP];
+	uint32_t ntop;
 };
 
 bh_mcc_ws *bh_mcc_ws_new(void) { return calloc(1, sizeof(bh_mcc_ws)); }
@@ -1158,6 +1193,7 @@ __attribute__((target("avx512f"))) static uint32_t select_vec(bh_mcc_ws *ws, uin
 static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 {
 	(void)vec; /* always 0 off x86-64 */
+	ws->ntop = 0;
 	uint32_t nr = na < nb ? na : nb;
 	if (nr < 2)
 		return 0;
@@ -1238,7 +1274,10 @@ static float lssr(bh_mcc_ws *ws, uint32_t na, uint32_t nb, int vec)
 			}
 		sum += cur[best];
 		nxt[best] = -2;
+		ws->topa[p] = ws->sel[best].a;
+		ws->topb[p] = ws->sel[best].b;
 	}
+	ws->ntop = np;
 	return sum / (float)np;
 }
 
@@ -1248,10 +1287,40 @@ static int32_t to_score(float s)
 	return (int32_t)(v < 0 ? 0 : v > BH_MCC_SCORE_MAX ? BH_MCC_SCORE_MAX : v);
 }
 
+static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
+{
+	const uint8_t *m = v->blob + BH_MCC_HEADER + 8 * i;
+	return (bh_pose){(int32_t)get16(m), (int32_t)get16(m + 2), (uint16_t)get16(m + 4)};
+}
+
+/* The MCC score s scaled by the best field agreement among the alignments
+ * of lssr()'s FIELD_ALIGNMENTS pairs of highest efficiency (the rule in
+ * bh_mcc.h). */
+static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, const bh_mcc_ws *ws, int32_t s)
+{
+	int64_t best_sum = 0;
+	uint32_t best_n = 0;
+	for (uint32_t p = 0; p < ws->ntop && p < FIELD_ALIGNMENTS; p++) {
+		int64_t sum;
+		uint32_t n;
+		bh_ofield_agree(&a->field, &b->field, view_pose(a, ws->topa[p]), view_pose(b, ws->topb[p]),
+				&sum, &n);
+		if (n < BH_OFIELD_MIN_OVERLAP)
+			continue;
+		if (best_n == 0 || sum * best_n > best_sum * n) { /* sum / n larger */
+			best_sum = sum;
+			best_n = n;
+		}
+	}
+	if (best_n == 0 || best_sum <= 0)
+		return 0;
+	return (int32_t)((int64_t)s * best_sum / ((int64_t)best_n * BH_OFIELD_ONE));
+}
+
 /* One comparison; may_vec = 0 forces the portable scalar path (the
  * reference), else the AVX-512 path runs where the CPU and the plane size
- * allow it.  Both give the same integer. */
-static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int may_vec)
+ * allow it.  Both give the same integer.  field = 0: the MCC score alone. */
+static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int may_vec, int field)
 {
 	if (!a || !b || !ws)
 		return BH_EINVAL;
@@ -1276,17 +1345,25 @@ static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 		local_sims(a, b, ws->lam);
 		nz_collect(ws, a->n, b->n);
 	}
-	return to_score(lssr(ws, a->n, b->n, vec));
+	int32_t s = to_score(lssr(ws, a->n, b->n, vec));
+	if (field && s > 0 && a->field.cell && b->field.cell)
+		s = field_scale(a, b, ws, s);
+	return s;
 }
 
 int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
 {
-	return compare(a, b, ws, 1);
+	return compare(a, b, ws, 1, 1);
 }
 
 int32_t bh_mcc_compare_ref(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
 {
-	return compare(a, b, ws, 0);
+	return compare(a, b, ws, 0, 1);
+}
+
+int32_t bh_mcc_compare_minutiae(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws)
+{
+	return compare(a, b, ws, 1, 0);
 }
 
 int32_t bh_mcc_compare_blobs(const void *a, size_t alen, const void *b, size_t blen)

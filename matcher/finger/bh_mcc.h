@@ -26,13 +26,24 @@
  * Global score (LSS-R): the n_R = min(nA, nB) best pairs (each minutia used
  * once) are relaxed 5 times with the compatibility of distances, direction
  * differences and radial angles; the n_P pairs with the highest efficiency
- * are averaged.  The score is that average times 10000, rounded: an INTEGER
- * in 0..10000, reproducible for the same pair of templates (IEEE single
- * precision; ISO C11 mode, so GCC does not contract into FMA; the only libm
- * calls are expf/sqrtf, atan2 is our own polynomial).
+ * are averaged.  The MCC score is that average times 10000, rounded: an
+ * INTEGER in 0..10000, reproducible for the same pair of templates (IEEE
+ * single precision; ISO C11 mode, so GCC does not contract into FMA; the
+ * only libm calls are expf/sqrtf, atan2 is our own polynomial).
  *
- * Full template blob, version 1 (all integers little-endian).  This is the
- * `full` blob of BH_FMT_FINGER_V1 (matcher/templates/bh_template.h):
+ * Comparison score (bh_mcc_compare): when both templates carry an
+ * orientation field (version 2, bh_ofield.h), each of the 4 averaged pairs
+ * of highest efficiency proposes an alignment (its rotation and
+ * translation); the best field agreement sum / count among them (count >=
+ * BH_OFIELD_MIN_OVERLAP; 0 if none qualifies or if it is negative) scales
+ * the MCC score:
+ *   score = floor(mcc * sum / (count * BH_OFIELD_ONE))      (integers)
+ * Otherwise (a version-1 template, or one made from minutiae alone) the
+ * score is the MCC score.  bh_mcc_compare_minutiae gives the MCC score alone.
+ *
+ * Full template blob, version 2 (all integers little-endian).  This is the
+ * `full` blob of BH_FMT_FINGER_V1 (matcher/templates/bh_template.h); version
+ * 1 is the same without the field section and is still read:
  *
  *   off  size  field
  *   0    4     magic "BHMC"
@@ -53,7 +64,11 @@
  *              validity mask (bit c of the plane = cell c, c = k*NC + disc
  *              index, NC = cells per section); bits beyond the cell count
  *              are 0 and cell bits are a subset of the mask.
- *   total = 16 + 8 n + 16 W n bytes.
+ *   T=16+8n+16Wn   (version 2 only) orientation field, bh_ofield.h:
+ *   T    2     gw: 0, or ceil(width / 16)
+ *   T+2  2     gh: 0 (exactly when gw is 0), or ceil(height / 16)
+ *   T+4  gw*gh cells, row-major, each 0..180
+ *   total = T (version 1), T + 4 + gw gh (version 2) bytes.
  */
 #ifndef BH_MCC_H
 #define BH_MCC_H
@@ -62,8 +77,9 @@
 #include <stdint.h>
 
 #include "bh_minutiae.h"
+#include "bh_ofield.h"
 
-#define BH_MCC_VERSION 1
+#define BH_MCC_VERSION 2 /* written; 1 is still read */
 #define BH_MCC_NS 16
 #define BH_MCC_ND 6
 #define BH_MCC_MAX_CYL 2048 /* forensic palms; keeps a blob under 1 MiB */
@@ -79,7 +95,8 @@ uint32_t bh_mcc_cells(void);
 uint32_t bh_mcc_words(void);
 
 /* Builds the full template blob of an extraction (malloc'd, caller wipes
- * and frees).  Cylinders that fail the validity rule are left out.  If the
+ * and frees); the field section holds f's orientation field, or none when
+ * f->orient is NULL.  Cylinders that fail the validity rule are left out.  If the
  * features have more than BH_MCC_MAX_CYL usable minutiae, the best-quality
  * ones are kept. */
 int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len);
@@ -94,6 +111,7 @@ typedef struct bh_mcc_view {
 	uint32_t words;
 	int quality;
 	const uint8_t *blob;
+	bh_ofield field; /* field.cell NULL: none (version 1, minutiae alone) */
 } bh_mcc_view;
 
 int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v);
@@ -103,8 +121,12 @@ typedef struct bh_mcc_ws bh_mcc_ws;
 bh_mcc_ws *bh_mcc_ws_new(void);
 void bh_mcc_ws_free(bh_mcc_ws *ws);
 
-/* Score 0..BH_MCC_SCORE_MAX (>= 0), or a negative BH_E* (BH_ENOMEM). */
+/* Comparison score (MCC x field agreement, see above) 0..BH_MCC_SCORE_MAX
+ * (>= 0), or a negative BH_E* (BH_ENOMEM). */
 int32_t bh_mcc_compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws);
+
+/* The MCC score alone (minutiae only; the benchmark's MCC rate). */
+int32_t bh_mcc_compare_minutiae(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws);
 
 /* The same score computed with the portable scalar popcount path only (the
  * reference the AVX-512 path must equal bit for bit; used by tests). */

@@ -61,6 +61,8 @@ typedef struct bh_fp_features {
 	uint32_t w, h;     /* working image size (500 ppi) */
 	uint32_t bw, bh;   /* block grid size (ceil(w/BH_FP_BLOCK), ...) */
 	uint8_t *fg;       /* bw*bh: 1 = fingerprint foreground block */
+	float *orient;     /* bw*bh: ridge orientation [0, pi) per block; NULL
+			    * for features made from minutiae alone */
 	uint32_t n;        /* minutiae */
 	bh_minutia *m;     /* n entries, sorted by quality descending */
 	int quality;       /* 0..100, whole impression */

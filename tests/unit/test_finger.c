@@ -308,7 +308,8 @@ static void test_mcc_check_rejects(void **state)
 		int want;
 	} cases[] = {
 		{0, 'X', BH_EFORMAT},                  /* magic */
-		{4, 2, BH_EVERSION},                   /* version */
+		{4, 3, BH_EVERSION},                   /* version */
+		{4, 1, BH_EFORMAT},                    /* version 1 has no field section */
 		{5, 8, BH_EFORMAT},                    /* NS */
 		{8, (uint8_t)(n + 1), BH_EFORMAT},     /* count vs length */
 		{15, 1, BH_EFORMAT},                   /* reserved */

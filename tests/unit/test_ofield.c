@@ -1,0 +1,234 @@
+/* test_ofield.c - the orientation field of finger templates (bh_ofield.h):
+ * the agreement's geometry on hand-made fields, the field section of the
+ * MCC blob (version 2, version 1 still read, malformed sections refused),
+ * and its part in the comparison score on FVC2002 images (skipped when
+ * ../shared/data is absent). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bh_err.h"
+#include "bh_finger.h"
+#include "bh_mcc.h"
+#include "bh_mem.h"
+#include "bh_ofield.h"
+#include "bh_template.h"
+
+#define DB1 BH_SHARED_DATA_DIR "/fingerprint/fvc2002/DB1_B/"
+
+enum { G = 12 }; /* hand-made fields are G x G cells */
+
+/* Quarter-pixel pose at the centre of cell (cx, cy), direction t degrees. */
+static bh_pose cell_pose(uint32_t cx, uint32_t cy, uint32_t t)
+{
+	const int32_t side4 = BH_OFIELD_CELL * 4;
+	return (bh_pose){(int32_t)cx * side4 + side4 / 2, (int32_t)cy * side4 + side4 / 2,
+			 (uint16_t)(t * 65536u / 360u)};
+}
+
+static void test_agree_orientation(void **state)
+{
+	(void)state;
+	uint8_t a[G * G], b[G * G];
+	memset(a, 1 + 30, sizeof a);  /* 30 degrees everywhere */
+	memset(b, 1 + 120, sizeof b); /* 120 degrees everywhere */
+	bh_ofield fa = {a, G, G}, fb = {b, G, G};
+	int64_t sum;
+	uint32_t n;
+	/* identity: every cell overlaps, 90 degrees apart: cos(180) = -1 */
+	bh_ofield_agree(&fa, &fb, cell_pose(5, 5, 0), cell_pose(5, 5, 0), &sum, &n);
+	assert_int_equal(n, G * G);
+	assert_int_equal(sum, -(int64_t)n * BH_OFIELD_ONE);
+	/* turned by 90 degrees about the centre cell, A's ridges run as B's */
+	bh_ofield_agree(&fa, &fb, cell_pose(5, 5, 0), cell_pose(5, 5, 90), &sum, &n);
+	assert_true(n > 0);
+	assert_int_equal(sum, (int64_t)n * BH_OFIELD_ONE);
+	/* 45 degrees: cos(2 * 45) = 0 */
+	bh_ofield_agree(&fa, &fb, cell_pose(5, 5, 0), cell_pose(5, 5, 45), &sum, &n);
+	assert_true(n > 0);
+	assert_int_equal(sum, 0);
+}
+
+static void test_agree_geometry(void **state)
+{
+	(void)state;
+	uint8_t a[G * G] = {0}, b[G * G] = {0};
+	a[3 * G + 2] = a[3 * G + 3] = 1; /* A: cells (2,3) and (3,3) */
+	b[7 * G + 7] = b[8 * G + 7] = 1; /* B: cells (7,7) and (7,8) */
+	bh_ofield fa = {a, G, G}, fb = {b, G, G};
+	int64_t sum;
+	uint32_t n;
+	/* (2,3) onto (7,7), no rotation: (3,3) lands on (8,7), background */
+	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 10), cell_pose(7, 7, 10), &sum, &n);
+	assert_int_equal(n, 1);
+	/* a quarter turn (y down: +x turns to +y): (3,3) lands on (7,8) */
+	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 10), cell_pose(7, 7, 100), &sum, &n);
+	assert_int_equal(n, 2);
+	/* mapped off B's grid (left and above): nothing overlaps */
+	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 0), (bh_pose){-800, -800, 0}, &sum, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(sum, 0);
+	/* no field on one side */
+	bh_ofield none = {NULL, 0, 0};
+	bh_ofield_agree(&fa, &none, cell_pose(2, 3, 0), cell_pose(2, 3, 0), &sum, &n);
+	assert_int_equal(n, 0);
+}
+
+/* Field section of a blob: offset of gw. */
+static size_t field_off(const uint8_t *blob)
+{
+	uint32_t n = blob[8] | (uint32_t)blob[9] << 8;
+	return BH_MCC_HEADER + (size_t)n * (8 + 16 * bh_mcc_words());
+}
+
+static int tmpl_of(const char *path, bh_probe_tmpl *t)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	fclose(f);
+	bh_image img;
+	assert_int_equal(bh_image_load(path, 1, &img), BH_OK);
+	assert_int_equal(bh_finger_extract(&img, 0, t), BH_OK);
+	bh_image_free(&img);
+	return 1;
+}
+
+static void test_blob_field(void **state)
+{
+	(void)state;
+	bh_probe_tmpl t;
+	if (!tmpl_of(DB1 "101_1.pgm", &t))
+		skip();
+	const uint8_t *a = t.full;
+	size_t la = t.full_len, fo = field_off(a);
+	assert_int_equal(a[4], 2);
+	uint32_t w = a[10] | (uint32_t)a[11] << 8, h = a[12] | (uint32_t)a[13] << 8;
+	uint32_t gw = a[fo] | (uint32_t)a[fo + 1] << 8, gh = a[fo + 2] | (uint32_t)a[fo + 3] << 8;
+	assert_int_equal(gw, bh_ofield_side(w));
+	assert_int_equal(gh, bh_ofield_side(h));
+	assert_int_equal(la, fo + 4 + (size_t)gw * gh);
+	bh_mcc_view v;
+	assert_int_equal(bh_mcc_view_init(a, la, &v), BH_OK);
+	assert_ptr_equal(v.field.cell, a + fo + 4);
+	/* its own field agrees everywhere with itself */
+	int64_t sum;
+	uint32_t n, fg = 0;
+	for (size_t i = 0; i < (size_t)gw * gh; i++)
+		fg += v.field.cell[i] != 0;
+	assert_true(fg > 100);
+	bh_pose p = {a[BH_MCC_HEADER] | a[BH_MCC_HEADER + 1] << 8, a[BH_MCC_HEADER + 2] | a[BH_MCC_HEADER + 3] << 8,
+		     (uint16_t)(a[BH_MCC_HEADER + 4] | a[BH_MCC_HEADER + 5] << 8)};
+	bh_ofield_agree(&v.field, &v.field, p, p, &sum, &n);
+	assert_int_equal(n, fg);
+	assert_int_equal(sum, (int64_t)fg * BH_OFIELD_ONE);
+	/* malformed field sections are refused */
+	uint8_t *x = malloc(la);
+	assert_non_null(x);
+	struct {
+		size_t off;
+		uint8_t val;
+	} bad[] = {
+		{fo, (uint8_t)(gw + 1)},  /* gw does not fit the width */
+		{fo + 2, (uint8_t)(gh - 1)}, /* gh does not fit the height */
+		{fo + 4 + 7, 181},        /* a cell beyond 180 degrees */
+		{4, 1},                   /* version 1 has no field section */
+		{4, 3},                   /* unknown version */
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		memcpy(x, a, la);
+		x[bad[k].off] = bad[k].val;
+		assert_int_equal(bh_mcc_check(x, la), bad[k].off == 4 && bad[k].val == 3 ? BH_EVERSION : BH_EFORMAT);
+	}
+	/* gw = 0 with gh != 0 */
+	memcpy(x, a, la);
+	x[fo] = x[fo + 1] = 0;
+	assert_int_equal(bh_mcc_check(x, la), BH_EFORMAT);
+	assert_int_equal(bh_mcc_check(a, fo + 3), BH_EFORMAT);
+	free(x);
+	bh_probe_tmpl_clear(&t);
+}
+
+/* Copy of blob without its field: version 2 with gw = gh = 0, or version 1. */
+static uint8_t *strip(const uint8_t *a, int version, size_t *len)
+{
+	size_t fo = field_off(a);
+	*len = version == 1 ? fo : fo + 4;
+	uint8_t *x = calloc(1, *len);
+	assert_non_null(x);
+	memcpy(x, a, fo);
+	x[4] = (uint8_t)version;
+	return x;
+}
+
+static void test_field_in_score(void **state)
+{
+	(void)state;
+	bh_probe_tmpl a, b, c;
+	if (!tmpl_of(DB1 "101_1.pgm", &a))
+		skip();
+	assert_true(tmpl_of(DB1 "101_2.pgm", &b));
+	assert_true(tmpl_of(DB1 "102_1.pgm", &c));
+	bh_mcc_view va, vb, vc;
+	assert_int_equal(bh_mcc_view_init(a.full, a.full_len, &va), BH_OK);
+	assert_int_equal(bh_mcc_view_init(b.full, b.full_len, &vb), BH_OK);
+	assert_int_equal(bh_mcc_view_init(c.full, c.full_len, &vc), BH_OK);
+	bh_mcc_ws *ws = bh_mcc_ws_new();
+	assert_non_null(ws);
+	int32_t gen = bh_mcc_compare(&va, &vb, ws), gen_m = bh_mcc_compare_minutiae(&va, &vb, ws);
+	int32_t imp = bh_mcc_compare(&va, &vc, ws), imp_m = bh_mcc_compare_minutiae(&va, &vc, ws);
+	/* the agreement is at most 1: the score never exceeds MCC's */
+	assert_true(gen <= gen_m && imp <= imp_m);
+	/* a mate's ridge flow agrees almost everywhere */
+	assert_true(gen >= gen_m * 9 / 10);
+	assert_true(gen > BH_FINGER_THRESHOLD);
+	/* turn every ridge of the mate by 90 degrees: the flow now disagrees */
+	uint8_t *turned = malloc(b.full_len);
+	assert_non_null(turned);
+	memcpy(turned, b.full, b.full_len);
+	size_t fo = field_off(turned);
+	for (size_t i = fo + 4; i < b.full_len; i++)
+		if (turned[i])
+			turned[i] = (uint8_t)((turned[i] - 1 + 90) % 180 + 1);
+	bh_mcc_view vt;
+	assert_int_equal(bh_mcc_view_init(turned, b.full_len, &vt), BH_OK);
+	assert_int_equal(bh_mcc_compare_minutiae(&va, &vt, ws), gen_m);
+	assert_true(bh_mcc_compare(&va, &vt, ws) < gen_m / 4);
+	/* no field on one side (a minutiae-only or a version-1 template):
+	 * MCC alone, and version 1 scores as the same template without a field */
+	for (int version = 1; version <= 2; version++) {
+		size_t ls;
+		uint8_t *s = strip(b.full, version, &ls);
+		bh_mcc_view vs;
+		assert_int_equal(bh_mcc_view_init(s, ls, &vs), BH_OK);
+		assert_null(vs.field.cell);
+		assert_int_equal(bh_mcc_compare(&va, &vs, ws), gen_m);
+		assert_int_equal(bh_mcc_compare(&vs, &va, ws), bh_mcc_compare_minutiae(&vb, &va, ws));
+		assert_int_equal(bh_mcc_compare(&va, &vs, ws), bh_mcc_compare_ref(&va, &vs, ws));
+		free(s);
+	}
+	/* the vector and scalar paths agree on the combined score too */
+	assert_int_equal(gen, bh_mcc_compare_ref(&va, &vb, ws));
+	assert_int_equal(imp, bh_mcc_compare_ref(&va, &vc, ws));
+	bh_mcc_ws_free(ws);
+	bh_wipe_free(turned, b.full_len);
+	bh_probe_tmpl_clear(&a);
+	bh_probe_tmpl_clear(&b);
+	bh_probe_tmpl_clear(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_agree_orientation),
+		cmocka_unit_test(test_agree_geometry),
+		cmocka_unit_test(test_blob_field),
+		cmocka_unit_test(test_field_in_score),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
