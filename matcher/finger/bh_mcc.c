@@ -1296,15 +1296,16 @@ static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
 /* The MCC score s scaled by the best field agreement among the alignments
  * of lssr()'s FIELD_ALIGNMENTS pairs of highest efficiency (the rule in
  * bh_mcc.h). */
-static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, const bh_mcc_ws *ws, int32_t s)
+static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, const bh_mcc_ws *ws, int32_t s,
+			   int vec)
 {
 	int64_t best_sum = 0;
 	uint32_t best_n = 0;
 	for (uint32_t p = 0; p < ws->ntop && p < FIELD_ALIGNMENTS; p++) {
 		int64_t sum;
 		uint32_t n;
-		bh_ofield_agree(&a->field, &b->field, view_pose(a, ws->topa[p]), view_pose(b, ws->topb[p]),
-				&sum, &n);
+		(vec ? bh_ofield_agree : bh_ofield_agree_ref)(&a->field, &b->field, view_pose(a, ws->topa[p]),
+							     view_pose(b, ws->topb[p]), &sum, &n);
 		if (n < BH_OFIELD_MIN_OVERLAP)
 			continue;
 		if (best_n == 0 || sum * best_n > best_sum * n) { /* sum / n larger */
@@ -1347,7 +1348,7 @@ static int32_t compare(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws
 	}
 	int32_t s = to_score(lssr(ws, a->n, b->n, vec));
 	if (field && s > 0 && a->field.cell && b->field.cell)
-		s = field_scale(a, b, ws, s);
+		s = field_scale(a, b, ws, s, may_vec);
 	return s;
 }
 

@@ -69,4 +69,9 @@ typedef struct bh_pose {
 void bh_ofield_agree(const bh_ofield *a, const bh_ofield *b, bh_pose pa, bh_pose pb, int64_t *sum,
 		     uint32_t *count);
 
+/* The same sums from the portable scalar loop only (the AVX-512 loop must
+ * equal it; used by tests). */
+void bh_ofield_agree_ref(const bh_ofield *a, const bh_ofield *b, bh_pose pa, bh_pose pb, int64_t *sum,
+			 uint32_t *count);
+
 #endif
