@@ -6,8 +6,9 @@
  *
  * Input: [modality u8][position s8][format u16 LE][code_len u16 LE]
  *        [code_len bytes: code][full part A][full part B]
- * A is as long as its own header says (MCC: 16 + n * (8 + 16 W) bytes; palm:
- * BH_PALM_FULL_BYTES), clamped to the input; B is the rest.  A is checked
+ * A is as long as its own header says (MCC: 16 + n * (8 + 16 W) bytes, plus
+ * 4 + gw * gh for version 2's field section; palm: BH_PALM_FULL_BYTES),
+ * clamped to the input; B is the rest.  A is checked
  * with its template; A and B are then compared with each other.
  *
  * Invariants (abort = finding):
@@ -31,13 +32,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Length of the MCC blob at p according to its own header, clamped to n. */
+/* Length of the MCC blob at p according to its own header (and, version 2,
+ * its field section's sizes), clamped to n. */
 static size_t mcc_len(const uint8_t *p, size_t n)
 {
 	if (n < BH_MCC_HEADER)
 		return n;
 	size_t cyl = (size_t)p[8] | (size_t)p[9] << 8;
 	size_t want = BH_MCC_HEADER + cyl * (8 + 16 * (size_t)bh_mcc_words());
+	if (p[4] >= 2 && want + 4 <= n) {
+		const uint8_t *f = p + want;
+		want += 4 + ((size_t)f[0] | (size_t)f[1] << 8) * ((size_t)f[2] | (size_t)f[3] << 8);
+	}
 	return want < n ? want : n;
 }
 
