@@ -34,10 +34,6 @@
 /* LSS-R */
 #define MIN_NP 4
 #define MAX_NP 12
-/* field agreement: the alignments tried, from the n_P pairs of highest
- * efficiency (MIN_NP: LSS-R averages at least that many; all n_P cost 1.6x
- * the comparison time for no clear gain, docs/FINGER.md) */
-#define FIELD_ALIGNMENTS MIN_NP
 #define MU_P 20.0f
 #define TAU_P 0.4f
 #define N_REL 5
@@ -1294,14 +1290,13 @@ static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
 }
 
 /* The MCC score s scaled by the best field agreement among the alignments
- * of lssr()'s FIELD_ALIGNMENTS pairs of highest efficiency (the rule in
- * bh_mcc.h). */
+ * of the n_P pairs lssr() averaged (the rule in bh_mcc.h). */
 static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, const bh_mcc_ws *ws, int32_t s,
 			   int vec)
 {
 	int64_t best_sum = 0;
 	uint32_t best_n = 0;
-	for (uint32_t p = 0; p < ws->ntop && p < FIELD_ALIGNMENTS; p++) {
+	for (uint32_t p = 0; p < ws->ntop; p++) {
 		int64_t sum;
 		uint32_t n;
 		(vec ? bh_ofield_agree : bh_ofield_agree_ref)(&a->field, &b->field, view_pose(a, ws->topa[p]),

@@ -32,11 +32,10 @@
  * only libm calls are expf/sqrtf, atan2 is our own polynomial).
  *
  * Comparison score (bh_mcc_compare): when both templates carry an
- * orientation field (version 2, bh_ofield.h), each of the 4 averaged pairs
- * of highest efficiency proposes an alignment (its rotation and
- * translation); the best field agreement sum / count among them (count >=
- * BH_OFIELD_MIN_OVERLAP; 0 if none qualifies or if it is negative) scales
- * the MCC score:
+ * orientation field (version 2, bh_ofield.h), each of the n_P pairs LSS-R
+ * averaged proposes an alignment (its rotation and translation); the best
+ * field agreement sum / count among them (count >= BH_OFIELD_MIN_OVERLAP;
+ * 0 if none qualifies or if it is negative) scales the MCC score:
  *   score = floor(mcc * sum / (count * BH_OFIELD_ONE))      (integers)
  * Otherwise (a version-1 template, or one made from minutiae alone) the
  * score is the MCC score.  bh_mcc_compare_minutiae gives the MCC score alone.
