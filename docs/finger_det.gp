@@ -9,7 +9,7 @@ set xrange [0.0003:1]
 set yrange [0.003:1]
 set xlabel "FMR (false match rate)"
 set ylabel "FNMR (false non-match rate)"
-set title "biohub finger (minutiae + MCC LSS-R), FVC2002 set B, all-pairs protocol"
+set title "biohub finger (MCC LSS-R x orientation field), FVC2002 set B, all-pairs protocol"
 set grid xtics ytics mxtics mytics
 set key top right
 # zero rates cannot be drawn on log axes: those points are dropped
