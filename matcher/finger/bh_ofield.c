@@ -68,8 +68,10 @@ int bh_ofield_check(const uint8_t *cells, size_t n)
  * cosine and sine, and where the first cell centre of A's row cy lands in
  * B (X, Y: quarter pixels times 2^14; B's cell is (X >> 20, Y >> 20), 64
  * quarter pixels a cell).  From one cell of a row to the next, X and Y grow
- * by sx = 64 c and sy = 64 s.  |X|, |Y| < 3 * 2^29 for 8192-pixel images,
- * so int32 holds every value the loops reach. */
+ * by sx = 64 c and sy = 64 s.  With pa in 0..32767 and pb in -32768..32768
+ * quarter pixels (templates hold 0..32767) and cells within 8192 pixels,
+ * |X|, |Y| <= 2^29 + sqrt(2) 2^29 < 2^31: int32 holds every value the
+ * loops reach. */
 typedef struct align {
 	uint32_t r180;
 	int64_t c, s;
@@ -91,8 +93,8 @@ static void row_start(const align *al, uint32_t cy, int32_t *X, int32_t *Y)
 {
 	const int64_t side4 = BH_OFIELD_CELL * 4;
 	const int64_t dy = (int64_t)cy * side4 + side4 / 2 - al->pa.y4, dx = side4 / 2 - al->pa.x4;
-	*X = (int32_t)(((int64_t)al->pb.x4 << 14) + al->c * dx - al->s * dy);
-	*Y = (int32_t)(((int64_t)al->pb.y4 << 14) + al->s * dx + al->c * dy);
+	*X = (int32_t)((int64_t)al->pb.x4 * 16384 + al->c * dx - al->s * dy);
+	*Y = (int32_t)((int64_t)al->pb.y4 * 16384 + al->s * dx + al->c * dy);
 }
 
 static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al, int64_t *sum, uint32_t *count)
@@ -180,6 +182,10 @@ static void agree(const bh_ofield *a, const bh_ofield *b, bh_pose pa, bh_pose pb
 	*sum = 0;
 	*count = 0;
 	if (!a->cell || !b->cell)
+		return;
+	/* the range that keeps the loops' int32 values in bounds (align) */
+	if (pa.x4 < 0 || pa.y4 < 0 || pa.x4 > 32767 || pa.y4 > 32767 || pb.x4 < -32768 || pb.y4 < -32768 ||
+	    pb.x4 > 32768 || pb.y4 > 32768)
 		return;
 	const align al = align_of(pa, pb);
 #if defined(__x86_64__)

@@ -65,7 +65,9 @@ typedef struct bh_pose {
 } bh_pose;
 
 /* Agreement sum (Q14, may be negative) and overlap count of field a mapped
- * into field b by the alignment that takes pose pa onto pose pb. */
+ * into field b by the alignment that takes pose pa onto pose pb.  pa lies in
+ * 0..32767 quarter pixels (as in a template), pb in -32768..32768; outside
+ * those ranges nothing overlaps (sum and count 0). */
 void bh_ofield_agree(const bh_ofield *a, const bh_ofield *b, bh_pose pa, bh_pose pb, int64_t *sum,
 		     uint32_t *count);
 

@@ -73,6 +73,11 @@ static void test_agree_geometry(void **state)
 	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 0), (bh_pose){-800, -800, 0}, &sum, &n);
 	assert_int_equal(n, 0);
 	assert_int_equal(sum, 0);
+	/* a pose outside the template range: nothing overlaps */
+	bh_ofield_agree(&fa, &fb, (bh_pose){-4, 100, 0}, cell_pose(7, 7, 0), &sum, &n);
+	assert_int_equal(n, 0);
+	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 0), (bh_pose){40000, 100, 0}, &sum, &n);
+	assert_int_equal(n, 0);
 	/* no field on one side */
 	bh_ofield none = {NULL, 0, 0};
 	bh_ofield_agree(&fa, &none, cell_pose(2, 3, 0), cell_pose(2, 3, 0), &sum, &n);
