@@ -83,6 +83,7 @@ static void *worker_main(void *arg)
 		seen = e->gen;
 		pthread_mutex_unlock(&e->pool_mu);
 		run_shard(e, w);
+		bh_wipe_stack(); /* the scorer's spilled query vectors */
 		pthread_mutex_lock(&e->pool_mu);
 		if (++e->done == e->nw - 1)
 			pthread_cond_signal(&e->done_cv);

@@ -621,5 +621,6 @@ int bh_searcher_search_probe(bh_searcher *s, int modality, const bh_probe_desc *
 		rc = run_search(s, m, t, nt, k, out, n, info);
 	for (size_t i = 0; i < MAX_PROBES; i++)
 		bh_probe_tmpl_clear(&t[i]);
+	bh_wipe_stack(); /* what the kernels spilled below this frame */
 	return rc;
 }

@@ -32,6 +32,13 @@ void bh_wipe_free(void *p, size_t n)
 	free(p);
 }
 
+__attribute__((noinline)) void bh_wipe_stack(void)
+{
+	uint8_t area[BH_STACK_WIPE_BYTES];
+	explicit_bzero(area, sizeof area);
+	__asm__ volatile("" : : "r"(area) : "memory"); /* the area is used: keep the frame */
+}
+
 void bh_wipe_aligned_free(void *p, size_t n)
 {
 	bh_wipe(p, n);

@@ -26,6 +26,22 @@ void bh_wipe(void *p, size_t n);
 void bh_wipe_free(void *p, size_t n);
 void bh_wipe_aligned_free(void *p, size_t n);
 
+/* Stack bytes bh_wipe_stack() zeroes below its caller.  A search's deepest
+ * frames (a face probe through detector, landmarks and descriptor, or a
+ * finger through extraction, the engine and the re-rank) reach well under
+ * this below the function that calls it; test_stack_wipe measures how far
+ * and checks that every byte they left is cleared. */
+#define BH_STACK_WIPE_BYTES (128 * 1024)
+
+/* Zeroes BH_STACK_WIPE_BYTES of this thread's stack below the caller's
+ * frame.  Called when a search ends, on the thread that ran it and on the
+ * engine's pool threads after each shard: the compiler may keep vectors of
+ * a probe (query rows, accumulators) in stack slots (objdump shows such
+ * stores in the engine's AVX-512 scorer and the face convolutions), which
+ * no bh_wipe() of a buffer reaches.  Every thread that calls it needs that
+ * much stack left; ours run on the 8 MiB default. */
+void bh_wipe_stack(void);
+
 /* Multiplication with overflow check: returns 0 and stores a*b, or -1. */
 int bh_mul_size(size_t a, size_t b, size_t *out);
 

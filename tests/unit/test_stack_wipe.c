@@ -1,0 +1,180 @@
+/* test_stack_wipe.c - bh_wipe_stack() clears what a search's kernels leave on
+ * the stack (bh_mem.h).  The stack below this test's frame is painted, the
+ * work of a search runs (finger extraction and MCC comparison, a face probe
+ * through the whole pipeline, the engine's int8 scorer), and the painted area
+ * is read back: how deep the work went, and that after bh_wipe_stack() every
+ * byte it left is zero.
+ *
+ * Reading a dead stack area is outside what C defines; each helper is
+ * noinline and is called from the same frame, so their arrays cover the
+ * same addresses, and an empty asm with a memory clobber makes the compiler
+ * load what is there.  Skipped under AddressSanitizer, whose stack redzones
+ * and fake frames change the layout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bh_engine.h"
+#include "bh_err.h"
+#include "bh_face.h"
+#include "bh_finger.h"
+#include "bh_image.h"
+#include "bh_mcc.h"
+#include "bh_mem.h"
+#include "bh_template.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BH_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define BH_ASAN 1
+#endif
+
+#define DB1 BH_SHARED_DATA_DIR "/fingerprint/fvc2002/DB1_B/"
+#define LFW BH_SHARED_DATA_DIR "/face/lfw_dev/"
+
+enum {
+	AREA = 1 << 20, /* painted and read back below the test's frame */
+	PAINT = 0xa5,
+	TOP = 1024, /* the helpers' own frames (return address, saved registers) */
+	BOTTOM = 4096, /* the helpers' arrays may start a few bytes apart */
+};
+
+__attribute__((noinline)) static void paint(void)
+{
+	uint8_t a[AREA];
+	memset(a, PAINT, sizeof a);
+	__asm__ volatile("" : : "r"(a) : "memory");
+}
+
+/* Depth below the frame reached since paint() (painted bytes changed), and
+ * the non-zero bytes among the `span` bytes below the frame, not counting
+ * the top TOP (span 0: the whole depth). */
+__attribute__((noinline)) static void read_back(size_t span, size_t *depth, size_t *nonzero)
+{
+	uint8_t a[AREA];
+	__asm__ volatile("" : : "r"(a) : "memory");
+	size_t low = BOTTOM;
+	while (low < AREA && a[low] == PAINT)
+		low++;
+	size_t from = span ? AREA - span : low, nz = 0;
+	for (size_t i = from; i + TOP < AREA; i++)
+		nz += a[i] != 0;
+	*depth = AREA - low;
+	*nonzero = nz;
+}
+
+static bh_face_model *model;
+
+/* The first image of the first LFW pair; 0 if the data is absent (the face
+ * part is then skipped). */
+static int first_face(bh_image *img)
+{
+	FILE *f = fopen(LFW "pairs.txt", "r");
+	if (!f)
+		return 0;
+	char name[512];
+	int ok = fscanf(f, "%511s", name) == 1;
+	fclose(f);
+	char path[1024];
+	snprintf(path, sizeof path, LFW "%s", name);
+	return ok && bh_image_load(path, 3, img) == BH_OK;
+}
+
+/* The work of a search, on this thread: decoding, extraction, comparison,
+ * the engine. */
+__attribute__((noinline)) static void work(int with_face)
+{
+	bh_image fa, fb, face;
+	bh_probe_tmpl a, b;
+	assert_int_equal(bh_image_load(DB1 "101_1.pgm", 1, &fa), BH_OK);
+	assert_int_equal(bh_image_load(DB1 "101_2.pgm", 1, &fb), BH_OK);
+	assert_int_equal(bh_finger_extract(&fa, 0, &a), BH_OK);
+	assert_int_equal(bh_finger_extract(&fb, 0, &b), BH_OK);
+	assert_true(bh_mcc_compare_blobs(a.full, a.full_len, b.full, b.full_len) > 0);
+	bh_probe_tmpl_clear(&a);
+	bh_probe_tmpl_clear(&b);
+	bh_image_free(&fa);
+	bh_image_free(&fb);
+	if (with_face) {
+		assert_true(first_face(&face)); /* a JPEG decode */
+		bh_face_result r;
+		assert_int_equal(bh_face_analyse(model, &face, &r), BH_OK);
+		bh_wipe(&r, sizeof r);
+		bh_image_free(&face);
+	}
+	/* the face engine's int8 scorer over 256 rows, one query */
+	enum { N = 256, DIM = 128 };
+	size_t stride = bh_row_stride(BH_KERNEL_DOT_I8, DIM);
+	int8_t *rows = bh_aligned_zalloc(N * stride), *q = bh_aligned_zalloc(stride);
+	uint64_t *ids = malloc(N * sizeof *ids);
+	assert_true(rows && q && ids);
+	for (size_t i = 0; i < N; i++) {
+		ids[i] = i;
+		for (size_t k = 0; k < DIM; k++)
+			rows[i * stride + k] = (int8_t)((i * 31 + k * 7) % 200 - 100);
+	}
+	for (size_t k = 0; k < DIM; k++)
+		q[k] = (int8_t)(k % 50 + 1);
+	bh_shard sh = {BH_KERNEL_DOT_I8, DIM, stride, N, rows, ids};
+	bh_engine_config cfg = {.backend = NULL, .threads = 1, .fallback = NULL};
+	bh_engine *e = NULL;
+	assert_int_equal(bh_engine_open(&cfg, &sh, &e), BH_OK);
+	bh_queries qs = {1, stride, q};
+	bh_hit hits[8];
+	uint32_t nh = 0;
+	assert_int_equal(bh_engine_search(e, &qs, 8, hits, &nh), BH_OK);
+	assert_int_equal(nh, 8);
+	bh_engine_close(e);
+	bh_aligned_free(rows);
+	bh_aligned_free(q);
+	free(ids);
+}
+
+static void test_wipe_stack(void **state)
+{
+	(void)state;
+#ifdef BH_ASAN
+	skip();
+#endif
+	FILE *f = fopen(DB1 "101_1.pgm", "rb");
+	if (!f)
+		skip();
+	fclose(f);
+	bh_image face;
+	int with_face = first_face(&face);
+	if (with_face)
+		bh_image_free(&face);
+	with_face = with_face && bh_face_model_load(NULL, &model) == BH_OK;
+	size_t depth, left;
+	paint();
+	work(with_face);
+	read_back(0, &depth, &left);
+	printf("search work: %zu bytes of stack below the caller, %zu non-zero bytes left (face %s)\n",
+	       depth, left, model ? "included" : "skipped");
+	assert_true(depth > 4096 && left > 0); /* the work used the stack and left data */
+	assert_true(depth + TOP < BH_STACK_WIPE_BYTES); /* within the wipe, with room */
+	paint();
+	work(with_face);
+	bh_wipe_stack();
+	size_t depth2, left2;
+	read_back(depth, &depth2, &left2);
+	assert_int_equal(left2, 0); /* every byte the work left (below the top) is zero */
+	assert_true(depth2 >= BH_STACK_WIPE_BYTES); /* the wipe itself reached its size */
+	bh_face_model_free(model);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wipe_stack),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
