@@ -141,9 +141,6 @@ __attribute__((noinline)) static void work(int with_face)
 static void test_wipe_stack(void **state)
 {
 	(void)state;
-#ifdef BH_ASAN
-	skip();
-#endif
 	FILE *f = fopen(DB1 "101_1.pgm", "rb");
 	if (!f)
 		skip();
@@ -173,6 +170,9 @@ static void test_wipe_stack(void **state)
 
 int main(void)
 {
+#ifdef BH_ASAN
+	return 77; /* meson's "skipped" */
+#endif
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wipe_stack),
 	};
