@@ -429,7 +429,7 @@ int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v)
 	v->words = b[7];
 	v->quality = b[14];
 	v->blob = b;
-	v->field = (bh_ofield){NULL, 0, 0};
+	v->field = (bh_ofield){NULL, 0, 0, NULL};
 	if (b[4] >= 2) {
 		const uint8_t *fs = b + BH_MCC_HEADER + (size_t)v->n * (8 + 16 * (size_t)v->words);
 		v->field.gw = get16(fs);
@@ -468,6 +468,7 @@ struct bh_mcc_ws {
 	/* lssr(): the n_P averaged pairs' minutiae, highest efficiency first */
 	uint16_t topa[MAX_NP], topb[MAX_NP];
 	uint32_t ntop;
+	uint16_t span[2 * BH_OFIELD_MAX_SIDE]; /* field_scale(): A's row spans */
 };
 
 bh_mcc_ws *bh_mcc_ws_new(void) { return calloc(1, sizeof(bh_mcc_ws)); }
@@ -1291,15 +1292,17 @@ static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
 
 /* The MCC score s scaled by the best field agreement among the alignments
  * of the n_P pairs lssr() averaged (the rule in bh_mcc.h). */
-static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, const bh_mcc_ws *ws, int32_t s,
-			   int vec)
+static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int32_t s, int vec)
 {
+	bh_ofield fa = a->field; /* with its row spans, found once for all alignments */
+	bh_ofield_spans(&fa, ws->span);
+	fa.span = ws->span;
 	int64_t best_sum = 0;
 	uint32_t best_n = 0;
 	for (uint32_t p = 0; p < ws->ntop; p++) {
 		int64_t sum;
 		uint32_t n;
-		(vec ? bh_ofield_agree : bh_ofield_agree_ref)(&a->field, &b->field, view_pose(a, ws->topa[p]),
+		(vec ? bh_ofield_agree : bh_ofield_agree_ref)(&fa, &b->field, view_pose(a, ws->topa[p]),
 							     view_pose(b, ws->topb[p]), &sum, &n);
 		if (n < BH_OFIELD_MIN_OVERLAP)
 			continue;

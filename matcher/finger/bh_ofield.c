@@ -63,6 +63,27 @@ int bh_ofield_check(const uint8_t *cells, size_t n)
 	return BH_OK;
 }
 
+void bh_ofield_spans(const bh_ofield *f, uint16_t *span)
+{
+	for (uint32_t cy = 0; cy < f->gh; cy++) {
+		const uint8_t *row = f->cell + (size_t)cy * f->gw;
+		uint32_t lo = 0, hi = f->gw;
+		while (lo < hi && !row[lo])
+			lo++;
+		while (hi > lo && !row[hi - 1])
+			hi--;
+		span[2 * cy] = (uint16_t)lo;
+		span[2 * cy + 1] = (uint16_t)hi;
+	}
+}
+
+/* Row cy's cells to visit: [*lo, *hi). */
+static inline void row_cells(const bh_ofield *a, uint32_t cy, uint32_t *lo, uint32_t *hi)
+{
+	*lo = a->span ? a->span[2 * cy] : 0;
+	*hi = a->span ? a->span[2 * cy + 1] : a->gw;
+}
+
 /* The alignment in the loops' terms: rotation r (whole degrees), its Q14
  * cosine and sine, and where the first cell centre of A's row cy lands in
  * B (X, Y: quarter pixels times 2^14; B's cell is (X >> 20, Y >> 20), 64
@@ -105,7 +126,11 @@ static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al
 		int32_t X, Y;
 		row_start(al, cy, &X, &Y);
 		const uint8_t *row = a->cell + (size_t)cy * a->gw;
-		for (uint32_t cx = 0; cx < a->gw; cx++, X += al->sx, Y += al->sy) {
+		uint32_t lo, hi;
+		row_cells(a, cy, &lo, &hi);
+		X += (int32_t)lo * al->sx;
+		Y += (int32_t)lo * al->sy;
+		for (uint32_t cx = lo; cx < hi; cx++, X += al->sx, Y += al->sy) {
 			/* branch-free: the cell counts when it is foreground in A
 			 * and lands on a foreground cell of B (a negative X or Y
 			 * turns into a huge unsigned cell index, so it is outside) */
@@ -144,8 +169,12 @@ TGT_AVX512 static void agree_avx512(const bh_ofield *a, const bh_ofield *b, cons
 		int32_t X, Y;
 		row_start(al, cy, &X, &Y);
 		const uint8_t *row = a->cell + (size_t)cy * a->gw;
-		for (uint32_t cx = 0; cx < a->gw; cx += 16, X += 16 * al->sx, Y += 16 * al->sy) {
-			const uint32_t left = a->gw - cx;
+		uint32_t lo, hi;
+		row_cells(a, cy, &lo, &hi);
+		X += (int32_t)lo * al->sx;
+		Y += (int32_t)lo * al->sy;
+		for (uint32_t cx = lo; cx < hi; cx += 16, X += 16 * al->sx, Y += 16 * al->sy) {
+			const uint32_t left = hi - cx;
 			const __mmask16 tail = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 			const __m512i oa = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(tail, row + cx));
 			const __m512i bx = _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(X), stepx), 20);

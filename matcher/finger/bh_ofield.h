@@ -56,7 +56,18 @@ int bh_ofield_check(const uint8_t *cells, size_t n);
 typedef struct bh_ofield {
 	const uint8_t *cell; /* gw * gh bytes; NULL when the template has none */
 	uint32_t gw, gh;
+	/* Optional (NULL: whole rows): for each row, the first foreground cell
+	 * and one past the last (equal: none), from bh_ofield_spans().  The
+	 * agreement then skips the background at the rows' ends; the sums are
+	 * the same. */
+	const uint16_t *span;
 } bh_ofield;
+
+/* Largest grid side (8192 pixels / 16): a span array holds 2 * that. */
+#define BH_OFIELD_MAX_SIDE 512
+
+/* Writes f's row spans into span[2 * f->gh] (f->gh <= BH_OFIELD_MAX_SIDE). */
+void bh_ofield_spans(const bh_ofield *f, uint16_t *span);
 
 /* A minutia's pose in template units: quarter pixels and theta * 65536 / 2pi. */
 typedef struct bh_pose {

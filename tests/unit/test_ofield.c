@@ -37,7 +37,7 @@ static void test_agree_orientation(void **state)
 	uint8_t a[G * G], b[G * G];
 	memset(a, 1 + 30, sizeof a);  /* 30 degrees everywhere */
 	memset(b, 1 + 120, sizeof b); /* 120 degrees everywhere */
-	bh_ofield fa = {a, G, G}, fb = {b, G, G};
+	bh_ofield fa = {a, G, G, NULL}, fb = {b, G, G, NULL};
 	int64_t sum;
 	uint32_t n;
 	/* identity: every cell overlaps, 90 degrees apart: cos(180) = -1 */
@@ -60,7 +60,7 @@ static void test_agree_geometry(void **state)
 	uint8_t a[G * G] = {0}, b[G * G] = {0};
 	a[3 * G + 2] = a[3 * G + 3] = 1; /* A: cells (2,3) and (3,3) */
 	b[7 * G + 7] = b[8 * G + 7] = 1; /* B: cells (7,7) and (7,8) */
-	bh_ofield fa = {a, G, G}, fb = {b, G, G};
+	bh_ofield fa = {a, G, G, NULL}, fb = {b, G, G, NULL};
 	int64_t sum;
 	uint32_t n;
 	/* (2,3) onto (7,7), no rotation: (3,3) lands on (8,7), background */
@@ -79,7 +79,7 @@ static void test_agree_geometry(void **state)
 	bh_ofield_agree(&fa, &fb, cell_pose(2, 3, 0), (bh_pose){40000, 100, 0}, &sum, &n);
 	assert_int_equal(n, 0);
 	/* no field on one side */
-	bh_ofield none = {NULL, 0, 0};
+	bh_ofield none = {NULL, 0, 0, NULL};
 	bh_ofield_agree(&fa, &none, cell_pose(2, 3, 0), cell_pose(2, 3, 0), &sum, &n);
 	assert_int_equal(n, 0);
 }
@@ -241,9 +241,14 @@ static void test_paths_agree(void **state)
 	assert_int_equal(bh_mcc_view_init(a.full, a.full_len, &va), BH_OK);
 	assert_int_equal(bh_mcc_view_init(b.full, b.full_len, &vb), BH_OK);
 	uint8_t tiny[4] = {1, 46, 0, 180};
-	bh_ofield ft = {tiny, 2, 2};
+	bh_ofield ft = {tiny, 2, 2, NULL};
 	const bh_ofield *pairs[3][2] = {{&va.field, &vb.field}, {&vb.field, &va.field}, {&va.field, &ft}};
-	uint32_t x = 12345, overlapped = 0;
+	uint32_t x = 12345, overlapped = 0, trimmed = 0;
+	uint16_t span[2 * BH_OFIELD_MAX_SIDE];
+	bh_ofield_spans(&va.field, span);
+	for (uint32_t r = 0; r < va.field.gh; r++) /* the spans do trim something */
+		trimmed += span[2 * r] > 0 || span[2 * r + 1] < va.field.gw;
+	assert_true(trimmed > 0);
 	for (int k = 0; k < 600; k++) {
 		x = x * 1103515245u + 12345u;
 		bh_pose pa = {(int32_t)(x >> 8 & 2047), (int32_t)(x >> 19 & 2047), (uint16_t)x};
@@ -252,12 +257,22 @@ static void test_paths_agree(void **state)
 		if (k % 3 == 2) /* onto the 4-cell field (128 quarter pixels a side) */
 			pb.x4 = (int32_t)(x >> 8 & 127), pb.y4 = (int32_t)(x >> 19 & 127);
 		const bh_ofield **p = pairs[k % 3];
-		int64_t s1, s2;
-		uint32_t n1, n2;
+		int64_t s1, s2, s3, s4;
+		uint32_t n1, n2, n3, n4;
 		bh_ofield_agree(p[0], p[1], pa, pb, &s1, &n1);
 		bh_ofield_agree_ref(p[0], p[1], pa, pb, &s2, &n2);
 		assert_int_equal(n1, n2);
 		assert_int_equal(s1, s2);
+		/* A's row spans skip only background: the same sums */
+		bh_ofield with = *p[0];
+		bh_ofield_spans(&with, span);
+		with.span = span;
+		bh_ofield_agree(&with, p[1], pa, pb, &s3, &n3);
+		bh_ofield_agree_ref(&with, p[1], pa, pb, &s4, &n4);
+		assert_int_equal(n3, n1);
+		assert_int_equal(s3, s1);
+		assert_int_equal(n4, n1);
+		assert_int_equal(s4, s1);
 		overlapped += n1 > 0;
 	}
 	assert_true(overlapped > 200); /* 326 of the 600 as written */
