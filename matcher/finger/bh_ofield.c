@@ -77,13 +77,6 @@ void bh_ofield_spans(const bh_ofield *f, uint16_t *span)
 	}
 }
 
-/* Row cy's cells to visit: [*lo, *hi). */
-static inline void row_cells(const bh_ofield *a, uint32_t cy, uint32_t *lo, uint32_t *hi)
-{
-	*lo = a->span ? a->span[2 * cy] : 0;
-	*hi = a->span ? a->span[2 * cy + 1] : a->gw;
-}
-
 /* The alignment in the loops' terms: rotation r (whole degrees), its Q14
  * cosine and sine, and where the first cell centre of A's row cy lands in
  * B (X, Y: quarter pixels times 2^14; B's cell is (X >> 20, Y >> 20), 64
@@ -109,12 +102,18 @@ static align align_of(bh_pose pa, bh_pose pb)
 	return al;
 }
 
-static void row_start(const align *al, uint32_t cy, int32_t *X, int32_t *Y)
+/* Row cy of A for both loops: its cells, the ones to visit [*lo, *hi) (the
+ * span, or the whole row), and where cell *lo lands in B (*X, *Y). */
+static const uint8_t *row_begin(const bh_ofield *a, const align *al, uint32_t cy, uint32_t *lo, uint32_t *hi,
+				int32_t *X, int32_t *Y)
 {
+	*lo = a->span ? a->span[2 * cy] : 0;
+	*hi = a->span ? a->span[2 * cy + 1] : a->gw;
 	const int64_t side4 = BH_OFIELD_CELL * 4;
 	const int64_t dy = (int64_t)cy * side4 + side4 / 2 - al->pa.y4, dx = side4 / 2 - al->pa.x4;
-	*X = (int32_t)((int64_t)al->pb.x4 * 16384 + al->c * dx - al->s * dy);
-	*Y = (int32_t)((int64_t)al->pb.y4 * 16384 + al->s * dx + al->c * dy);
+	*X = (int32_t)((int64_t)al->pb.x4 * 16384 + al->c * dx - al->s * dy) + (int32_t)*lo * al->sx;
+	*Y = (int32_t)((int64_t)al->pb.y4 * 16384 + al->s * dx + al->c * dy) + (int32_t)*lo * al->sy;
+	return a->cell + (size_t)cy * a->gw;
 }
 
 static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al, int64_t *sum, uint32_t *count)
@@ -124,12 +123,8 @@ static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al
 	uint32_t n = 0;
 	for (uint32_t cy = 0; cy < a->gh; cy++) {
 		int32_t X, Y;
-		row_start(al, cy, &X, &Y);
-		const uint8_t *row = a->cell + (size_t)cy * a->gw;
 		uint32_t lo, hi;
-		row_cells(a, cy, &lo, &hi);
-		X += (int32_t)lo * al->sx;
-		Y += (int32_t)lo * al->sy;
+		const uint8_t *row = row_begin(a, al, cy, &lo, &hi, &X, &Y);
 		for (uint32_t cx = lo; cx < hi; cx++, X += al->sx, Y += al->sy) {
 			/* branch-free: the cell counts when it is foreground in A
 			 * and lands on a foreground cell of B (a negative X or Y
@@ -167,12 +162,8 @@ TGT_AVX512 static void agree_avx512(const bh_ofield *a, const bh_ofield *b, cons
 	uint32_t n = 0;
 	for (uint32_t cy = 0; cy < a->gh; cy++) {
 		int32_t X, Y;
-		row_start(al, cy, &X, &Y);
-		const uint8_t *row = a->cell + (size_t)cy * a->gw;
 		uint32_t lo, hi;
-		row_cells(a, cy, &lo, &hi);
-		X += (int32_t)lo * al->sx;
-		Y += (int32_t)lo * al->sy;
+		const uint8_t *row = row_begin(a, al, cy, &lo, &hi, &X, &Y);
 		for (uint32_t cx = lo; cx < hi; cx += 16, X += 16 * al->sx, Y += 16 * al->sy) {
 			const uint32_t left = hi - cx;
 			const __mmask16 tail = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
