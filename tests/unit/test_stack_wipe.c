@@ -3,7 +3,9 @@
  * work of a search runs (finger extraction and MCC comparison, a face probe
  * through the whole pipeline, the engine's int8 scorer), and the painted area
  * is read back: how deep the work went, and that after bh_wipe_stack() every
- * byte it left is zero.
+ * byte it left is zero.  Also what the rx lcore's decryption leaves: biohubd
+ * does not wipe that thread's stack, so no run of plaintext (or of the GCM
+ * keystream, which with the ciphertext gives it) may be left there.
  *
  * Reading a dead stack area is outside what C defines; each helper is
  * noinline and is called from the same frame, so their arrays cover the
@@ -20,6 +22,7 @@
 #include <cmocka.h>
 
 #include "bh_engine.h"
+#include "bhp.h"
 #include "bh_err.h"
 #include "bh_face.h"
 #include "bh_finger.h"
@@ -168,6 +171,70 @@ static void test_wipe_stack(void **state)
 	bh_face_model_free(model);
 }
 
+/* A probe fragment of each length, its keystream, and the sealed frame. */
+static uint8_t frag_pt[BHP_FRAG_MAX], frag_ks[BHP_FRAG_MAX], frag_out[BHP_FRAG_MAX];
+static uint8_t frame[BHP_FRAME_MAX];
+
+__attribute__((noinline)) static void open_frame(bhp_crypto *c, const bhp_hdr *h)
+{
+	assert_int_equal(bhp_open(c, h, frame, frag_out), BH_OK);
+}
+
+/* Depth below the frame reached since paint(), and how many positions in
+ * it start 8 bytes of frag_pt or frag_ks (the first len bytes of each). */
+__attribute__((noinline)) static void find_runs(size_t len, size_t *depth, size_t *runs)
+{
+	uint8_t a[AREA];
+	__asm__ volatile("" : : "r"(a) : "memory");
+	size_t low = BOTTOM, n = 0;
+	while (low < AREA && a[low] == PAINT)
+		low++;
+	for (size_t i = low; i + 8 <= AREA; i++)
+		for (size_t k = 0; k + 8 <= len; k++)
+			if (!memcmp(a + i, frag_pt + k, 8) || !memcmp(a + i, frag_ks + k, 8)) {
+				n++;
+				break;
+			}
+	*depth = AREA - low;
+	*runs = n;
+}
+
+/* bhp_open() as the rx lcore runs it (OpenSSL AES-256-GCM), on fragments
+ * of random bytes: no 8-byte run of the plaintext or keystream is left on
+ * the stack.  If an OpenSSL build ever leaves one, biohubd's rx lcore needs
+ * a bh_wipe_stack() of its own. */
+static void test_rx_open_leaves_no_plaintext(void **state)
+{
+	(void)state;
+	uint8_t key[BHP_KEY_LEN];
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)(i * 37 + 11);
+	bhp_crypto *c = NULL;
+	assert_int_equal(bhp_crypto_new(key, &c), BH_OK);
+	srand(7);
+	for (size_t i = 0; i < sizeof frag_pt; i++)
+		frag_pt[i] = (uint8_t)rand();
+	const uint16_t lens[] = {17, 31, 64, 1000, 1399, BHP_FRAG_MAX};
+	for (size_t t = 0; t < sizeof lens / sizeof *lens; t++) {
+		bhp_hdr h = {.version = BHP_VERSION, .type = BHP_T_SEARCH, .frag_count = 1,
+			     .frag_len = lens[t], .agency = 7, .sender = 1, .msg_len = lens[t],
+			     .request_id = t + 1, .seq = t + 1};
+		assert_int_equal(bhp_seal(c, &h, frag_pt, frame), BH_OK);
+		for (size_t k = 0; k < lens[t]; k++)
+			frag_ks[k] = frame[BHP_HDR_LEN + k] ^ frag_pt[k];
+		size_t depth, runs;
+		paint();
+		open_frame(c, &h);
+		find_runs(lens[t], &depth, &runs);
+		printf("rx open, %u bytes: %zu bytes of stack, %zu plaintext or keystream runs\n",
+		       (unsigned)lens[t], depth, runs);
+		assert_memory_equal(frag_out, frag_pt, lens[t]); /* it did decrypt */
+		assert_true(depth > 64);                          /* and used the stack */
+		assert_int_equal(runs, 0);
+	}
+	bhp_crypto_free(c);
+}
+
 int main(void)
 {
 #ifdef BH_ASAN
@@ -175,6 +242,7 @@ int main(void)
 #endif
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wipe_stack),
+		cmocka_unit_test(test_rx_open_leaves_no_plaintext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
