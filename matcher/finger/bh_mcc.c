@@ -429,7 +429,7 @@ int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v)
 	v->words = b[7];
 	v->quality = b[14];
 	v->blob = b;
-	v->field = (bh_ofield){NULL, 0, 0, NULL};
+	v->field = (bh_ofield){NULL, 0, 0, NULL, 0};
 	if (b[4] >= 2) {
 		const uint8_t *fs = b + BH_MCC_HEADER + (size_t)v->n * (8 + 16 * (size_t)v->words);
 		v->field.gw = get16(fs);
@@ -468,7 +468,7 @@ struct bh_mcc_ws {
 	/* lssr(): the n_P averaged pairs' minutiae, highest efficiency first */
 	uint16_t topa[MAX_NP], topb[MAX_NP];
 	uint32_t ntop;
-	uint16_t span[2 * BH_OFIELD_MAX_SIDE]; /* field_scale(): A's row spans */
+	uint32_t *fg, cap_fg; /* field_scale(): A's foreground cells (bh_ofield_list) */
 };
 
 bh_mcc_ws *bh_mcc_ws_new(void) { return calloc(1, sizeof(bh_mcc_ws)); }
@@ -491,6 +491,7 @@ void bh_mcc_ws_free(bh_mcc_ws *ws)
 	bh_wipe_free(ws->l1, ws->cap_pts * sizeof(float));
 	bh_wipe_free(ws->l2, ws->cap_pts * sizeof(float));
 	bh_wipe_free(ws->rho, ws->cap_rho * sizeof(float));
+	bh_wipe_free(ws->fg, ws->cap_fg * sizeof(uint32_t));
 	free(ws);
 }
 
@@ -1294,9 +1295,17 @@ static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
  * of the n_P pairs lssr() averaged (the rule in bh_mcc.h). */
 static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int32_t s, int vec)
 {
-	bh_ofield fa = a->field; /* with its row spans, found once for all alignments */
-	bh_ofield_spans(&fa, ws->span);
-	fa.span = ws->span;
+	bh_ofield fa = a->field; /* with its foreground list, made once for all alignments */
+	const uint32_t cells = fa.gw * fa.gh;
+	if (cells > ws->cap_fg) {
+		bh_wipe_free(ws->fg, ws->cap_fg * sizeof(uint32_t));
+		ws->fg = malloc(cells * sizeof(uint32_t));
+		ws->cap_fg = ws->fg ? cells : 0;
+		if (!ws->fg)
+			return BH_ENOMEM;
+	}
+	fa.fg = ws->fg;
+	fa.nfg = bh_ofield_list(&fa, ws->fg);
 	int64_t best_sum = 0;
 	uint32_t best_n = 0;
 	for (uint32_t p = 0; p < ws->ntop; p++) {

@@ -63,80 +63,80 @@ int bh_ofield_check(const uint8_t *cells, size_t n)
 	return BH_OK;
 }
 
-void bh_ofield_spans(const bh_ofield *f, uint16_t *span)
+uint32_t bh_ofield_list(const bh_ofield *f, uint32_t *out)
 {
-	for (uint32_t cy = 0; cy < f->gh; cy++) {
-		const uint8_t *row = f->cell + (size_t)cy * f->gw;
-		uint32_t lo = 0, hi = f->gw;
-		while (lo < hi && !row[lo])
-			lo++;
-		while (hi > lo && !row[hi - 1])
-			hi--;
-		span[2 * cy] = (uint16_t)lo;
-		span[2 * cy + 1] = (uint16_t)hi;
-	}
+	uint32_t n = 0;
+	for (uint32_t cy = 0; cy < f->gh; cy++)
+		for (uint32_t cx = 0; cx < f->gw; cx++) {
+			const uint8_t v = f->cell[(size_t)cy * f->gw + cx];
+			if (v)
+				out[n++] = bh_ofield_entry(cx, cy, v);
+		}
+	return n;
 }
 
 /* The alignment in the loops' terms: rotation r (whole degrees), its Q14
- * cosine and sine, and where the first cell centre of A's row cy lands in
- * B (X, Y: quarter pixels times 2^14; B's cell is (X >> 20, Y >> 20), 64
- * quarter pixels a cell).  From one cell of a row to the next, X and Y grow
- * by sx = 64 c and sy = 64 s.  With pa in 0..32767 and pb in -32768..32768
+ * cosine c and sine s, and where the centre of A's cell (cx, cy) lands in
+ * B: X = X0 + cx sx - cy sy, Y = Y0 + cx sy + cy sx (quarter pixels times
+ * 2^14; B's cell is (X >> 20, Y >> 20), 64 quarter pixels a cell), with
+ * sx = 64 c and sy = 64 s.  With pa in 0..32767 and pb in -32768..32768
  * quarter pixels (templates hold 0..32767) and cells within 8192 pixels,
- * |X|, |Y| <= 2^29 + sqrt(2) 2^29 < 2^31: int32 holds every value the
- * loops reach. */
+ * the centre of any cell of the grid lands within |X|, |Y| <= 2^29 +
+ * sqrt(2) 2^29 < 2^31.  X0, X0 + cx sx and X0 + cx sx - cy sy are each
+ * such a centre (cells (0, 0), (cx, 0), (cx, cy)), so int32 holds every
+ * value the loops reach, in that order of adding. */
 typedef struct align {
 	uint32_t r180;
-	int64_t c, s;
-	int32_t sx, sy;
-	bh_pose pa, pb;
+	int32_t X0, Y0, sx, sy;
 } align;
 
 static align align_of(bh_pose pa, bh_pose pb)
 {
 	uint32_t r = (((uint32_t)(uint16_t)(pb.t16 - pa.t16)) * 360u + 32768u) >> 16;
 	r %= 360;
-	align al = {.r180 = r % 180, .c = cos14[r], .s = cos14[(r + 270) % 360], .pa = pa, .pb = pb};
-	al.sx = (int32_t)(BH_OFIELD_CELL * 4 * al.c); /* sin r = cos(r - 90) */
-	al.sy = (int32_t)(BH_OFIELD_CELL * 4 * al.s);
+	const int64_t c = cos14[r], s = cos14[(r + 270) % 360]; /* sin r = cos(r - 90) */
+	const int64_t side4 = BH_OFIELD_CELL * 4;
+	const int64_t dx = side4 / 2 - pa.x4, dy = side4 / 2 - pa.y4; /* cell (0, 0) from pa */
+	align al = {.r180 = r % 180};
+	al.X0 = (int32_t)((int64_t)pb.x4 * 16384 + c * dx - s * dy);
+	al.Y0 = (int32_t)((int64_t)pb.y4 * 16384 + s * dx + c * dy);
+	al.sx = (int32_t)(side4 * c);
+	al.sy = (int32_t)(side4 * s);
 	return al;
 }
 
-/* Row cy of A for both loops: its cells, the ones to visit [*lo, *hi) (the
- * span, or the whole row), and where cell *lo lands in B (*X, *Y). */
-static const uint8_t *row_begin(const bh_ofield *a, const align *al, uint32_t cy, uint32_t *lo, uint32_t *hi,
-				int32_t *X, int32_t *Y)
+/* Cell (cx, cy) of A, orientation byte va (non-zero), against B. */
+static inline void agree_cell(const bh_ofield *b, const align *al, uint32_t cx, uint32_t cy, uint32_t va,
+			      int64_t *acc, uint32_t *n)
 {
-	*lo = a->span ? a->span[2 * cy] : 0;
-	*hi = a->span ? a->span[2 * cy + 1] : a->gw;
-	const int64_t side4 = BH_OFIELD_CELL * 4;
-	const int64_t dy = (int64_t)cy * side4 + side4 / 2 - al->pa.y4, dx = side4 / 2 - al->pa.x4;
-	*X = (int32_t)((int64_t)al->pb.x4 * 16384 + al->c * dx - al->s * dy) + (int32_t)*lo * al->sx;
-	*Y = (int32_t)((int64_t)al->pb.y4 * 16384 + al->s * dx + al->c * dy) + (int32_t)*lo * al->sy;
-	return a->cell + (size_t)cy * a->gw;
+	const int32_t X = (int32_t)(al->X0 + (int64_t)cx * al->sx - (int64_t)cy * al->sy);
+	const int32_t Y = (int32_t)(al->Y0 + (int64_t)cx * al->sy + (int64_t)cy * al->sx);
+	/* branch-free: a negative X or Y turns into a huge unsigned cell
+	 * index, so it is outside; the cell counts when it lands on a
+	 * foreground cell of B */
+	const uint32_t bx = (uint32_t)X >> 20, by = (uint32_t)Y >> 20;
+	const uint32_t in = (bx < b->gw) & (by < b->gh);
+	const uint8_t ob = b->cell[in ? by * b->gw + bx : 0];
+	const uint32_t use = in & (ob != 0);
+	/* the orientation difference after the rotation, + 180 */
+	*acc += agree14[va + al->r180 + 180 - ob] * (int32_t)use;
+	*n += use;
 }
 
 static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al, int64_t *sum, uint32_t *count)
 {
-	const uint32_t gw = b->gw, gh = b->gh;
 	int64_t acc = 0;
 	uint32_t n = 0;
-	for (uint32_t cy = 0; cy < a->gh; cy++) {
-		int32_t X, Y;
-		uint32_t lo, hi;
-		const uint8_t *row = row_begin(a, al, cy, &lo, &hi, &X, &Y);
-		for (uint32_t cx = lo; cx < hi; cx++, X += al->sx, Y += al->sy) {
-			/* branch-free: the cell counts when it is foreground in A
-			 * and lands on a foreground cell of B (a negative X or Y
-			 * turns into a huge unsigned cell index, so it is outside) */
-			const uint32_t bx = (uint32_t)X >> 20, by = (uint32_t)Y >> 20;
-			const uint32_t in = (bx < gw) & (by < gh) & (row[cx] != 0);
-			const uint8_t ob = b->cell[in ? by * gw + bx : 0];
-			const uint32_t use = in & (ob != 0);
-			/* orientation difference after the rotation, + 180 */
-			acc += agree14[row[cx] + al->r180 + 180 - ob] * (int32_t)use;
-			n += use;
-		}
+	if (a->fg) {
+		for (uint32_t k = 0; k < a->nfg; k++)
+			agree_cell(b, al, a->fg[k] & 511, a->fg[k] >> 9 & 511, a->fg[k] >> 18, &acc, &n);
+	} else {
+		for (uint32_t cy = 0; cy < a->gh; cy++)
+			for (uint32_t cx = 0; cx < a->gw; cx++) {
+				const uint8_t va = a->cell[(size_t)cy * a->gw + cx];
+				if (va)
+					agree_cell(b, al, cx, cy, va, &acc, &n);
+			}
 	}
 	*sum = acc;
 	*count = n;
@@ -145,47 +145,45 @@ static void agree_scalar(const bh_ofield *a, const bh_ofield *b, const align *al
 #if defined(__x86_64__)
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-/* agree_scalar 16 cells at a time, the same integers.  B's cells are
- * gathered as dwords: an index within 3 bytes of the end is read from
- * the last whole dword and shifted, so no read passes the array (the
- * caller checks that B has at least 4 cells). */
+/* agree_scalar over A's foreground list, 16 cells at a time across rows,
+ * the same integers.  B's cells are gathered as dwords: an index within 3
+ * bytes of the end is read from the last whole dword and shifted, so no
+ * read passes the array (the caller checks that B has at least 4 cells). */
 TGT_AVX512 static void agree_avx512(const bh_ofield *a, const bh_ofield *b, const align *al, int64_t *sum,
 				    uint32_t *count)
 {
-	const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-	const __m512i stepx = _mm512_mullo_epi32(iota, _mm512_set1_epi32(al->sx));
-	const __m512i stepy = _mm512_mullo_epi32(iota, _mm512_set1_epi32(al->sy));
 	const __m512i gw = _mm512_set1_epi32((int)b->gw), gh = _mm512_set1_epi32((int)b->gh);
 	const __m512i last = _mm512_set1_epi32((int)(b->gw * b->gh - 4));
 	const __m512i off = _mm512_set1_epi32((int)(al->r180 + 180)), lo8 = _mm512_set1_epi32(0xff);
+	const __m512i lo9 = _mm512_set1_epi32(511);
+	const __m512i X0 = _mm512_set1_epi32(al->X0), Y0 = _mm512_set1_epi32(al->Y0);
+	const __m512i sx = _mm512_set1_epi32(al->sx), sy = _mm512_set1_epi32(al->sy);
 	__m512i acc = _mm512_setzero_si512();
 	uint32_t n = 0;
-	for (uint32_t cy = 0; cy < a->gh; cy++) {
-		int32_t X, Y;
-		uint32_t lo, hi;
-		const uint8_t *row = row_begin(a, al, cy, &lo, &hi, &X, &Y);
-		for (uint32_t cx = lo; cx < hi; cx += 16, X += 16 * al->sx, Y += 16 * al->sy) {
-			const uint32_t left = hi - cx;
-			const __mmask16 tail = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-			const __m512i oa = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(tail, row + cx));
-			const __m512i bx = _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(X), stepx), 20);
-			const __m512i by = _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32(Y), stepy), 20);
-			__mmask16 in = _mm512_mask_cmplt_epu32_mask(tail, bx, gw);
-			in = _mm512_mask_cmplt_epu32_mask(in, by, gh);
-			in = _mm512_mask_test_epi32_mask(in, oa, oa);
-			if (!in)
-				continue;
-			const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(by, gw), bx);
-			const __m512i at = _mm512_min_epu32(idx, last);
-			const __m512i sh = _mm512_slli_epi32(_mm512_sub_epi32(idx, at), 3);
-			__m512i ob = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in, at, b->cell, 1);
-			ob = _mm512_and_si512(_mm512_srlv_epi32(ob, sh), lo8);
-			const __mmask16 use = _mm512_mask_test_epi32_mask(in, ob, ob);
-			const __m512i k = _mm512_sub_epi32(_mm512_add_epi32(oa, off), ob);
-			const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), use, k, agree14, 4);
-			acc = _mm512_add_epi32(acc, v); /* a lane: <= 2^14 cells of <= 2^14 */
-			n += (uint32_t)__builtin_popcount(use);
-		}
+	for (uint32_t k = 0; k < a->nfg; k += 16) {
+		const uint32_t left = a->nfg - k;
+		const __mmask16 live = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+		const __m512i e = _mm512_maskz_loadu_epi32(live, a->fg + k);
+		const __m512i cx = _mm512_and_si512(e, lo9), cy = _mm512_and_si512(_mm512_srli_epi32(e, 9), lo9);
+		const __m512i oa = _mm512_srli_epi32(e, 18);
+		/* the scalar loop's order of adding (align) */
+		const __m512i X = _mm512_sub_epi32(_mm512_add_epi32(X0, _mm512_mullo_epi32(cx, sx)),
+						   _mm512_mullo_epi32(cy, sy));
+		const __m512i Y = _mm512_add_epi32(_mm512_add_epi32(Y0, _mm512_mullo_epi32(cx, sy)),
+						   _mm512_mullo_epi32(cy, sx));
+		const __m512i bx = _mm512_srli_epi32(X, 20), by = _mm512_srli_epi32(Y, 20);
+		__mmask16 in = _mm512_mask_cmplt_epu32_mask(live, bx, gw);
+		in = _mm512_mask_cmplt_epu32_mask(in, by, gh);
+		const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(by, gw), bx);
+		const __m512i at = _mm512_min_epu32(idx, last);
+		const __m512i sh = _mm512_slli_epi32(_mm512_sub_epi32(idx, at), 3);
+		__m512i ob = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in, at, b->cell, 1);
+		ob = _mm512_and_si512(_mm512_srlv_epi32(ob, sh), lo8);
+		const __mmask16 use = _mm512_mask_test_epi32_mask(in, ob, ob);
+		const __m512i kk = _mm512_sub_epi32(_mm512_add_epi32(oa, off), ob);
+		const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), use, kk, agree14, 4);
+		acc = _mm512_add_epi32(acc, v); /* a lane: <= 2^14 cells of <= 2^14 */
+		n += (uint32_t)__builtin_popcount(use);
 	}
 	/* the lanes' total may pass int32 (2^18 cells): add them as int64 */
 	*sum = _mm512_reduce_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc))) +
@@ -208,7 +206,7 @@ static void agree(const bh_ofield *a, const bh_ofield *b, bh_pose pa, bh_pose pb
 		return;
 	const align al = align_of(pa, pb);
 #if defined(__x86_64__)
-	if (may_vec && (bh_cpu_features() & BH_CPU_AVX512) && b->gw * b->gh >= 4) {
+	if (may_vec && a->fg && (bh_cpu_features() & BH_CPU_AVX512) && b->gw * b->gh >= 4) {
 		agree_avx512(a, b, &al, sum, count);
 		return;
 	}

@@ -56,18 +56,23 @@ int bh_ofield_check(const uint8_t *cells, size_t n);
 typedef struct bh_ofield {
 	const uint8_t *cell; /* gw * gh bytes; NULL when the template has none */
 	uint32_t gw, gh;
-	/* Optional (NULL: whole rows): for each row, the first foreground cell
-	 * and one past the last (equal: none), from bh_ofield_spans().  The
-	 * agreement then skips the background at the rows' ends; the sums are
-	 * the same. */
-	const uint16_t *span;
+	/* Optional (NULL: every cell is visited): the nfg foreground cells of
+	 * this field, from bh_ofield_list().  The agreement then visits only
+	 * these, as whole vectors across rows; the sums are the same.  The
+	 * AVX-512 loop runs only with a list. */
+	const uint32_t *fg;
+	uint32_t nfg;
 } bh_ofield;
 
-/* Largest grid side (8192 pixels / 16): a span array holds 2 * that. */
+/* Largest grid side (8192 pixels / 16); cx and cy fit in 9 bits. */
 #define BH_OFIELD_MAX_SIDE 512
 
-/* Writes f's row spans into span[2 * f->gh] (f->gh <= BH_OFIELD_MAX_SIDE). */
-void bh_ofield_spans(const bh_ofield *f, uint16_t *span);
+/* A list entry: cx | cy << 9 | v << 18 (v the cell's byte, 1..180). */
+static inline uint32_t bh_ofield_entry(uint32_t cx, uint32_t cy, uint32_t v) { return cx | cy << 9 | v << 18; }
+
+/* Writes f's foreground cells, row-major, into out (room for gw * gh;
+ * gw, gh <= BH_OFIELD_MAX_SIDE) and returns how many. */
+uint32_t bh_ofield_list(const bh_ofield *f, uint32_t *out);
 
 /* A minutia's pose in template units: quarter pixels and theta * 65536 / 2pi. */
 typedef struct bh_pose {
