@@ -376,6 +376,9 @@ static int gallery_check(int argc, char **argv)
 	int shared = bh_gallery_open_to_others(a[0], &mode) == 1;
 	bh_errclear();
 	rc = bh_gallery_check(g, 1);
+	bh_template_census c = {0};
+	if (rc == BH_OK)
+		rc = bh_gallery_check_templates(g, &c);
 	bh_gallery_close(g);
 	if (shared)
 		fprintf(stderr, "biohub gallery check: warning: %s is open to group or others "
@@ -387,14 +390,24 @@ static int gallery_check(int argc, char **argv)
 		bh_json_str(&j, "gallery", a[0]);
 		bh_json_bool(&j, "ok", rc == BH_OK);
 		bh_json_bool(&j, "owner_only", !shared);
+		bh_json_int(&j, "templates_checked", c.checked);
+		bh_json_int(&j, "templates_invalid", c.bad);
+		bh_json_int(&j, "finger_without_field", c.finger_no_field);
 		bh_json_str(&j, "problem", rc == BH_OK ? NULL : bh_errmsg());
 		bh_json_end(&j);
 		bh_json_newline(&j);
 	}
 	if (rc != BH_OK)
 		return bh_cli_error("gallery check", rc);
-	if (!json)
-		printf("gallery %s: ok (integrity, foreign keys, complete subjects)\n", a[0]);
+	if (!json) {
+		printf("gallery %s: ok (integrity, foreign keys, complete subjects, %lld templates valid)\n", a[0],
+		       (long long)c.checked);
+		if (c.finger_no_field)
+			printf("note: %lld finger templates have no orientation field (enrolled before "
+			       "2026-12-08, or minutiae from a record): they are compared by MCC alone, "
+			       "whose impostor scores run higher; re-enrol them from images\n",
+			       (long long)c.finger_no_field);
+	}
 	return 0;
 }
 

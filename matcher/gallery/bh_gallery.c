@@ -1506,3 +1506,42 @@ int bh_gallery_check(bh_gallery *g, int full)
 				"enrolment rows", 0);
 	return rc;
 }
+
+int bh_gallery_check_templates(bh_gallery *g, bh_template_census *c)
+{
+	if (!g || !c)
+		return bh_fail(BH_EINVAL, "gallery: check_templates: missing argument");
+	*c = (bh_template_census){0};
+	sqlite3_stmt *s = NULL;
+	int src = sqlite3_prepare_v2(g->db,
+				     "SELECT id, modality, position, format, code, full FROM templates ORDER BY id",
+				     -1, &s, NULL);
+	if (src != SQLITE_OK)
+		return bh_fail(BH_EDB, "gallery: template check: %s", sqlite3_errmsg(g->db));
+	char why[200] = "";
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		const int64_t id = sqlite3_column_int64(s, 0);
+		const int modality = sqlite3_column_int(s, 1);
+		const void *code = sqlite3_column_blob(s, 4), *full = sqlite3_column_blob(s, 5);
+		const size_t code_len = (size_t)sqlite3_column_bytes(s, 4);
+		const size_t full_len = (size_t)sqlite3_column_bytes(s, 5);
+		c->checked++;
+		if (bh_template_check(modality, sqlite3_column_int(s, 2), (uint32_t)sqlite3_column_int64(s, 3),
+				      code, code_len, full, full_len) != BH_OK) {
+			if (!c->bad++) {
+				c->first_bad_id = id;
+				snprintf(why, sizeof why, "%s", bh_errmsg());
+			}
+			continue;
+		}
+		c->finger_no_field += modality == BH_MOD_FINGER && !bh_template_has_field(modality, full, full_len);
+	}
+	const int rc = src == SQLITE_DONE ? BH_OK : bh_fail(BH_EDB, "gallery: template check: %s", sqlite3_errmsg(g->db));
+	sqlite3_finalize(s);
+	if (rc != BH_OK)
+		return rc;
+	if (c->bad)
+		return bh_fail(BH_EFORMAT, "gallery: %lld of %lld templates invalid; the first, id %lld: %s",
+			       (long long)c->bad, (long long)c->checked, (long long)c->first_bad_id, why);
+	return BH_OK;
+}

@@ -221,6 +221,22 @@ int bh_gallery_get_stats(bh_gallery *g, bh_gallery_stats *st);
  * BH_OK, or BH_EDB with the first problem in bh_errmsg(). */
 int bh_gallery_check(bh_gallery *g, int full);
 
+/* What bh_gallery_check_templates() found. */
+typedef struct bh_template_census {
+	int64_t checked;         /* template rows read */
+	int64_t bad;             /* rows bh_template_check() refuses */
+	int64_t first_bad_id;    /* the first of them (id order), 0 if none */
+	int64_t finger_no_field; /* finger templates compared by MCC alone */
+} bh_template_census;
+
+/* Reads every template row, in id order, and validates its blobs with
+ * bh_template_check() (what an add checks; a row can go bad afterwards
+ * only by a write outside biohub).  Counts the finger templates without an
+ * orientation field (bh_template_has_field).  BH_OK when every row is
+ * valid; BH_EFORMAT when any is not, with the first one's id and reason in
+ * bh_errmsg(); BH_EDB on a database error. */
+int bh_gallery_check_templates(bh_gallery *g, bh_template_census *c);
+
 typedef struct bh_audit_rec {
 	const char *agency;   /* agency id as text */
 	uint64_t request_id;

@@ -85,3 +85,10 @@ int bh_template_check(int modality, int position, uint32_t format,
 		return bh_palm_full_check(full, full_len);
 	return BH_OK;
 }
+
+int bh_template_has_field(int modality, const void *full, size_t full_len)
+{
+	bh_mcc_view v;
+	return modality == BH_MOD_FINGER && full_len && bh_mcc_view_init(full, full_len, &v) == BH_OK &&
+	       v.field.cell != NULL;
+}

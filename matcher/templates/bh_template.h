@@ -66,4 +66,11 @@ size_t bh_template_code_bytes(uint32_t format);
 int bh_template_check(int modality, int position, uint32_t format,
 		      const void *code, size_t code_len, const void *full, size_t full_len);
 
+/* For a template that passed bh_template_check(): 1 if it is a finger
+ * template whose full part carries an orientation field (compared as MCC x
+ * field agreement, bh_mcc.h), else 0.  A finger template without one (MCC
+ * version 1, enrolled before 2026-12-08, or minutiae from an ANSI/NIST or
+ * ISO record) is compared by MCC alone; its impostor scores run higher. */
+int bh_template_has_field(int modality, const void *full, size_t full_len);
+
 #endif

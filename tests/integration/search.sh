@@ -232,6 +232,14 @@ b=$("$biohub" search "$work/copy.db" --modality finger --k 3 --json "$data/finge
 [ "$(stat -c %a "$work/g.db")" = 600 ] || fail "new gallery mode $(stat -c %a "$work/g.db")"
 [ "$(stat -c %a "$work/copy.db")" = 600 ] || fail "gallery copy mode $(stat -c %a "$work/copy.db")"
 "$biohub" gallery check "$work/g.db" 2>"$work/err" >/dev/null || fail "gallery check"
+# it validates every template; the image-enrolled fingers carry a field, the
+# ones from minutiae records (EFS, ISO) do not
+o=$("$biohub" gallery check --json "$work/g.db" 2>/dev/null) || fail "gallery check --json"
+s=$("$biohub" gallery stats --json "$work/g.db") || fail "gallery stats"
+python3 -c 'import json,sys; c=json.loads(sys.argv[1]); s=json.loads(sys.argv[2])["templates"]
+sys.exit(0 if c["templates_checked"]==s["total"] and c["templates_invalid"]==0
+         and c["finger_without_field"] < s["finger"] else 1)' "$o" "$s" \
+  || fail "gallery check counts: $o / $s"
 ! grep -q warning "$work/err" || fail "gallery check warned about a 0600 gallery"
 chmod 644 "$work/copy.db"
 o=$("$biohub" gallery check --json "$work/copy.db" 2>"$work/err") || fail "gallery check of a 0644 gallery"

@@ -123,7 +123,9 @@ typedef struct tmpl {
 	bh_template_rec rec;
 } tmpl;
 
-static size_t make_mcc(uint32_t *x, uint8_t *out, size_t cap)
+/* with_field: the template carries an orientation field (every 8-px block
+ * foreground, 30 degrees); else none, as from a minutiae record. */
+static size_t make_mcc(uint32_t *x, uint8_t *out, size_t cap, int with_field)
 {
 	bh_minutia m[12];
 	for (size_t i = 0; i < 12; i++) {
@@ -132,8 +134,14 @@ static size_t make_mcc(uint32_t *x, uint8_t *out, size_t cap)
 				    .theta = (float)(*x % 628) / 100.0f, .type = 1 + (*x >> 30 & 1),
 				    .quality = 60};
 	}
-	uint8_t fg = 1;
-	bh_fp_features f = {.w = 400, .h = 400, .bw = 1, .bh = 1, .fg = &fg, .n = 12, .m = m, .quality = 60};
+	enum { B = 400 / BH_FP_BLOCK };
+	static uint8_t fg[B * B];
+	static float orient[B * B];
+	memset(fg, 1, sizeof fg);
+	for (size_t i = 0; i < B * B; i++)
+		orient[i] = 0.5236f;
+	bh_fp_features f = {.w = 400, .h = 400, .bw = B, .bh = B, .fg = fg, .n = 12, .m = m, .quality = 60,
+			    .orient = with_field ? orient : NULL};
 	uint8_t *blob;
 	size_t len;
 	assert_int_equal(bh_mcc_build(&f, &blob, &len), BH_OK);
@@ -156,7 +164,7 @@ static void make_tmpl(tmpl *t, int modality, int position, unsigned seed, int wi
 		t->full[i] = (uint8_t)(x >> 16);
 	}
 	if (modality == BH_MOD_FINGER)
-		t->full_len = make_mcc(&x, t->full, sizeof t->full);
+		t->full_len = make_mcc(&x, t->full, sizeof t->full, 0);
 	if (modality == BH_MOD_PALM) { /* valid orientation codes: the 3 planes equal (000/111) */
 		t->full_len = BH_PALM_FULL_BYTES;
 		memcpy(t->full, "BHP1\x01\x06\x40\x00", 8);
@@ -840,6 +848,45 @@ static void build_real_gallery(int n)
 	bh_gallery_close(g); /* checkpoints: everything in the main file */
 }
 
+/* bh_gallery_check_templates(): every row validated, the finger templates
+ * without an orientation field counted, and a row spoilt by a write outside
+ * biohub found by its id. */
+static void test_check_templates(void **state)
+{
+	(void)state;
+	bh_gallery *g = create();
+	enroll_simple(g, "no-field", 1); /* a face and a finger without a field */
+	tmpl t;
+	make_tmpl(&t, BH_MOD_FINGER, 2, 77, 1);
+	uint32_t x = 99;
+	t.rec.full_len = make_mcc(&x, t.full, sizeof t.full, 1);
+	assert_true(bh_template_has_field(BH_MOD_FINGER, t.full, t.rec.full_len));
+	bh_subject_info si = {.external_ref = "field", .operator_id = "op1", .source = "unit"};
+	int64_t sid = 0;
+	assert_int_equal(bh_gallery_enroll(g, &si, &t.rec, 1, &sid), BH_OK);
+	bh_template_census c;
+	assert_int_equal(bh_gallery_check_templates(g, &c), BH_OK);
+	assert_int_equal(c.checked, 3);
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(c.finger_no_field, 1);
+	bh_gallery_close(g);
+	char sql[160];
+	const int64_t tid = sql_int(path, "SELECT max(id) FROM templates");
+	snprintf(sql, sizeof sql, "UPDATE templates SET full = substr(full, 1, 100) WHERE id = %lld", (long long)tid);
+	sql_exec(path, sql);
+	assert_int_equal(bh_gallery_open(path, BH_GALLERY_READONLY, &g), BH_OK);
+	bh_errclear();
+	assert_int_equal(bh_gallery_check_templates(g, &c), BH_EFORMAT);
+	assert_int_equal(c.checked, 3);
+	assert_int_equal(c.bad, 1);
+	assert_int_equal(c.first_bad_id, tid);
+	char want[64];
+	snprintf(want, sizeof want, "id %lld: mcc", (long long)tid);
+	assert_non_null(strstr(bh_errmsg(), want));
+	assert_int_equal(bh_gallery_check(g, 1), BH_OK); /* the database itself is sound */
+	bh_gallery_close(g);
+}
+
 static void test_refuse_garbage(void **state)
 {
 	(void)state;
@@ -929,6 +976,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_page_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_wrong_stored_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_truncated_and_corrupt, setup, teardown),
