@@ -264,6 +264,21 @@ static void test_paths_agree(void **state)
 	assert_int_equal(bh_mcc_view_init(a.full, a.full_len, &va), BH_OK);
 	assert_int_equal(bh_mcc_view_init(b.full, b.full_len, &vb), BH_OK);
 	uint8_t tiny[4] = {1, 46, 0, 180};
+	/* the list holds the foreground cells, row-major, packed as documented */
+	uint32_t *list = malloc(va.field.gw * va.field.gh * sizeof *list), nl = 0;
+	assert_non_null(list);
+	const uint32_t got = bh_ofield_list(&va.field, list);
+	for (uint32_t cy = 0; cy < va.field.gh; cy++)
+		for (uint32_t cx = 0; cx < va.field.gw; cx++) {
+			const uint8_t v = va.field.cell[cy * va.field.gw + cx];
+			if (!v)
+				continue;
+			assert_true(nl < got);
+			assert_int_equal(list[nl++], cx | cy << 9 | (uint32_t)v << 18);
+		}
+	assert_int_equal(got, nl);
+	assert_true(nl > 0 && nl < va.field.gw * va.field.gh); /* some background skipped */
+	free(list);
 	bh_ofield ft = {tiny, 2, 2, NULL, 0};
 	const bh_ofield *pairs[3][2] = {{&va.field, &vb.field}, {&vb.field, &va.field}, {&va.field, &ft}};
 	uint32_t x = 12345, overlapped = 0;
