@@ -4,7 +4,8 @@
  * written to a private scratch file (bh_gallery_open() takes a path: it
  * stats the file, pre-checks it opened immutable, then reopens it), opened
  * BH_GALLERY_READONLY, and loaded with bh_gallery_pack_load_all(); the full
- * template of a few loaded ids is fetched as the re-rankers do.
+ * template of a few loaded ids is fetched as the re-rankers do, and every
+ * template row is validated (bh_gallery_check_templates, as `gallery check`).
  *
  * Contract (bh_gallery.h): a file that is not a biohub gallery fails with a
  * clean error value and changes nothing (the file is compared with the
@@ -142,6 +143,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bh_gallery *g = NULL;
 	int rc = bh_gallery_open(dbpath, BH_GALLERY_READONLY, &g);
 	if (rc == BH_OK) {
+		bh_template_census c;
+		int crc = bh_gallery_check_templates(g, &c);
+		if (!(crc == BH_OK || crc == BH_EFORMAT || crc == BH_EDB) || c.bad > c.checked ||
+		    c.finger_no_field > c.checked - c.bad || (crc == BH_EFORMAT) != (c.bad > 0))
+			abort(); /* a census that does not add up */
 		bh_gallery_pack packs[BH_MOD_COUNT + 1];
 		if (bh_gallery_pack_load_all(g, packs) == BH_OK) {
 			check_packs(g, packs);
