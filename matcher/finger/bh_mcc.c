@@ -468,7 +468,8 @@ struct bh_mcc_ws {
 	/* lssr(): the n_P averaged pairs' minutiae, highest efficiency first */
 	uint16_t topa[MAX_NP], topb[MAX_NP];
 	uint32_t ntop;
-	uint32_t *fg, cap_fg; /* field_scale(): A's foreground cells (bh_ofield_list) */
+	uint32_t *fg; /* field_scale(): A's foreground cells (bh_ofield_list) */
+	size_t cap_fg;
 };
 
 bh_mcc_ws *bh_mcc_ws_new(void) { return calloc(1, sizeof(bh_mcc_ws)); }
@@ -493,6 +494,19 @@ void bh_mcc_ws_free(bh_mcc_ws *ws)
 	bh_wipe_free(ws->rho, ws->cap_rho * sizeof(float));
 	bh_wipe_free(ws->fg, ws->cap_fg * sizeof(uint32_t));
 	free(ws);
+}
+
+/* One scratch array buf of *cap elements of `size` bytes, grown to hold
+ * `need`: buf itself when it does, else a new array (the old one wiped and
+ * freed, contents not kept), or NULL with *cap 0 when that fails. */
+static void *ws_grow(void *buf, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return buf;
+	bh_wipe_free(buf, *cap * size);
+	void *p = malloc(need * size);
+	*cap = p ? need : 0;
+	return p;
 }
 
 static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
@@ -537,14 +551,8 @@ static int ws_reserve(bh_mcc_ws *ws, uint32_t na, uint32_t nb)
 		if (!ws->cap_pts)
 			return BH_ENOMEM;
 	}
-	if (nr > ws->cap_rho) {
-		bh_wipe_free(ws->rho, ws->cap_rho * sizeof(float));
-		ws->rho = malloc(nr * sizeof(float));
-		ws->cap_rho = ws->rho ? nr : 0;
-		if (!ws->cap_rho)
-			return BH_ENOMEM;
-	}
-	return BH_OK;
+	ws->rho = ws_grow(ws->rho, &ws->cap_rho, nr, sizeof(float));
+	return ws->rho ? BH_OK : BH_ENOMEM; /* nr >= 4: na, nb >= 2 here */
 }
 
 static void load_points(const bh_mcc_view *v, mpt *p)
@@ -1296,14 +1304,9 @@ static bh_pose view_pose(const bh_mcc_view *v, uint32_t i)
 static int32_t field_scale(const bh_mcc_view *a, const bh_mcc_view *b, bh_mcc_ws *ws, int32_t s, int vec)
 {
 	bh_ofield fa = a->field; /* with its foreground list, made once for all alignments */
-	const uint32_t cells = fa.gw * fa.gh;
-	if (cells > ws->cap_fg) {
-		bh_wipe_free(ws->fg, ws->cap_fg * sizeof(uint32_t));
-		ws->fg = malloc(cells * sizeof(uint32_t));
-		ws->cap_fg = ws->fg ? cells : 0;
-		if (!ws->fg)
-			return BH_ENOMEM;
-	}
+	ws->fg = ws_grow(ws->fg, &ws->cap_fg, (size_t)fa.gw * fa.gh, sizeof(uint32_t));
+	if (!ws->fg) /* gw, gh >= 1: the caller checked both fields are there */
+		return BH_ENOMEM;
 	fa.fg = ws->fg;
 	fa.nfg = bh_ofield_list(&fa, ws->fg);
 	int64_t best_sum = 0;
