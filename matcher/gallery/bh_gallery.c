@@ -1534,7 +1534,7 @@ int bh_gallery_check_templates(bh_gallery *g, bh_template_census *c)
 			}
 			continue;
 		}
-		c->finger_no_field += modality == BH_MOD_FINGER && !bh_template_has_field(modality, full, full_len);
+		c->finger_no_field += modality == BH_MOD_FINGER && full_len && !bh_template_has_field(modality, full, full_len);
 	}
 	const int rc = src == SQLITE_DONE ? BH_OK : bh_fail(BH_EDB, "gallery: template check: %s", sqlite3_errmsg(g->db));
 	sqlite3_finalize(s);

@@ -226,7 +226,8 @@ typedef struct bh_template_census {
 	int64_t checked;         /* template rows read */
 	int64_t bad;             /* rows bh_template_check() refuses */
 	int64_t first_bad_id;    /* the first of them (id order), 0 if none */
-	int64_t finger_no_field; /* finger templates compared by MCC alone */
+	int64_t finger_no_field; /* finger templates compared by MCC alone (a full
+				  * part without a field; none: not re-ranked) */
 } bh_template_census;
 
 /* Reads every template row, in id order, and validates its blobs with
