@@ -257,6 +257,10 @@ static inline uint64_t get64(const uint8_t *p)
 	return v;
 }
 
+/* Bytes of the header, n minutiae and n cylinders of W-word planes: where
+ * version 2's field section starts (the blob layout in bh_mcc.h). */
+static size_t cyl_end(uint32_t n, uint32_t W) { return BH_MCC_HEADER + (size_t)n * (8 + 16 * (size_t)W); }
+
 static uint16_t theta_q(float t)
 {
 	float a = fmodf(t, TWO_PI);
@@ -281,7 +285,7 @@ int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len)
 	uint8_t valid[NS * NS];
 	uint32_t nmax = n < BH_MCC_MAX_CYL ? n : BH_MCC_MAX_CYL;
 	const uint32_t gw = f->orient ? bh_ofield_side(f->w) : 0, gh = f->orient ? bh_ofield_side(f->h) : 0;
-	size_t cap = BH_MCC_HEADER + (size_t)nmax * (8 + 16 * W) + 4 + (size_t)gw * gh;
+	size_t cap = cyl_end(nmax, W) + 4 + (size_t)gw * gh;
 	uint8_t *b = calloc(cap, 1);
 	if (!p || !sums || !b) {
 		free(p);
@@ -349,7 +353,7 @@ int bh_mcc_build(const bh_fp_features *f, uint8_t **blob, size_t *len)
 	put16(b + 10, f->w);
 	put16(b + 12, f->h);
 	b[14] = (uint8_t)(f->quality < 0 ? 0 : f->quality > 100 ? 100 : f->quality);
-	uint8_t *fs = b + BH_MCC_HEADER + (size_t)k * (8 + 16 * W); /* field section */
+	uint8_t *fs = b + cyl_end(k, W); /* field section */
 	put16(fs, gw);
 	put16(fs + 2, gh);
 	if (gw)
@@ -386,7 +390,7 @@ int bh_mcc_check(const void *blob, size_t len)
 		return bh_fail(BH_EFORMAT, "mcc: %u cylinders (max %u)", n, BH_MCC_MAX_CYL);
 	if (w == 0 || h == 0 || w > 8192 || h > 8192 || b[14] > 100 || b[15])
 		return bh_fail(BH_EFORMAT, "mcc: bad header fields");
-	size_t want = BH_MCC_HEADER + (size_t)n * (8 + 16 * W), gcells = 0;
+	size_t want = cyl_end(n, W), gcells = 0;
 	if (b[4] >= 2) { /* the field section: its two sizes, then its cells */
 		if (len < want + 4)
 			return bh_fail(BH_EFORMAT, "mcc: %zu bytes, no room for the field section", len);
@@ -431,7 +435,7 @@ int bh_mcc_view_init(const void *blob, size_t len, bh_mcc_view *v)
 	v->blob = b;
 	v->field = (bh_ofield){NULL, 0, 0, NULL, 0};
 	if (b[4] >= 2) {
-		const uint8_t *fs = b + BH_MCC_HEADER + (size_t)v->n * (8 + 16 * (size_t)v->words);
+		const uint8_t *fs = b + cyl_end(v->n, v->words);
 		v->field.gw = get16(fs);
 		v->field.gh = get16(fs + 2);
 		v->field.cell = v->field.gw ? fs + 4 : NULL;
