@@ -1022,6 +1022,16 @@ static int pack_prepare(bh_gallery_pack *p, int modality, size_t n)
 	return BH_OK;
 }
 
+/* The format column of the current row.  The schema stores it as a 64-bit
+ * integer; a value outside uint32 (only a write outside biohub makes one)
+ * reads as 0, no format of any modality, so it fails the same checks as an
+ * unknown format instead of passing as its low 32 bits. */
+static uint32_t column_format(sqlite3_stmt *s, int col)
+{
+	const sqlite3_int64 v = sqlite3_column_int64(s, col);
+	return v >= 0 && v <= (sqlite3_int64)UINT32_MAX ? (uint32_t)v : 0;
+}
+
 /* Appends the current row of s (id, subject_id, position, format, code) to
  * p, whose capacity is `cap` rows; p->n counts the rows stored. */
 static int pack_row(bh_gallery_pack *p, size_t cap, int modality, sqlite3_stmt *s)
@@ -1029,7 +1039,7 @@ static int pack_row(bh_gallery_pack *p, size_t cap, int modality, sqlite3_stmt *
 	uint32_t fmt = bh_template_format(modality);
 	size_t code_bytes = bh_template_code_bytes(fmt);
 	int64_t id = sqlite3_column_int64(s, 0);
-	uint32_t f = (uint32_t)sqlite3_column_int64(s, 3);
+	uint32_t f = column_format(s, 3);
 	const void *code = sqlite3_column_blob(s, 4);
 	size_t len = (size_t)sqlite3_column_bytes(s, 4);
 	if (p->n >= cap)
@@ -1348,7 +1358,7 @@ static int detail_templates(bh_gallery *g, bh_subject_detail *d)
 			.id = sqlite3_column_int64(s, 0),
 			.modality = sqlite3_column_int(s, 1),
 			.position = sqlite3_column_int(s, 2),
-			.format = (uint32_t)sqlite3_column_int64(s, 3),
+			.format = column_format(s, 3),
 			.quality = sqlite3_column_int(s, 4),
 			.code_len = (size_t)sqlite3_column_int64(s, 5),
 			.full_len = (size_t)sqlite3_column_int64(s, 6),
@@ -1526,7 +1536,7 @@ int bh_gallery_check_templates(bh_gallery *g, bh_template_census *c)
 		const size_t code_len = (size_t)sqlite3_column_bytes(s, 4);
 		const size_t full_len = (size_t)sqlite3_column_bytes(s, 5);
 		c->checked++;
-		if (bh_template_check(modality, sqlite3_column_int(s, 2), (uint32_t)sqlite3_column_int64(s, 3),
+		if (bh_template_check(modality, sqlite3_column_int(s, 2), column_format(s, 3),
 				      code, code_len, full, full_len) != BH_OK) {
 			if (!c->bad++) {
 				c->first_bad_id = id;

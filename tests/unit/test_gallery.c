@@ -809,6 +809,18 @@ static void test_pack_wrong_stored_format(void **state)
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_OK);
 	bh_gallery_pack_free(&pk);
 	bh_gallery_close(g);
+	/* The right format plus 2^32: its low 32 bits must not pass for it. */
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE templates SET format = %u + 4294967296 WHERE modality = 2",
+		 (unsigned)bh_template_format(BH_MOD_FINGER));
+	sql_exec(path, sql);
+	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
+	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FINGER, &pk), BH_EVERSION);
+	assert_null(pk.data);
+	bh_template_census c;
+	assert_int_equal(bh_gallery_check_templates(g, &c), BH_EFORMAT);
+	assert_int_equal(c.bad, 1);
+	bh_gallery_close(g);
 	sql_exec(path, "UPDATE templates SET code = x'0102' WHERE modality = 1");
 	assert_int_equal(bh_gallery_open(path, 0, &g), BH_OK);
 	assert_int_equal(bh_gallery_pack_load(g, BH_MOD_FACE, &pk), BH_EFORMAT);
