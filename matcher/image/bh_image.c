@@ -31,19 +31,25 @@ bh_image_format bh_image_sniff(const uint8_t *b, size_t n)
 	if ((n >= 12 && !memcmp(b, jp2, 12)) ||
 	    (n >= 4 && b[0] == 0xff && b[1] == 0x4f && b[2] == 0xff && b[3] == 0x51))
 		return BH_IMG_JP2; /* JP2 box or raw J2K codestream */
+	if (n >= 2 && b[0] == 'B' && b[1] == 'M')
+		return BH_IMG_BMP;
+	if (n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+		       (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43))))
+		return BH_IMG_TIFF; /* classic (42) or BigTIFF (43), either byte order */
 	return BH_IMG_UNKNOWN;
 }
 
 const char *bh_image_format_name(bh_image_format f)
 {
-	static const char *const names[] = {"unknown", "pgm", "ppm", "png", "jpeg", "wsq", "jp2"};
+	static const char *const names[] = {"unknown", "pgm", "ppm", "png", "jpeg", "wsq", "jp2", "bmp", "tiff"};
 	return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
 
 int bh_image_name_known(const char *name)
 {
 	/* one entry per bh_image_format besides UNKNOWN, with common variants */
-	static const char *const ext[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k"};
+	static const char *const ext[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg", ".wsq", ".jp2", ".j2k",
+					   ".bmp", ".tif", ".tiff"};
 	const char *dot = name ? strrchr(name, '.') : NULL;
 	for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
 		if (!strcasecmp(dot, ext[i]))
@@ -133,6 +139,8 @@ int bh_image_decode(const uint8_t *buf, size_t len, int want_channels,
 		break;
 	case BH_IMG_WSQ: rc = bh_wsq_decode(buf, len, lim, out); break;
 	case BH_IMG_JP2: rc = bh_jp2_decode(buf, len, lim, out); break;
+	case BH_IMG_BMP: rc = bh_bmp_decode(buf, len, lim, out); break;
+	case BH_IMG_TIFF: rc = bh_tiff_decode(buf, len, lim, out); break;
 	default: return bh_fail(BH_EFORMAT, "image: unknown format");
 	}
 	if (rc == BH_OK)

@@ -1,6 +1,6 @@
 /*
  * bh_image.h - decoded images and the decoders (PGM, PNG, JPEG, lossless
- * JPEG; WSQ and JPEG 2000 are added by matcher/finger's format code through
+ * JPEG, BMP, TIFF; WSQ and JPEG 2000 are added by matcher/finger's format code through
  * the same bh_image_decode() entry point).
  *
  * Invariants of a bh_image:
@@ -34,6 +34,8 @@ typedef enum bh_image_format {
 	BH_IMG_JPEG,
 	BH_IMG_WSQ,
 	BH_IMG_JP2,
+	BH_IMG_BMP,
+	BH_IMG_TIFF,
 } bh_image_format;
 
 typedef struct bh_image_limits {
@@ -49,7 +51,8 @@ bh_image_format bh_image_sniff(const uint8_t *buf, size_t len);
 const char *bh_image_format_name(bh_image_format f);
 
 /* 1 when a file name ends (case-insensitively) in an extension of a format
- * bh_image_decode reads: .pgm .ppm .png .jpg .jpeg .wsq .jp2 .j2k; else 0.
+ * bh_image_decode reads: .pgm .ppm .png .jpg .jpeg .wsq .jp2 .j2k .bmp .tif
+ * .tiff; else 0.
  * Decoding sniffs the bytes, never the name: this only tells the commands
  * that scan a directory (bench, eval) which files to pick up. */
 int bh_image_name_known(const char *name);
@@ -89,6 +92,11 @@ int bh_jpeg_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, b
  * SOF3 to bh_ljpeg_decode and every other one to bh_jpeg_decode. */
 int bh_ljpeg_is_lossless(const uint8_t *buf, size_t len);
 int bh_ljpeg_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
+/* BMP (bh_bmp.c, our own) and TIFF (bh_tiff.c, libtiff): the containers
+ * fingerprint databases and scanners commonly use; each file says what it
+ * reads.  Neither takes the header's resolution as the scan resolution. */
+int bh_bmp_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
+int bh_tiff_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 /* Implemented in matcher/finger (WSQ, JPEG 2000). */
 int bh_wsq_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);
 int bh_jp2_decode(const uint8_t *buf, size_t len, const bh_image_limits *lim, bh_image *out);

@@ -5,7 +5,7 @@
  *   mkseeds <tests/fuzz dir> <shared data dir> <face model dir>
  *
  * Seeds are small valid inputs made by the project's own code (encoders of
- * libpng/TurboJPEG, the finger and palm extractors, the gallery store) plus
+ * libpng/TurboJPEG/libtiff, a BMP writer here, the finger and palm extractors, the gallery store) plus
  * targeted corruptions of them.  Images are synthetic patterns: the shared
  * LFW/FVC/PolyU samples may not be redistributed, so none is committed; the
  * finger templates come from the NIST sample img.wsq (public domain) and
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <tiffio.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -155,6 +156,93 @@ static void image_ljpeg(const char *file, const char *name, uint8_t want, size_t
 	free(buf);
 }
 
+/* A TIFF written by libtiff: spp samples of 8 bits, in strips of 4 rows or
+ * (tiled) 16x16 tiles; the first len - cut bytes are kept. */
+static void image_tiff(const char *name, uint8_t want, uint16_t photo, uint16_t comp, int spp,
+		       int tiled, size_t cut)
+{
+	enum { W = 16, H = 12 };
+	char path[] = "/tmp/bh_mkseeds.XXXXXX";
+	int fd = mkstemp(path);
+	TIFF *t = fd < 0 ? NULL : TIFFOpen(path, "w");
+	if (!t)
+		die("tiff open", BH_EIO);
+	close(fd);
+	uint8_t *px = pattern(W, H, spp, 6);
+	static uint16_t map[256];
+	for (int i = 0; i < 256; i++)
+		map[i] = (uint16_t)(i * 257);
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, W);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, H);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+	TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photo);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, comp);
+	if (photo == PHOTOMETRIC_PALETTE)
+		TIFFSetField(t, TIFFTAG_COLORMAP, map, map, map);
+	int ok = 1;
+	if (tiled) {
+		uint8_t tile[16 * 16 * 3] = {0};
+		TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
+		TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
+		for (int y = 0; y < H; y++)
+			memcpy(tile + (size_t)y * 16 * spp, px + (size_t)y * W * spp, (size_t)W * spp);
+		ok = TIFFWriteTile(t, tile, 0, 0, 0, 0) >= 0;
+	} else {
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+		for (int y = 0; y < H && ok; y++)
+			ok = TIFFWriteScanline(t, px + (size_t)y * W * spp, (uint32_t)y, 0) >= 0;
+	}
+	TIFFClose(t);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (!ok || bh_read_file(path, 0, &buf, &len) != BH_OK || cut >= len)
+		die("tiff write", BH_EIO);
+	unlink(path);
+	put("corpus_image", name, &want, 1, buf, len - cut);
+	free(buf);
+	free(px);
+}
+
+static void le_put(uint8_t *p, uint32_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A BMP of the synthetic pattern: 8 bits with a grey (or, colour, a
+ * tinted) table, or 24 bits; bottom-up unless top_down. */
+static void image_bmp(const char *name, uint8_t want, int bits, int colour, int top_down, size_t cut)
+{
+	enum { W = 10, H = 7 };
+	const int ch = bits == 24 ? 3 : 1;
+	const uint32_t ncol = bits == 8 ? 256 : 0, stride = (W * bits / 8 + 3) & ~3u;
+	const uint32_t off = 54 + 4 * ncol, len = off + stride * H;
+	uint8_t *b = calloc(len, 1), *px = pattern(W, H, ch, 5);
+	b[0] = 'B';
+	b[1] = 'M';
+	le_put(b + 2, len, 4);
+	le_put(b + 10, off, 4);
+	le_put(b + 14, 40, 4);
+	le_put(b + 18, W, 4);
+	le_put(b + 22, (uint32_t)(top_down ? -H : H), 4);
+	le_put(b + 26, 1, 2);
+	le_put(b + 28, (uint32_t)bits, 2);
+	le_put(b + 46, ncol, 4);
+	for (uint32_t i = 0; i < ncol; i++) {
+		b[54 + 4 * i] = (uint8_t)i;
+		b[55 + 4 * i] = (uint8_t)(colour ? i / 2 : i);
+		b[56 + 4 * i] = (uint8_t)(colour ? 255 - i : i);
+	}
+	for (int y = 0; y < H; y++)
+		memcpy(b + off + (size_t)(top_down ? y : H - 1 - y) * stride, px + (size_t)y * W * ch,
+		       (size_t)W * ch);
+	put("corpus_image", name, &want, 1, b, len - cut);
+	free(b);
+	free(px);
+}
+
 static void images(void)
 {
 	image_pnm();
@@ -169,6 +257,15 @@ static void images(void)
 	image_jpeg("jpeg_422_truncated", 3, TJPF_RGB, TJSAMP_422, 0, 32, 32, 60);
 	image_ljpeg("nist128_sv1_pt0.jpg", "ljpeg_sv1_128", 0, 0);
 	image_ljpeg("nist128_sv6_pt2.jpg", "ljpeg_sv6_pt2_truncated", 1, 2000);
+	image_tiff("tiff_grey_lzw", 0, PHOTOMETRIC_MINISBLACK, COMPRESSION_LZW, 1, 0, 0);
+	image_tiff("tiff_minwhite_packbits", 1, PHOTOMETRIC_MINISWHITE, COMPRESSION_PACKBITS, 1, 0, 0);
+	image_tiff("tiff_palette", 0, PHOTOMETRIC_PALETTE, COMPRESSION_NONE, 1, 0, 0);
+	image_tiff("tiff_rgb_tiled_deflate", 3, PHOTOMETRIC_RGB, COMPRESSION_ADOBE_DEFLATE, 3, 1, 0);
+	image_tiff("tiff_grey_truncated", 0, PHOTOMETRIC_MINISBLACK, COMPRESSION_NONE, 1, 0, 30);
+	image_bmp("bmp8_grey", 0, 8, 0, 0, 0);
+	image_bmp("bmp8_tinted_topdown", 3, 8, 1, 1, 0);
+	image_bmp("bmp24", 1, 24, 0, 0, 0);
+	image_bmp("bmp24_truncated", 0, 24, 0, 0, 9);
 }
 
 /* ---- templates -------------------------------------------------------------- */
