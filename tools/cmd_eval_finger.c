@@ -4,7 +4,7 @@
  *                      [--depth D]`
  *
  * DIR holds images named FINGER_IMPRESSION.ext (FVC style, e.g. 101_3.pgm;
- * PGM, PNG, JPEG, WSQ, JPEG 2000).  Every image goes through the full
+ * PGM, PNG, JPEG, WSQ, JPEG 2000, TIFF, BMP).  Every image goes through the full
  * template pipeline once (bh_finger_extract: minutiae, MCC, code).
  *   genuine pairs  = all unordered pairs of impressions of the same finger;
  *   impostor pairs = all unordered pairs of images of different fingers.
