@@ -1,8 +1,8 @@
 /*
  * fuzz_image.c - libFuzzer target for the probe image decoders behind the
  * public entry point bh_image_decode(): PGM/PPM (bh_pnm.c), PNG (libpng's
- * simplified API, bh_png.c), JPEG (TurboJPEG, bh_jpeg.c) and lossless JPEG
- * (bh_ljpeg.c); the sniffer
+ * simplified API, bh_png.c), JPEG (TurboJPEG, bh_jpeg.c), lossless JPEG
+ * (bh_ljpeg.c), BMP (bh_bmp.c) and TIFF (libtiff, bh_tiff.c); the sniffer
  * also routes WSQ and JPEG 2000 streams (fuzz_formats covers those with its
  * own seeds).
  *
