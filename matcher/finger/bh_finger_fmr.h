@@ -1,6 +1,6 @@
 /*
  * bh_finger_fmr.h - finger templates from a finger minutiae record,
- * ISO/IEC 19794-2:2005 or ANSI INCITS 378-2004 / 378-2009 (the "FMR" record,
+ * ISO/IEC 19794-2:2005 or 2011, ANSI INCITS 378-2004 or 378-2009 (the "FMR" record,
  * bh_iso19794.h), for `biohub enroll` and for finger searches.
  *
  * One template per finger: each view's minutiae are converted to the
@@ -33,7 +33,7 @@ int bh_finger_fmr_sniff(const uint8_t *buf, size_t len);
 
 /* Templates of the record's fingers into out[0..max), *n of them, in view
  * order.  notes (may be NULL) gets one line per view skipped.  Errors: those
- * of bh_fmr_parse (BH_EFORMAT, also for ISO 19794-2:2011; BH_EUNSUPPORTED
+ * of bh_fmr_parse (BH_EFORMAT; BH_EUNSUPPORTED
  * for unknown versions), BH_ENOFEATURE when no view gives a template,
  * BH_ETOOBIG when the fingers do not fit in max, BH_ENOMEM; on any error
  * nothing is returned (*n = 0). */

@@ -48,15 +48,16 @@ uint32_t bh_an2k_minutiae_to_fp(const bh_an2k_minset *s, int32_t height_001mm,
 
 static double angle_unit(const bh_fmr *r)
 {
-	return r->std == BH_FMR_ISO2005 ? 2.0 * M_PI / 256.0 : 2.0 * M_PI / 180.0;
+	return r->std == BH_FMR_ISO2005 || r->std == BH_FMR_ISO2011 ? 2.0 * M_PI / 256.0 : 2.0 * M_PI / 180.0;
 }
 
 uint32_t bh_fmr_view_to_fp(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *out, uint32_t max)
 {
-	/* pixels/cm -> scale to 500 ppi (196.85 pixels/cm); INCITS 2009 states
-	 * the resolution per view */
-	uint16_t xres = r->std == BH_FMR_INCITS2009 ? v->xres : r->xres;
-	uint16_t yres = r->std == BH_FMR_INCITS2009 ? v->yres : r->yres;
+	/* pixels/cm -> scale to 500 ppi (196.85 pixels/cm); INCITS 2009 and
+	 * ISO 2011 state the resolution per view */
+	const int per_view = r->std == BH_FMR_INCITS2009 || r->std == BH_FMR_ISO2011;
+	uint16_t xres = per_view ? v->xres : r->xres;
+	uint16_t yres = per_view ? v->yres : r->yres;
 	double sx = xres ? 500.0 / (xres * 2.54) : 1.0;
 	double sy = yres ? 500.0 / (yres * 2.54) : 1.0;
 	uint32_t k = 0;
@@ -72,7 +73,9 @@ uint32_t bh_fmr_view_to_fp(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *ou
 		o.y = (float)(m->y * sy);
 		o.theta = (float)t;
 		o.type = m->type == 2 ? BH_MINUTIA_BIFURCATION : BH_MINUTIA_ENDING;
-		o.quality = m->quality > 100 ? 100 : m->quality;
+		/* ISO 2011 has 254 (not reported) and 255 (failed): no evidence
+		 * either way, like the 50 of records that carry none */
+		o.quality = m->quality <= 100 ? m->quality : r->std == BH_FMR_ISO2011 ? 50 : 100;
 		out[k++] = o;
 	}
 	return k;

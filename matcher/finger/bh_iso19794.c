@@ -1,5 +1,5 @@
-/* bh_iso19794.c - ISO/IEC 19794-2:2005 and INCITS 378-2004 / 378-2009
- * finger minutiae records (see bh_iso19794.h). */
+/* bh_iso19794.c - ISO/IEC 19794-2:2005 and 2011, INCITS 378-2004 and
+ * 378-2009 finger minutiae records (see bh_iso19794.h). */
 #include "bh_iso19794.h"
 
 #include <stdlib.h>
@@ -22,6 +22,31 @@ static int get(cur *c, size_t n, uint32_t *v)
 	return BH_OK;
 }
 
+/* Reads n big-endian fields of sz[i] bytes into x[i]. */
+static int get_fields(cur *c, const int *sz, int n, uint32_t *x)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = get(c, (size_t)sz[i], &x[i]);
+		if (rc != BH_OK)
+			return rc;
+	}
+	return BH_OK;
+}
+
+static int skip(cur *c, size_t n)
+{
+	if ((size_t)(c->end - c->p) < n)
+		return bh_fail(BH_EFORMAT, "fmr: truncated");
+	c->p += n;
+	return BH_OK;
+}
+
+/* Big-endian u32 at p (the caller has checked the bounds). */
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 void bh_fmr_free(bh_fmr *r)
 {
 	if (!r)
@@ -29,6 +54,7 @@ void bh_fmr_free(bh_fmr *r)
 	for (uint32_t i = 0; i < r->nviews; i++) {
 		bh_wipe_free(r->views[i].m, r->views[i].n * sizeof *r->views[i].m);
 		bh_wipe_free(r->views[i].ext, r->views[i].ext_len);
+		bh_wipe_free(r->views[i].head, r->views[i].head_len);
 	}
 	free(r->views);
 	free(r);
@@ -40,11 +66,9 @@ static int parse_view_head_2009(cur *c, bh_fmr_view *v, uint32_t *n)
 {
 	uint32_t x[11];
 	static const int sz[11] = {1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1};
-	for (int i = 0; i < 11; i++) {
-		int rc = get(c, sz[i], &x[i]);
-		if (rc != BH_OK)
-			return rc;
-	}
+	int rc = get_fields(c, sz, 11, x);
+	if (rc != BH_OK)
+		return rc;
 	v->position = (uint8_t)x[0];
 	v->view = (uint8_t)x[1];
 	v->impression = (uint8_t)x[2];
@@ -116,6 +140,128 @@ static int parse_view(cur *c, bh_fmr_std std, bh_fmr_view *v, int last)
 	return BH_OK;
 }
 
+/* ---- ISO/IEC 19794-2:2011 ------------------------------------------------ */
+
+/* Representation bytes after the header, before the minutiae: position,
+ * representation number, x res, y res, impression, width, height, minutia
+ * size | ending type, count. */
+#define REP2011_FIXED 13
+/* The shortest representation: length, date, technology, vendor, type,
+ * quality count, the fixed part, no minutia, extended data length. */
+#define REP2011_MIN (4 + 9 + 1 + 2 + 2 + 1 + REP2011_FIXED + 2)
+
+/* 1 when a "030" record has the ISO 2011 structure (bh_iso19794.h). */
+static int is_iso2011(const uint8_t *b, size_t len)
+{
+	if (len < 15 || be32(b + 8) != len || b[14] > 1)
+		return 0;
+	size_t off = 15, n = (size_t)b[12] << 8 | b[13];
+	for (size_t i = 0; i < n; i++) {
+		if (len - off < 4)
+			return 0;
+		uint32_t l = be32(b + off);
+		if (l < REP2011_MIN || l > len - off)
+			return 0;
+		off += l;
+	}
+	return off == len;
+}
+
+/* The representation header from the capture date to the certification
+ * records, kept verbatim; v->quality = the first quality record's score. */
+static int parse_head_2011(cur *c, int cert, bh_fmr_view *v)
+{
+	const uint8_t *h0 = c->p;
+	uint32_t nq, nc = 0;
+	int rc;
+	if ((rc = skip(c, 9 + 1 + 2 + 2)) || (rc = get(c, 1, &nq)) || (rc = skip(c, 5 * (size_t)nq)))
+		return rc;
+	if (cert && ((rc = get(c, 1, &nc)) || (rc = skip(c, 3 * (size_t)nc))))
+		return rc;
+	v->quality = nq ? h0[15] : 254;
+	v->head_len = (uint32_t)(c->p - h0);
+	v->head = malloc(v->head_len);
+	if (!v->head)
+		return bh_fail(BH_ENOMEM, "fmr: representation header");
+	memcpy(v->head, h0, v->head_len);
+	return BH_OK;
+}
+
+static int parse_fixed_2011(cur *c, bh_fmr_view *v, uint32_t *n)
+{
+	uint32_t x[9];
+	static const int sz[9] = {1, 1, 2, 2, 1, 2, 2, 1, 1};
+	int rc = get_fields(c, sz, 9, x);
+	if (rc != BH_OK)
+		return rc;
+	v->position = (uint8_t)x[0];
+	v->view = (uint8_t)x[1];
+	v->xres = (uint16_t)x[2];
+	v->yres = (uint16_t)x[3];
+	v->impression = (uint8_t)x[4];
+	v->w = (uint16_t)x[5];
+	v->h = (uint16_t)x[6];
+	v->mflags = (uint8_t)x[7];
+	*n = x[8];
+	if (v->mflags >> 4 != 5 && v->mflags >> 4 != 6)
+		return bh_fail(BH_EFORMAT, "fmr: minutiae of %u bytes (5 or 6)", v->mflags >> 4);
+	return BH_OK;
+}
+
+/* One representation; c ends where its length says. */
+static int parse_rep_2011(cur *c, int cert, bh_fmr_view *v)
+{
+	uint32_t len, n, a, b, ang, mq = 254, el;
+	int rc = get(c, 4, &len);
+	if (rc != BH_OK)
+		return rc;
+	if (len < REP2011_MIN || len - 4 > (size_t)(c->end - c->p))
+		return bh_fail(BH_EFORMAT, "fmr: representation of %u bytes", len);
+	cur r = {c->p, c->p + (len - 4)};
+	c->p = r.end;
+	if ((rc = parse_head_2011(&r, cert, v)) || (rc = parse_fixed_2011(&r, v, &n)))
+		return rc;
+	const size_t msize = v->mflags >> 4;
+	if ((size_t)(r.end - r.p) < msize * n + 2)
+		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the representation", n);
+	if (n && !(v->m = calloc(n, sizeof *v->m)))
+		return bh_fail(BH_ENOMEM, "fmr: minutiae");
+	for (uint32_t i = 0; i < n; i++) {
+		get(&r, 2, &a);
+		get(&r, 2, &b);
+		get(&r, 1, &ang);
+		if (msize == 6)
+			get(&r, 1, &mq);
+		v->m[i] = (bh_fmr_minutia){(uint16_t)(a & 0x3fff), (uint16_t)(b & 0x3fff),
+					   (uint8_t)(a >> 14), (uint8_t)(b >> 14), (uint8_t)ang, (uint8_t)mq};
+		v->n = i + 1;
+	}
+	get(&r, 2, &el);
+	if (el != (size_t)(r.end - r.p))
+		return bh_fail(BH_EFORMAT, "fmr: extended data of %u bytes in %zu", el, (size_t)(r.end - r.p));
+	v->ext_len_field = (uint16_t)el;
+	if (el) {
+		if (!(v->ext = malloc(el)))
+			return bh_fail(BH_ENOMEM, "fmr: extended data");
+		memcpy(v->ext, r.p, el);
+		v->ext_len = el;
+	}
+	return BH_OK;
+}
+
+/* ISO 2011 after "FMR\0030\0" (is_iso2011 has checked the lengths). */
+static int parse_header_2011(cur *c, bh_fmr *r)
+{
+	uint32_t rlen, nv, cert;
+	int rc;
+	r->std = BH_FMR_ISO2011;
+	if ((rc = get(c, 4, &rlen)) || (rc = get(c, 2, &nv)) || (rc = get(c, 1, &cert)))
+		return rc;
+	r->nviews = nv;
+	r->reserved = (uint8_t)cert;
+	return BH_OK;
+}
+
 /* INCITS 378-2009 after "FMR\0030\0": length u32, product id u32, device
  * u16, views u8, reserved u8. */
 static int parse_header_2009(cur *c, bh_fmr *r, size_t len)
@@ -127,8 +273,8 @@ static int parse_header_2009(cur *c, bh_fmr *r, size_t len)
 	    (rc = get(c, 1, &nv)) || (rc = get(c, 1, &rsv)))
 		return rc;
 	if (rlen != len)
-		return bh_fail(BH_EFORMAT, "fmr: record length %u, buffer %zu (version 030: INCITS "
-				       "378-2009; ISO 19794-2:2011 is not read)", rlen, len);
+		return bh_fail(BH_EFORMAT, "fmr: record length %u, buffer %zu (version 030, neither "
+				       "ISO 19794-2:2011 nor INCITS 378-2009)", rlen, len);
 	r->device = (uint16_t)dev;
 	r->nviews = nv;
 	r->reserved = (uint8_t)rsv;
@@ -146,6 +292,8 @@ static int parse_header(cur *c, bh_fmr *r, size_t len)
 		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\" and \"030\")",
 			       (const char *)c->p + 4);
 	c->p += 8;
+	if (v2009 && is_iso2011(c->p - 8, len))
+		return parse_header_2011(c, r);
 	if (v2009)
 		return parse_header_2009(c, r, len);
 	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
@@ -206,7 +354,8 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 	}
 	for (uint32_t i = 0; rc == BH_OK && i < nv; i++) {
 		r->nviews = i + 1;
-		rc = parse_view(&c, r->std, &r->views[i], i + 1 == nv);
+		rc = r->std == BH_FMR_ISO2011 ? parse_rep_2011(&c, r->reserved, &r->views[i])
+					      : parse_view(&c, r->std, &r->views[i], i + 1 == nv);
 	}
 	if (rc == BH_OK && c.p != c.end)
 		rc = bh_fail(BH_EFORMAT, "fmr: %zu bytes after the last view", (size_t)(c.end - c.p));
@@ -218,8 +367,20 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 	return BH_OK;
 }
 
+/* Bytes of one ISO 2011 representation, its length field included. */
+static size_t rep_size_2011(const bh_fmr_view *v)
+{
+	return 4 + (size_t)v->head_len + REP2011_FIXED + (size_t)(v->mflags >> 4) * v->n + 2 + v->ext_len;
+}
+
 static size_t record_size(const bh_fmr *r, size_t *hdr)
 {
+	if (r->std == BH_FMR_ISO2011) {
+		size_t n = *hdr = 15;
+		for (uint32_t i = 0; i < r->nviews; i++)
+			n += rep_size_2011(&r->views[i]);
+		return n;
+	}
 	size_t body = 0, vhead = r->std == BH_FMR_INCITS2009 ? 17 : 4;
 	for (uint32_t i = 0; i < r->nviews; i++)
 		body += vhead + 6 * (size_t)r->views[i].n + 2 + r->views[i].ext_len;
@@ -289,24 +450,79 @@ static uint8_t *put_view_head_2009(uint8_t *p, const bh_fmr_view *v)
 	return put(p, v->n, 1);
 }
 
+/* One ISO 2011 representation (its size checked by bh_fmr_write). */
+static uint8_t *put_rep_2011(uint8_t *p, const bh_fmr_view *v)
+{
+	p = put(p, (uint32_t)rep_size_2011(v), 4);
+	memcpy(p, v->head, v->head_len);
+	p += v->head_len;
+	p = put(p, v->position, 1);
+	p = put(p, v->view, 1);
+	p = put(p, v->xres, 2);
+	p = put(p, v->yres, 2);
+	p = put(p, v->impression, 1);
+	p = put(p, v->w, 2);
+	p = put(p, v->h, 2);
+	p = put(p, v->mflags, 1);
+	p = put(p, v->n, 1);
+	for (uint32_t k = 0; k < v->n; k++) {
+		const bh_fmr_minutia *m = &v->m[k];
+		p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);
+		p = put(p, (uint32_t)(m->rsv & 3) << 14 | (m->y & 0x3fff), 2);
+		p = put(p, m->angle, 1);
+		if (v->mflags >> 4 == 6)
+			p = put(p, m->quality, 1);
+	}
+	p = put(p, v->ext_len, 2);
+	if (v->ext_len)
+		memcpy(p, v->ext, v->ext_len);
+	return p + v->ext_len;
+}
+
+/* What bh_fmr_write can serialise: counts within their fields, and for
+ * ISO 2011 a header and a minutia size to write. */
+static int check_writable(const bh_fmr *r)
+{
+	const int iso2011 = r->std == BH_FMR_ISO2011;
+	if (r->nviews > (iso2011 ? 0xffffu : 255u))
+		return bh_fail(BH_EINVAL, "fmr: %u views", r->nviews);
+	for (uint32_t i = 0; i < r->nviews; i++) {
+		const bh_fmr_view *v = &r->views[i];
+		if (v->n > 255 || v->ext_len > 0xffff ||
+		    ((i + 1 < r->nviews || iso2011) && v->ext_len != v->ext_len_field) ||
+		    (iso2011 && (!v->head || v->head_len < 15 || (v->mflags >> 4 != 5 && v->mflags >> 4 != 6))))
+			return bh_fail(BH_EINVAL, "fmr: view %u too large or inconsistent", i);
+	}
+	return BH_OK;
+}
+
 int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
 {
 	*buf = NULL;
 	*len = 0;
-	if (!r || r->nviews > 255)
+	if (!r)
 		return bh_fail(BH_EINVAL, "fmr: bad record");
-	for (uint32_t i = 0; i < r->nviews; i++)
-		if (r->views[i].n > 255 || r->views[i].ext_len > 0xffff ||
-		    (i + 1 < r->nviews && r->views[i].ext_len != r->views[i].ext_len_field))
-			return bh_fail(BH_EINVAL, "fmr: view %u too large or inconsistent", i);
+	int rc = check_writable(r);
+	if (rc != BH_OK)
+		return rc;
 	size_t hdr, n = record_size(r, &hdr);
 	if (n > 0xffffffffu)
 		return bh_fail(BH_ETOOBIG, "fmr: record too large");
 	uint8_t *b = malloc(n), *p = b;
 	if (!b)
 		return bh_fail(BH_ENOMEM, "fmr: output");
-	memcpy(p, r->std == BH_FMR_INCITS2009 ? "FMR\0" "030\0" : "FMR\0 20\0", 8);
+	memcpy(p, r->std == BH_FMR_INCITS2009 || r->std == BH_FMR_ISO2011 ? "FMR\0" "030\0" : "FMR\0 20\0", 8);
 	p += 8;
+	if (r->std == BH_FMR_ISO2011) {
+		p = put(p, (uint32_t)n, 4);
+		p = put(p, r->nviews, 2);
+		p = put(p, r->reserved, 1);
+		for (uint32_t i = 0; i < r->nviews; i++)
+			p = put_rep_2011(p, &r->views[i]);
+		*buf = b;
+		*len = n;
+		return BH_OK;
+	}
 	if (r->std == BH_FMR_INCITS2009) {
 		p = put(p, (uint32_t)n, 4);
 		p = put(p, r->product_id, 4);

@@ -1,7 +1,8 @@
 /*
  * bh_iso19794.h - finger minutiae records: ISO/IEC 19794-2:2005 and
- * ANSI INCITS 378-2004 and 378-2009 (the "FMR" record), import and export
- * (export writes ISO 2005).
+ * 2011, ANSI INCITS 378-2004 and 378-2009 (the "FMR" record), import and
+ * export (bh_fmr_from_fp builds ISO 2005; bh_fmr_write writes any of the
+ * four back as it was read).
  *
  * Record layout (big endian):
  *   header  "FMR\0", version " 20\0", then
@@ -24,11 +25,23 @@
  *             | x (14 bits), reserved (2 bits) | y (14 bits), angle u8,
  *             quality u8; then extended data length u16 and that many bytes
  *             (kept verbatim).
+ *   ISO/IEC 19794-2:2011 (version "030\0", like INCITS 2009; told apart by
+ *   its structure, below): length u32, representations u16, certification
+ *   flag u8 = 15 bytes; per representation: its length u32 (counting
+ *   itself), capture date and time (9 bytes), device technology u8, vendor
+ *   u16, device type u16, quality records u8 and 5 bytes each (score,
+ *   algorithm vendor u16, algorithm u16), with the flag set certification
+ *   records u8 and 3 bytes each; then position u8, representation number
+ *   u8, x res, y res u16 (pixels/cm), impression u8, width, height u16,
+ *   minutia size (high 4 bits: 5 or 6) | ridge-ending type (low 4) u8,
+ *   minutiae count u8, minutiae of 5 bytes (the layout above without the
+ *   quality) or 6, extended data length u16 and the blocks.  A "030"
+ *   record is ISO 2011 when its length is the buffer's, its flag is 0 or 1
+ *   and its representation lengths (each at least 34) add up to the
+ *   record; otherwise it is read as INCITS 378-2009.
  *   Coordinates are pixels of the record's image, origin top left, y down.
  *   Angle: counter-clockwise from the x axis (as seen), in units of
- *   360/256 degrees (ISO) or 2 degrees (INCITS).  ISO/IEC 19794-2:2011
- *   records also say "030" but have another layout: they fail to parse as
- *   INCITS 378-2009 and are reported as such (not read).
+ *   360/256 degrees (ISO) or 2 degrees (INCITS).
  *
  * Round trip: bh_fmr_write(bh_fmr_parse(r)) reproduces r byte for byte,
  * including the reserved bits and the extended data, as long as the record
@@ -37,7 +50,9 @@
  * LAST view's extended data is taken as all remaining bytes of the record
  * and its length field is kept verbatim.  (The NIST samples disagree with
  * themselves there: fmr.iso2005 declares 42 bytes with 41 left,
- * fmr.ansi2004 719 with 721 left.)  Earlier views must be exact.
+ * fmr.ansi2004 719 with 721 left.)  Earlier views must be exact.  ISO 2011
+ * representations state their own length, so there every extended data
+ * length must end its representation exactly.
  */
 #ifndef BH_ISO19794_H
 #define BH_ISO19794_H
@@ -53,6 +68,7 @@ typedef enum bh_fmr_std {
 	BH_FMR_ISO2005 = 1,
 	BH_FMR_INCITS2004 = 2,
 	BH_FMR_INCITS2009 = 3,
+	BH_FMR_ISO2011 = 4,
 } bh_fmr_std;
 
 typedef struct bh_fmr_minutia {
@@ -65,9 +81,17 @@ typedef struct bh_fmr_minutia {
 
 typedef struct bh_fmr_view {
 	uint8_t position, view, impression, quality; /* view, impression: 4 bits
-							* each before 2009, a byte each in 2009 */
+							* each before 2009, a byte each in 2009 and
+							* ISO 2011.  ISO 2011: quality = the first
+							* quality record's score, 254 without one */
 	uint16_t qvendor, qalg;      /* INCITS 2009 only: quality algorithm */
-	uint16_t w, h, xres, yres;   /* INCITS 2009 only: per view (else in bh_fmr) */
+	uint16_t w, h, xres, yres;   /* INCITS 2009, ISO 2011: per view (else in bh_fmr) */
+	uint8_t *head;     /* ISO 2011 only: the representation header from the
+			    * capture date to the certification records,
+			    * verbatim (head_len bytes) */
+	uint32_t head_len;
+	uint8_t mflags;    /* ISO 2011 only: minutia size (5 or 6) << 4 | ending type;
+			    * 5-byte minutiae have quality 254 (not reported) */
 	uint32_t n;
 	bh_fmr_minutia *m;
 	uint32_t ext_len;
@@ -81,15 +105,14 @@ typedef struct bh_fmr {
 	uint32_t product_id; /* INCITS only */
 	uint16_t device;
 	uint16_t w, h, xres, yres; /* resolution in pixels per cm; not in 2009 */
-	uint8_t reserved;
+	uint8_t reserved;  /* ISO 2011: the certification flag (0 or 1) */
 	uint32_t nviews;
 	bh_fmr_view *views;
 } bh_fmr;
 
-/* Parses a record (any of the three, detected from the header).  Errors:
- * BH_EFORMAT (any length or count inconsistent with the buffer; a "030"
- * record that is ISO 19794-2:2011 ends here too), BH_EUNSUPPORTED (other
- * versions), BH_ENOMEM. */
+/* Parses a record (any of the four, detected from the header).  Errors:
+ * BH_EFORMAT (any length or count inconsistent with the buffer),
+ * BH_EUNSUPPORTED (other versions), BH_ENOMEM. */
 int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out);
 
 /* Serialises a record; *buf is malloc'd (free with free()). */

@@ -15,6 +15,8 @@
 
 #include "bh_an2k.h"
 #include "bh_face_an2k.h"
+#include "bh_finger.h"
+#include "bh_finger_fmr.h"
 #include "bh_err.h"
 #include "bh_image.h"
 #include "bh_iso19794.h"
@@ -375,12 +377,11 @@ static void test_an2k_corrupt(void **state)
 
 /* ---- ISO/IEC 19794-2 and INCITS 378 -------------------------------- */
 
-static void roundtrip(const char *path, bh_fmr_std std, uint32_t views)
+/* b parses as std with `views` views and writes back byte for byte; every
+ * truncation is an error; bit flips give an error or a record that writes
+ * back to its own bytes.  Frees b. */
+static void roundtrip_buf(uint8_t *b, size_t len, bh_fmr_std std, uint32_t views)
 {
-	size_t len;
-	uint8_t *b = load(path, &len);
-	if (!b)
-		skip();
 	bh_fmr *r;
 	assert_int_equal(bh_fmr_parse(b, len, &r), BH_OK);
 	assert_int_equal(r->std, std);
@@ -416,6 +417,15 @@ static void roundtrip(const char *path, bh_fmr_std std, uint32_t views)
 	}
 	free(c);
 	free(b);
+}
+
+static void roundtrip(const char *path, bh_fmr_std std, uint32_t views)
+{
+	size_t len;
+	uint8_t *b = load(path, &len);
+	if (!b)
+		skip();
+	roundtrip_buf(b, len, std, views);
 }
 
 static void test_iso2005_roundtrip(void **state)
@@ -474,11 +484,147 @@ static void test_incits_roundtrip(void **state)
 	bh_fmr_free(r);
 	free(b04);
 	free(b);
-	/* "030" with the ISO 19794-2:2011 layout (here: a count of
-	 * representations where the product id would be) does not parse */
+	/* "030" whose ISO 19794-2:2011 header announces a representation
+	 * that is not there: neither layout parses */
 	uint8_t iso2011[] = {'F', 'M', 'R', 0, '0', '3', '0', 0, 0, 0, 0, 15, 0, 1, 0};
 	assert_int_not_equal(bh_fmr_parse(iso2011, sizeof iso2011, &r), BH_OK);
 	assert_null(r);
+}
+
+/* ISO 19794-2:2011, written out byte by byte from the layout in
+ * bh_iso19794.h: one representation of one minutia. */
+static void test_iso2011_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t rec[] = {
+		'F', 'M', 'R', 0, '0', '3', '0', 0, 0, 0, 0, 60, 0, 1, 0, /* 15-byte header */
+		0, 0, 0, 45,                                               /* representation length */
+		0x07, 0xea, 12, 8, 4, 30, 0, 0x00, 0x00,                   /* 2026-12-08 04:30:00.000 */
+		0, 0xab, 0xcd, 0x00, 0xb5,                                 /* technology, vendor, type */
+		1, 77, 0xab, 0xcd, 0x01, 0x23,                             /* one quality record: 77 */
+		2, 0, 0x00, 0xc5, 0x00, 0xc5, 0,                           /* right index, view 0, 197 px/cm, live plain */
+		0x01, 0x2c, 0x01, 0x90, 0x60, 1,                           /* 300 x 400, 6-byte minutiae, 1 of them */
+		0x40, 100, 0x00, 14, 80, 90,                               /* ending at (100, 14), 80 units, quality 90 */
+		0, 0,                                                      /* no extended data */
+	};
+	bh_fmr *r;
+	assert_int_equal(bh_fmr_parse(rec, sizeof rec, &r), BH_OK);
+	assert_int_equal(r->std, BH_FMR_ISO2011);
+	assert_int_equal(r->nviews, 1);
+	const bh_fmr_view *v = &r->views[0];
+	assert_int_equal(v->position, 2);
+	assert_int_equal(v->quality, 77);
+	assert_int_equal(v->w, 300);
+	assert_int_equal(v->h, 400);
+	assert_int_equal(v->xres, 197);
+	assert_int_equal(v->n, 1);
+	assert_int_equal(v->m[0].type, 1);
+	assert_int_equal(v->m[0].x, 100);
+	assert_int_equal(v->m[0].y, 14);
+	assert_int_equal(v->m[0].angle, 80);
+	assert_int_equal(v->m[0].quality, 90);
+	/* the same minutia as the 2005 sample's first: 67.5 deg (see
+	 * test_fmr_fp_conversion) */
+	bh_minutia m;
+	assert_int_equal(bh_fmr_view_to_fp(r, v, &m, 1), 1);
+	assert_true(fabsf(m.theta - (float)(67.5 * M_PI / 180)) < 1e-4f);
+	bh_fmr_free(r);
+	uint8_t *b = malloc(sizeof rec);
+	memcpy(b, rec, sizeof rec);
+	roundtrip_buf(b, sizeof rec, BH_FMR_ISO2011, 1);
+	/* an extended data length that does not end the representation */
+	uint8_t bad[sizeof rec];
+	memcpy(bad, rec, sizeof rec);
+	bad[sizeof bad - 1] = 1;
+	assert_int_equal(bh_fmr_parse(bad, sizeof bad, &r), BH_EFORMAT);
+	/* a minutia size other than 5 or 6 */
+	memcpy(bad, rec, sizeof rec);
+	bad[15 + 4 + 20 + 11] = 0x70;
+	assert_int_equal(bh_fmr_parse(bad, sizeof bad, &r), BH_EFORMAT);
+	assert_null(r);
+}
+
+/* The 2005 sample's views as an ISO 2011 record: 6-byte minutiae, or
+ * 5-byte ones with a certification record; extended data on view 2. */
+static uint8_t *iso2011_from(const bh_fmr *src, int five, size_t *len)
+{
+	static const uint8_t head[] = {0x07, 0xd5, 12, 15, 17, 35, 20, 0, 0, 0, 0xab, 0xcd, 0x00, 0xb5,
+				       1, 0, 0xab, 0xcd, 0x01, 0x23, 1, 0x00, 0x07, 0x02};
+	static const uint8_t ext[] = {0x02, 0x21, 0x00, 0x0a, 1, 2, 3, 4, 5, 6};
+	bh_fmr r = {.std = BH_FMR_ISO2011, .reserved = (uint8_t)five, .nviews = src->nviews};
+	bh_fmr_view views[4];
+	assert_true(src->nviews <= 4);
+	uint8_t heads[4][sizeof head];
+	for (uint32_t i = 0; i < src->nviews; i++) {
+		const bh_fmr_view *s = &src->views[i];
+		memcpy(heads[i], head, sizeof head);
+		heads[i][15] = s->quality;
+		views[i] = (bh_fmr_view){.position = s->position, .view = s->view, .impression = s->impression,
+					 .w = src->w, .h = src->h, .xres = src->xres, .yres = src->yres,
+					 .head = heads[i], .head_len = five ? 24 : 20,
+					 .mflags = five ? 0x51 : 0x60, .n = s->n, .m = s->m};
+		if (i == 1) {
+			views[i].ext = (uint8_t *)ext;
+			views[i].ext_len = views[i].ext_len_field = sizeof ext;
+		}
+	}
+	r.views = views;
+	uint8_t *b;
+	assert_int_equal(bh_fmr_write(&r, &b, len), BH_OK);
+	return b;
+}
+
+static void test_iso2011_from_sample(void **state)
+{
+	(void)state;
+	size_t len, n11;
+	uint8_t *b = load(NIST "fmr.iso2005", &len);
+	if (!b)
+		skip();
+	bh_fmr *r05, *r11;
+	assert_int_equal(bh_fmr_parse(b, len, &r05), BH_OK);
+	for (int five = 0; five < 2; five++) {
+		uint8_t *b11 = iso2011_from(r05, five, &n11);
+		assert_memory_equal(b11, "FMR\0" "030\0", 8);
+		assert_int_equal(bh_fmr_parse(b11, n11, &r11), BH_OK);
+		assert_int_equal(r11->std, BH_FMR_ISO2011);
+		assert_int_equal(r11->reserved, five);
+		/* every minutia lands where the 2005 record puts it; 5-byte
+		 * minutiae carry no quality (254 in the record, 50 converted) */
+		for (uint32_t i = 0; i < r05->nviews; i++) {
+			const bh_fmr_view *v05 = &r05->views[i], *v11 = &r11->views[i];
+			assert_int_equal(v11->quality, v05->quality);
+			assert_int_equal(v11->n, v05->n);
+			bh_minutia m05[256], m11[256];
+			uint32_t k = bh_fmr_view_to_fp(r05, v05, m05, 256);
+			assert_int_equal(bh_fmr_view_to_fp(r11, v11, m11, 256), k);
+			for (uint32_t j = 0; j < k; j++) {
+				assert_true(m05[j].x == m11[j].x && m05[j].y == m11[j].y);
+				assert_true(m05[j].theta == m11[j].theta && m05[j].type == m11[j].type);
+				assert_int_equal(m11[j].quality, five ? 50 : m05[j].quality);
+			}
+		}
+		assert_int_equal(r11->views[1].ext_len, 10);
+		bh_fmr_free(r11);
+		/* enrolled or searched, the 2011 record gives the 2005 one's
+		 * templates (with 6-byte minutiae the same bytes) */
+		bh_probe_tmpl t05[2], t11[2];
+		size_t k05, k11;
+		assert_int_equal(bh_finger_fmr_templates(b, len, t05, 2, &k05, NULL, 0), BH_OK);
+		assert_int_equal(bh_finger_fmr_templates(b11, n11, t11, 2, &k11, NULL, 0), BH_OK);
+		assert_int_equal(k11, k05);
+		for (size_t i = 0; i < k05; i++) {
+			assert_int_equal(t11[i].position, t05[i].position);
+			assert_int_equal(t11[i].full_len, t05[i].full_len);
+			if (!five)
+				assert_memory_equal(t11[i].full, t05[i].full, t05[i].full_len);
+			bh_probe_tmpl_clear(&t05[i]);
+			bh_probe_tmpl_clear(&t11[i]);
+		}
+		roundtrip_buf(b11, n11, BH_FMR_ISO2011, r05->nviews);
+	}
+	bh_fmr_free(r05);
+	free(b);
 }
 
 static void test_fmr_fp_conversion(void **state)
@@ -636,6 +782,8 @@ int main(void)
 		cmocka_unit_test(test_an2k_corrupt),
 		cmocka_unit_test(test_iso2005_roundtrip),
 		cmocka_unit_test(test_incits_roundtrip),
+		cmocka_unit_test(test_iso2011_bytes),
+		cmocka_unit_test(test_iso2011_from_sample),
 		cmocka_unit_test(test_fmr_fp_conversion),
 		cmocka_unit_test(test_jp2_from_an2k),
 		cmocka_unit_test(test_an2k_type10_faces),
