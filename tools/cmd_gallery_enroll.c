@@ -16,7 +16,7 @@
  *                   per Type-10 face image (bh_face_an2k.h); records it does
  *                   not use are listed on stderr
  *   ISO/INCITS      --fmr FILE    (bulk: fmr=FILE): one finger template per
- *                   finger position from an ISO/IEC 19794-2:2005 or INCITS
+ *                   finger position from an ISO/IEC 19794-2:2005/2011 or INCITS
  *                   378-2004/2009 minutiae record (bh_finger_fmr.h); views it
  *                   does not use are listed on stderr
  * FORMAT defaults to the modality's current format (bh_template.h).
