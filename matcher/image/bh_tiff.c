@@ -12,9 +12,13 @@
  * pixel is read, and libtiff's own allocations are capped per call
  * (TIFFOpenOptionsSetMaxSingleMemAlloc) at what an image within the
  * limits can need.  Any libtiff error, even one after which it returns
- * success, fails the decode; warnings (unknown or malformed private tags,
- * which real files carry) do not.  The resolution tags are not taken as
- * the scan resolution, for the reason bh_bmp.c gives (ppi 0).
+ * success, fails the decode, and so does any warning while the pixels are
+ * decoded: a strip cut short inside its JPEG or CCITT data is only a
+ * warning to libtiff ("Premature end of JPEG data", "Premature EOF"), and
+ * it fills the rest of the image.  Warnings while the directory is read
+ * (unknown or malformed private tags, which real files carry) do not fail
+ * it.  The resolution tags are not taken as the scan resolution, for the
+ * reason bh_bmp.c gives (ppi 0).
  */
 #include <tiffio.h>
 
@@ -82,7 +86,8 @@ static void mf_unmap(thandle_t h, void *base, toff_t size) { (void)h, (void)base
 /* ---- messages ------------------------------------------------------------ */
 
 typedef struct tiff_err {
-	int n;          /* errors reported */
+	int n;          /* errors reported (and warnings while decoding pixels) */
+	int pixels;     /* set once the directory is read */
 	char text[160]; /* the first */
 } tiff_err;
 
@@ -97,7 +102,9 @@ static int on_error(TIFF *t, void *user, const char *module, const char *fmt, va
 
 static int on_warning(TIFF *t, void *user, const char *module, const char *fmt, va_list ap)
 {
-	(void)t, (void)user, (void)module, (void)fmt, (void)ap;
+	tiff_err *e = user;
+	if (e->pixels)
+		return on_error(t, user, module, fmt, ap);
 	return 1; /* handled: not printed, not fatal */
 }
 
@@ -115,7 +122,7 @@ static TIFF *open_mem(mem_file *mf, const bh_image_limits *lim, tiff_err *e)
 	 * of up to 4 samples of 16 bits, plus room for the directory. */
 	TIFFOpenOptionsSetMaxSingleMemAlloc(o, (tmsize_t)(lim->max_pixels * 8 + (1u << 20)));
 	TIFFOpenOptionsSetErrorHandlerExtR(o, on_error, e);
-	TIFFOpenOptionsSetWarningHandlerExtR(o, on_warning, NULL);
+	TIFFOpenOptionsSetWarningHandlerExtR(o, on_warning, e);
 	TIFF *t = TIFFClientOpenExt("image", "rm", mf, mf_read, mf_write, mf_seek, mf_close, mf_size,
 				    mf_map, mf_unmap, o);
 	TIFFOpenOptionsFree(o); /* copied into t by the open */
@@ -157,6 +164,7 @@ static int decode_open(TIFF *t, const bh_image_limits *lim, tiff_err *e, bh_imag
 	uint32_t *raster = malloc(bytes);
 	if (!raster)
 		return bh_fail(BH_ENOMEM, "tiff: cannot allocate %ux%u", w, h);
+	e->pixels = 1;
 	if (!TIFFReadRGBAImageOriented(t, w, h, raster, ORIENTATION_TOPLEFT, 1) || e->n)
 		rc = bh_fail(BH_EFORMAT, "tiff: %s", e->n ? e->text : "cannot read the image");
 	else

@@ -190,7 +190,7 @@ static void image_tiff(const char *name, uint8_t want, uint16_t photo, uint16_t 
 			memcpy(tile + (size_t)y * 16 * spp, px + (size_t)y * W * spp, (size_t)W * spp);
 		ok = TIFFWriteTile(t, tile, 0, 0, 0, 0) >= 0;
 	} else {
-		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, comp == COMPRESSION_JPEG ? 8 : 4); /* JPEG: a multiple of 8 */
 		for (int y = 0; y < H && ok; y++)
 			ok = TIFFWriteScanline(t, px + (size_t)y * W * spp, (uint32_t)y, 0) >= 0;
 	}
@@ -262,6 +262,7 @@ static void images(void)
 	image_tiff("tiff_palette", 0, PHOTOMETRIC_PALETTE, COMPRESSION_NONE, 1, 0, 0);
 	image_tiff("tiff_rgb_tiled_deflate", 3, PHOTOMETRIC_RGB, COMPRESSION_ADOBE_DEFLATE, 3, 1, 0);
 	image_tiff("tiff_grey_truncated", 0, PHOTOMETRIC_MINISBLACK, COMPRESSION_NONE, 1, 0, 30);
+	image_tiff("tiff_jpeg", 1, PHOTOMETRIC_MINISBLACK, COMPRESSION_JPEG, 1, 0, 0);
 	image_bmp("bmp8_grey", 0, 8, 0, 0, 0);
 	image_bmp("bmp8_tinted_topdown", 3, 8, 1, 1, 0);
 	image_bmp("bmp24", 1, 24, 0, 0, 0);

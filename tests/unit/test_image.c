@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <math.h>
 #include <tiffio.h>
 #include <unistd.h>
 
@@ -296,6 +297,86 @@ static uint8_t *tiff_build(size_t *len, uint32_t w, uint32_t h, uint16_t bps, ui
 	return buf;
 }
 
+/* Sets the tags of a one-strip 64x48 TIFF: 8-bit grey, or bilevel. */
+static void strip_tags(TIFF *t, uint16_t comp, int bilevel)
+{
+	TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 64);
+	TIFFSetField(t, TIFFTAG_IMAGELENGTH, 48);
+	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bilevel ? 1 : 8);
+	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, bilevel ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK);
+	TIFFSetField(t, TIFFTAG_COMPRESSION, comp);
+	TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 48);
+	if (comp == COMPRESSION_JPEG) /* tables in the strip: it is a whole JPEG stream */
+		TIFFSetField(t, TIFFTAG_JPEGTABLESMODE, 0);
+}
+
+/* A one-strip TIFF of ridges compressed with comp, its strip cut to keep
+ * of its bytes, the byte count stating the cut length (a writer's own
+ * truncation, not a short file). */
+static uint8_t *tiff_cut_strip(size_t *len, uint16_t comp, int bilevel, double keep)
+{
+	char path[] = "/tmp/bh_test_image.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	TIFF *t = TIFFOpen(path, "w");
+	assert_non_null(t);
+	strip_tags(t, comp, bilevel);
+	for (uint32_t y = 0; y < 48; y++) {
+		uint8_t row[64] = {0};
+		for (int x = 0; x < 64; x++) {
+			const int v = (int)(127.5 + 127.5 * sin((x + 0.6 * y) * 0.7));
+			if (bilevel)
+				row[x / 8] |= (uint8_t)((v < 128) << (7 - x % 8));
+			else
+				row[x] = (uint8_t)v;
+		}
+		assert_true(TIFFWriteScanline(t, row, y, 0) >= 0);
+	}
+	TIFFClose(t);
+	t = TIFFOpen(path, "r");
+	assert_non_null(t);
+	const tmsize_t n = TIFFRawStripSize(t, 0);
+	uint8_t *raw = malloc((size_t)n);
+	assert_int_equal(TIFFReadRawStrip(t, 0, raw, n), n);
+	TIFFClose(t);
+	t = TIFFOpen(path, "w");
+	strip_tags(t, comp, bilevel);
+	assert_true(TIFFWriteRawStrip(t, 0, raw, (tmsize_t)((double)n * keep)) >= 0);
+	TIFFClose(t);
+	free(raw);
+	uint8_t *buf;
+	assert_int_equal(bh_read_file(path, 0, &buf, len), BH_OK);
+	unlink(path);
+	return buf;
+}
+
+/* A strip cut inside its JPEG or CCITT G4 data is only a warning to
+ * libtiff, which fills the rest; bh_tiff_decode must refuse it. */
+static void test_tiff_cut_strips(void **state)
+{
+	(void)state;
+	const uint16_t comp[2] = {COMPRESSION_JPEG, COMPRESSION_CCITTFAX4};
+	for (int k = 0; k < 2; k++) {
+		size_t n;
+		bh_image img;
+		uint8_t *t = tiff_cut_strip(&n, comp[k], k == 1, 1.0);
+		assert_int_equal(bh_image_decode(t, n, 0, NULL, &img), BH_OK);
+		assert_int_equal(img.w, 64);
+		bh_image_free(&img);
+		free(t);
+		for (int cut = 1; cut < 10; cut++) {
+			t = tiff_cut_strip(&n, comp[k], k == 1, cut / 10.0);
+			bh_errclear();
+			if (bh_image_decode(t, n, 0, NULL, &img) == BH_OK)
+				fail_msg("compression %u, strip cut to %d0 %%: decoded", comp[k], cut);
+			assert_null(img.px);
+			free(t);
+		}
+	}
+}
+
 static void test_tiff_cases(void **state)
 {
 	(void)state;
@@ -353,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_bmp_layouts),
 		cmocka_unit_test(test_bmp_refused),
 		cmocka_unit_test(test_tiff_cases),
+		cmocka_unit_test(test_tiff_cut_strips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
