@@ -30,9 +30,11 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: biohub minutiae IMAGE [--ppi N] [--position 0..10] [--fmr OUT] [--json]\n"
+	fprintf(stderr, "usage: biohub minutiae IMAGE [--ppi N] [--position 0..10] [--fmr OUT [--fmr-version 2005|2011]]\n"
+			"        [--json]\n"
 			"  --ppi: the image's resolution when the file does not say (PGM); default 500\n"
-			"  --fmr: also write the minutiae as an ISO/IEC 19794-2:2005 record\n");
+			"  --fmr: also write the minutiae as an ISO/IEC 19794-2 record, of the 2005\n"
+			"         edition unless --fmr-version 2011\n");
 	return 2;
 }
 
@@ -43,7 +45,7 @@ static const char *type_name(int t)
 
 static double degrees(float theta) { return theta * (180.0 / M_PI); }
 
-static void print_json(const char *path, const bh_fp_features *f, const char *fmr)
+static void print_json(const char *path, const bh_fp_features *f, const char *fmr, int edition)
 {
 	bh_json j;
 	bh_json_init(&j, stdout);
@@ -64,15 +66,17 @@ static void print_json(const char *path, const bh_fp_features *f, const char *fm
 		bh_json_end(&j);
 	}
 	bh_json_end(&j);
-	if (fmr)
+	if (fmr) {
 		bh_json_str(&j, "fmr", fmr);
-	else
+		bh_json_int(&j, "fmr_edition", edition);
+	} else {
 		bh_json_null(&j, "fmr");
+	}
 	bh_json_end(&j);
 	bh_json_newline(&j);
 }
 
-static void print_text(const char *path, const bh_fp_features *f, const char *fmr)
+static void print_text(const char *path, const bh_fp_features *f, const char *fmr, int edition)
 {
 	printf("%s: %ux%u at 500 ppi, quality %d, %u minutiae (x y theta type quality; y down,\n"
 	       "  theta in degrees from +x towards +y, pointing out of the ridge end)\n",
@@ -81,22 +85,24 @@ static void print_text(const char *path, const bh_fp_features *f, const char *fm
 		printf("%7.1f %7.1f %6.1f %-11s %3d\n", f->m[i].x, f->m[i].y, degrees(f->m[i].theta),
 		       type_name(f->m[i].type), f->m[i].quality);
 	if (fmr)
-		printf("wrote %s (ISO/IEC 19794-2:2005)\n", fmr);
+		printf("wrote %s (ISO/IEC 19794-2:%d)\n", fmr, edition);
 }
 
-/* Writes the minutiae as an ISO 19794-2:2005 record, mode 0600. */
-static int write_fmr(const char *out, const bh_fp_features *f, int position)
+/* Writes the minutiae as an ISO 19794-2 record of the 2005 or 2011
+ * edition, mode 0600. */
+static int write_fmr(const char *out, const bh_fp_features *f, int position, int edition)
 {
 	if (f->w > 0xffff || f->h > 0xffff)
 		return bh_fail(BH_ETOOBIG, "fmr: image %ux%u too large for the record", f->w, f->h);
 	bh_fmr *r;
 	int rc = bh_fmr_from_fp(f->m, f->n, (uint16_t)f->w, (uint16_t)f->h, (uint8_t)position,
 				(uint8_t)f->quality, &r);
-	if (rc != BH_OK)
-		return rc;
+	if (rc == BH_OK && edition == 2011)
+		rc = bh_fmr_to_iso2011(r);
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	rc = bh_fmr_write(r, &buf, &len);
+	if (rc == BH_OK)
+		rc = bh_fmr_write(r, &buf, &len);
 	bh_fmr_free(r);
 	if (rc != BH_OK)
 		return rc;
@@ -127,9 +133,10 @@ int cmd_minutiae(int argc, char **argv)
 	static const struct option opts[] = {{"ppi", required_argument, 0, 'p'},
 					     {"position", required_argument, 0, 'P'},
 					     {"fmr", required_argument, 0, 'f'},
+					     {"fmr-version", required_argument, 0, 'v'},
 					     {"json", no_argument, 0, 'j'},
 					     {0, 0, 0, 0}};
-	long ppi = 0, position = 0;
+	long ppi = 0, position = 0, edition = 2005;
 	const char *fmr = NULL;
 	int json = 0, c;
 	char *end;
@@ -147,6 +154,11 @@ int cmd_minutiae(int argc, char **argv)
 				return usage();
 			break;
 		case 'f': fmr = optarg; break;
+		case 'v':
+			edition = strtol(optarg, &end, 10);
+			if (*end || (edition != 2005 && edition != 2011))
+				return usage();
+			break;
 		case 'j': json = 1; break;
 		default: return usage();
 		}
@@ -166,12 +178,12 @@ int cmd_minutiae(int argc, char **argv)
 	if (rc != BH_OK)
 		return bh_cli_error(path, rc);
 	if (fmr)
-		rc = write_fmr(fmr, &f, (int)position);
+		rc = write_fmr(fmr, &f, (int)position, (int)edition);
 	if (rc == BH_OK) {
 		if (json)
-			print_json(path, &f, fmr);
+			print_json(path, &f, fmr, (int)edition);
 		else
-			print_text(path, &f, fmr);
+			print_text(path, &f, fmr, (int)edition);
 	}
 	bh_fp_features_free(&f);
 	return rc == BH_OK ? 0 : bh_cli_error(fmr ? fmr : path, rc);

@@ -262,6 +262,36 @@ static int parse_header_2011(cur *c, bh_fmr *r)
 	return BH_OK;
 }
 
+int bh_fmr_to_iso2011(bh_fmr *r)
+{
+	/* date unstated, technology, vendor, device type 0, no quality record */
+	static const uint8_t head[15] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	if (!r || r->std != BH_FMR_ISO2005)
+		return bh_fail(BH_EINVAL, "fmr: only an ISO 2005 record turns into ISO 2011");
+	for (uint32_t i = 0; i < r->nviews; i++)
+		if (!(r->views[i].head = malloc(sizeof head))) {
+			for (uint32_t k = 0; k < i; k++) {
+				free(r->views[k].head);
+				r->views[k].head = NULL;
+			}
+			return bh_fail(BH_ENOMEM, "fmr: representation header");
+		}
+	for (uint32_t i = 0; i < r->nviews; i++) {
+		bh_fmr_view *v = &r->views[i];
+		memcpy(v->head, head, sizeof head);
+		v->head_len = sizeof head;
+		v->w = r->w;
+		v->h = r->h;
+		v->xres = r->xres;
+		v->yres = r->yres;
+		v->mflags = 6 << 4; /* 6-byte minutiae; ending type 0, as ISO 2005 places endings */
+		v->ext_len_field = (uint16_t)v->ext_len;
+	}
+	r->std = BH_FMR_ISO2011;
+	r->reserved = 0; /* no certification records */
+	return BH_OK;
+}
+
 /* INCITS 378-2009 after "FMR\0030\0": length u32, product id u32, device
  * u16, views u8, reserved u8. */
 static int parse_header_2009(cur *c, bh_fmr *r, size_t len)

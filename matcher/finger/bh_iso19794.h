@@ -115,6 +115,14 @@ typedef struct bh_fmr {
  * BH_EUNSUPPORTED (other versions), BH_ENOMEM. */
 int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out);
 
+/* Turns an ISO 2005 record into the ISO 2011 record of the same views and
+ * minutiae (bh_fmr_write then writes 2011): size and resolution go into each
+ * view, minutiae keep their 6 bytes, extended data stays.  The capture date
+ * is left unstated (0xFF filler), device and quality records are empty (a
+ * quality record needs a registered algorithm vendor), no certification.
+ * BH_EINVAL for a record of another standard. */
+int bh_fmr_to_iso2011(bh_fmr *r);
+
 /* Serialises a record; *buf is malloc'd (free with free()). */
 int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len);
 

@@ -623,6 +623,30 @@ static void test_iso2011_from_sample(void **state)
 		}
 		roundtrip_buf(b11, n11, BH_FMR_ISO2011, r05->nviews);
 	}
+	/* bh_fmr_to_iso2011 (the `minutiae --fmr-version 2011` export): the
+	 * written record reads back as 2011 with the same minutiae */
+	bh_fmr *c11;
+	assert_int_equal(bh_fmr_parse(b, len, &c11), BH_OK);
+	assert_int_equal(bh_fmr_to_iso2011(c11), BH_OK);
+	assert_int_equal(bh_fmr_to_iso2011(c11), BH_EINVAL); /* only from 2005 */
+	uint8_t *o;
+	size_t olen;
+	assert_int_equal(bh_fmr_write(c11, &o, &olen), BH_OK);
+	assert_int_equal(bh_fmr_parse(o, olen, &r11), BH_OK);
+	assert_int_equal(r11->std, BH_FMR_ISO2011);
+	assert_int_equal(r11->nviews, r05->nviews);
+	for (uint32_t i = 0; i < r05->nviews; i++) {
+		const bh_fmr_view *v05 = &r05->views[i], *v11 = &r11->views[i];
+		assert_int_equal(v11->position, v05->position);
+		assert_int_equal(v11->w, r05->w);
+		assert_int_equal(v11->xres, r05->xres);
+		assert_int_equal(v11->quality, 254); /* no quality record */
+		assert_int_equal(v11->n, v05->n);
+		assert_memory_equal(v11->m, v05->m, v05->n * sizeof *v05->m);
+	}
+	bh_fmr_free(r11);
+	bh_fmr_free(c11);
+	free(o);
 	bh_fmr_free(r05);
 	free(b);
 }
