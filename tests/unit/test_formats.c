@@ -428,6 +428,15 @@ static void roundtrip(const char *path, bh_fmr_std std, uint32_t views)
 	roundtrip_buf(b, len, std, views);
 }
 
+static void expect_minutia(const bh_fmr_minutia *m, int type, int x, int y, int angle, int quality)
+{
+	assert_int_equal(m->type, type);
+	assert_int_equal(m->x, x);
+	assert_int_equal(m->y, y);
+	assert_int_equal(m->angle, angle);
+	assert_int_equal(m->quality, quality);
+}
+
 static void test_iso2005_roundtrip(void **state)
 {
 	(void)state;
@@ -442,11 +451,7 @@ static void test_iso2005_roundtrip(void **state)
 	assert_int_equal(v->position, 7);
 	assert_int_equal(v->quality, 90);
 	assert_int_equal(v->n, 27);
-	assert_int_equal(v->m[0].type, 1);
-	assert_int_equal(v->m[0].x, 100);
-	assert_int_equal(v->m[0].y, 14);
-	assert_int_equal(v->m[0].angle, 80);
-	assert_int_equal(v->m[0].quality, 90);
+	expect_minutia(&v->m[0], 1, 100, 14, 80, 90);
 	bh_fmr_free(r);
 	free(b);
 }
@@ -518,11 +523,7 @@ static void test_iso2011_bytes(void **state)
 	assert_int_equal(v->h, 400);
 	assert_int_equal(v->xres, 197);
 	assert_int_equal(v->n, 1);
-	assert_int_equal(v->m[0].type, 1);
-	assert_int_equal(v->m[0].x, 100);
-	assert_int_equal(v->m[0].y, 14);
-	assert_int_equal(v->m[0].angle, 80);
-	assert_int_equal(v->m[0].quality, 90);
+	expect_minutia(&v->m[0], 1, 100, 14, 80, 90);
 	/* the same minutia as the 2005 sample's first: 67.5 deg (see
 	 * test_fmr_fp_conversion) */
 	bh_minutia m;

@@ -262,16 +262,33 @@ static void test_bmp_refused(void **state)
 
 /* ---- TIFF ----------------------------------------------------------------- */
 
-/* Writes a TIFF with libtiff into a temporary file and reads it back. */
-static uint8_t *tiff_build(size_t *len, uint32_t w, uint32_t h, uint16_t bps, uint16_t photo, uint16_t comp,
-			   const void *px, int pages)
+/* A new temporary file (name into path, "/tmp/bh_test_image.XXXXXX")
+ * opened by libtiff for writing. */
+static TIFF *tiff_temp(char *path)
 {
-	char path[] = "/tmp/bh_test_image.XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
 	TIFF *t = TIFFOpen(path, "w");
 	assert_non_null(t);
+	return t;
+}
+
+/* The bytes of the file at path, which is then removed. */
+static uint8_t *read_back(const char *path, size_t *len)
+{
+	uint8_t *buf;
+	assert_int_equal(bh_read_file(path, 0, &buf, len), BH_OK);
+	unlink(path);
+	return buf;
+}
+
+/* Writes a TIFF with libtiff into a temporary file and reads it back. */
+static uint8_t *tiff_build(size_t *len, uint32_t w, uint32_t h, uint16_t bps, uint16_t photo, uint16_t comp,
+			   const void *px, int pages)
+{
+	char path[] = "/tmp/bh_test_image.XXXXXX";
+	TIFF *t = tiff_temp(path);
 	for (int p = 0; p < pages; p++) {
 		TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
 		TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
@@ -291,10 +308,7 @@ static uint8_t *tiff_build(size_t *len, uint32_t w, uint32_t h, uint16_t bps, ui
 		assert_true(TIFFWriteDirectory(t));
 	}
 	TIFFClose(t);
-	uint8_t *buf;
-	assert_int_equal(bh_read_file(path, 0, &buf, len), BH_OK);
-	unlink(path);
-	return buf;
+	return read_back(path, len);
 }
 
 /* Sets the tags of a one-strip 64x48 TIFF: 8-bit grey, or bilevel. */
@@ -317,11 +331,7 @@ static void strip_tags(TIFF *t, uint16_t comp, int bilevel)
 static uint8_t *tiff_cut_strip(size_t *len, uint16_t comp, int bilevel, double keep)
 {
 	char path[] = "/tmp/bh_test_image.XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	TIFF *t = TIFFOpen(path, "w");
-	assert_non_null(t);
+	TIFF *t = tiff_temp(path);
 	strip_tags(t, comp, bilevel);
 	for (uint32_t y = 0; y < 48; y++) {
 		uint8_t row[64] = {0};
@@ -346,10 +356,7 @@ static uint8_t *tiff_cut_strip(size_t *len, uint16_t comp, int bilevel, double k
 	assert_true(TIFFWriteRawStrip(t, 0, raw, (tmsize_t)((double)n * keep)) >= 0);
 	TIFFClose(t);
 	free(raw);
-	uint8_t *buf;
-	assert_int_equal(bh_read_file(path, 0, &buf, len), BH_OK);
-	unlink(path);
-	return buf;
+	return read_back(path, len);
 }
 
 /* A strip cut inside its JPEG or CCITT G4 data is only a warning to
