@@ -12,6 +12,7 @@
 #   built (scripts/demo-gallery) and real images are searched with
 #   `biohub probe`: an enrolled image finds its own subject at rank 1 (also
 #   a 1000-ppi copy made by BH_UPSAMPLE, when set, with the resolution byte,
+#   TIFF and BMP copies made by BH_REENCODE, when set, at the PGM's score,
 #   and a photo sent as the Type-10 mugshot of an ANSI/NIST transaction);
 #   agency isolation (dp_check isolation: spoofed agency id, fragments
 #   from two peers, reordered fragments, answers only to the asker); and
@@ -201,6 +202,19 @@ if [ -n "$gallery" ]; then
         --ppi 100 --json "$work/101_2_x2.pgm" 2>&1) && fail "100 ppi was searched: $out"
       echo "$out"
       echo "$out" | grep -q "resolution must be" || fail "no error for 100 ppi"
+    fi
+    # the containers FVC databases ship in: 101_1 as an LZW TIFF and as an
+    # 8-bit BMP (tests/tools/reencode.c) finds fvc-101 at the PGM's score
+    if [ -x "${BH_REENCODE:-}" ]; then
+      search_check finger "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" fvc-101
+      pgm_score=$(echo "$last" | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"][0]["score"])')
+      for kind in tiff-lzw:tif bmp8:bmp; do
+        "$BH_REENCODE" "$data/fingerprint/fvc2002/DB1_B/101_1.pgm" "$work/101_1.${kind#*:}" "${kind%:*}" \
+          || fail "reencode ${kind%:*}"
+        search_check finger "$work/101_1.${kind#*:}" fvc-101
+        echo "$last" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["candidates"][0]["score"] != int(sys.argv[1]))' \
+          "$pgm_score" || fail "the ${kind%:*} probe did not score as the PGM ($pgm_score)"
+      done
     fi
     # an ANSI/NIST card (267 KB, two four-finger slaps and two thumbs) over
     # BHP/1 is searched with its ten fingertips
