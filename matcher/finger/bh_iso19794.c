@@ -293,15 +293,17 @@ int bh_fmr_to_iso2011(bh_fmr *r)
 }
 
 /* INCITS 378-2009 after "FMR\0030\0": length u32, product id u32, device
- * u16, views u8, reserved u8. */
-static int parse_header_2009(cur *c, bh_fmr *r, size_t len)
+ * u16 (hdr21: certification u8, device u16), views u8, reserved u8. */
+static int parse_header_2009(cur *c, bh_fmr *r, size_t len, int hdr21)
 {
-	uint32_t rlen, dev, nv, rsv;
+	uint32_t rlen, cert = 0, dev, nv, rsv;
 	int rc;
 	r->std = BH_FMR_INCITS2009;
-	if ((rc = get(c, 4, &rlen)) || (rc = get(c, 4, &r->product_id)) || (rc = get(c, 2, &dev)) ||
-	    (rc = get(c, 1, &nv)) || (rc = get(c, 1, &rsv)))
+	r->hdr21 = (uint8_t)hdr21;
+	if ((rc = get(c, 4, &rlen)) || (rc = get(c, 4, &r->product_id)) || (hdr21 && (rc = get(c, 1, &cert))) ||
+	    (rc = get(c, 2, &dev)) || (rc = get(c, 1, &nv)) || (rc = get(c, 1, &rsv)))
 		return rc;
+	r->cert = (uint8_t)cert;
 	if (rlen != len)
 		return bh_fail(BH_EFORMAT, "fmr: record length %u, buffer %zu (version 030, neither "
 				       "ISO 19794-2:2011 nor INCITS 378-2009)", rlen, len);
@@ -311,7 +313,7 @@ static int parse_header_2009(cur *c, bh_fmr *r, size_t len)
 	return BH_OK;
 }
 
-static int parse_header(cur *c, bh_fmr *r, size_t len)
+static int parse_header(cur *c, bh_fmr *r, size_t len, int hdr21)
 {
 	uint32_t rlen, x;
 	int rc;
@@ -325,7 +327,7 @@ static int parse_header(cur *c, bh_fmr *r, size_t len)
 	if (v2009 && is_iso2011(c->p - 8, len))
 		return parse_header_2011(c, r);
 	if (v2009)
-		return parse_header_2009(c, r, len);
+		return parse_header_2009(c, r, len, hdr21);
 	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
 	 * 2-byte one (0 announces a 4-byte length). */
 	if (len >= 12 && ((uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3]) == len) {
@@ -365,16 +367,16 @@ static int parse_header(cur *c, bh_fmr *r, size_t len)
 	return BH_OK;
 }
 
-int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
+/* The record read with the INCITS 378-2009 header form hdr21 (ignored by
+ * the other standards). */
+static int parse_form(const uint8_t *buf, size_t len, int hdr21, bh_fmr **out)
 {
-	if (!out || !buf)
-		return bh_fail(BH_EINVAL, "fmr: bad arguments");
 	*out = NULL;
 	bh_fmr *r = calloc(1, sizeof *r);
 	if (!r)
 		return bh_fail(BH_ENOMEM, "fmr: record");
 	cur c = {buf, buf + len};
-	int rc = parse_header(&c, r, len);
+	int rc = parse_header(&c, r, len, hdr21);
 	uint32_t nv = r->nviews;
 	r->nviews = 0;
 	if (rc == BH_OK && nv) {
@@ -397,6 +399,39 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 	return BH_OK;
 }
 
+/* 1 when the last view's extended data length states exactly the bytes
+ * that were left for it (no slack taken in). */
+static int ends_exactly(const bh_fmr *r)
+{
+	return !r->nviews || r->views[r->nviews - 1].ext_len == r->views[r->nviews - 1].ext_len_field;
+}
+
+int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
+{
+	if (!out || !buf)
+		return bh_fail(BH_EINVAL, "fmr: bad arguments");
+	*out = NULL;
+	bh_fmr *r21 = NULL, *r20;
+	/* an INCITS 378-2009 record: the 21-byte header form first, so that the
+	 * 20-byte form's message is the one left when neither reads */
+	if (len >= 8 && !memcmp(buf, "FMR\0" "030\0", 8) && !is_iso2011(buf, len) &&
+	    parse_form(buf, len, 1, &r21) == BH_ENOMEM)
+		return BH_ENOMEM;
+	int rc = parse_form(buf, len, 0, &r20);
+	if (rc == BH_ENOMEM || (r21 && rc == BH_OK && (ends_exactly(r20) || !ends_exactly(r21)))) {
+		bh_fmr_free(r21);
+		r21 = NULL;
+	}
+	if (r21) {
+		bh_fmr_free(r20);
+		*out = r21;
+		return BH_OK;
+	}
+	if (rc == BH_OK)
+		*out = r20;
+	return rc;
+}
+
 /* Bytes of one ISO 2011 representation, its length field included. */
 static size_t rep_size_2011(const bh_fmr_view *v)
 {
@@ -415,7 +450,7 @@ static size_t record_size(const bh_fmr *r, size_t *hdr)
 	for (uint32_t i = 0; i < r->nviews; i++)
 		body += vhead + 6 * (size_t)r->views[i].n + 2 + r->views[i].ext_len;
 	if (r->std == BH_FMR_INCITS2009) {
-		*hdr = 20;
+		*hdr = 20 + (r->hdr21 != 0);
 	} else if (r->std == BH_FMR_ISO2005) {
 		*hdr = 24;
 	} else {
@@ -556,6 +591,8 @@ int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
 	if (r->std == BH_FMR_INCITS2009) {
 		p = put(p, (uint32_t)n, 4);
 		p = put(p, r->product_id, 4);
+		if (r->hdr21)
+			p = put(p, r->cert, 1);
 		p = put(p, r->device, 2);
 		p = put(p, r->nviews, 1);
 		p = put(p, r->reserved, 1);

@@ -15,7 +15,14 @@
  *     INCITS 378-2009 (version "030\0"; NIST ships its sample as
  *                fmr.ansi2007): length u32, CBEFF product id u32, device
  *                u16, views u8, reserved u8 = 20; size and resolution move
- *                into each view (below)
+ *                into each view (below).  The published 378-2009 (as other
+ *                readers, e.g. SourceAFIS's FingerprintIO, have it) has a
+ *                21-byte header instead: certification u8 and device u16 in
+ *                place of the device u16.  Both are read: a record is
+ *                parsed both ways, and the form whose views end exactly at
+ *                the record end (the last extended data length stating the
+ *                bytes left) is taken, the 20-byte form when both or
+ *                neither do.
  *   per view  position u8, view (high 4 bits) | impression (low 4) u8,
  *             quality u8 (0..100), minutiae count u8 (2009: position u8,
  *             view number u8, impression type u8, quality u8, quality
@@ -106,6 +113,8 @@ typedef struct bh_fmr {
 	uint16_t device;
 	uint16_t w, h, xres, yres; /* resolution in pixels per cm; not in 2009 */
 	uint8_t reserved;  /* ISO 2011: the certification flag (0 or 1) */
+	uint8_t hdr21;     /* INCITS 378-2009 only: the 21-byte header form */
+	uint8_t cert;      /* ... its certification byte (device = the device id) */
 	uint32_t nviews;
 	bh_fmr_view *views;
 } bh_fmr;

@@ -489,6 +489,32 @@ static void test_incits_roundtrip(void **state)
 	bh_fmr_free(r);
 	free(b04);
 	free(b);
+	/* the published 378-2009 header form (21 bytes: a certification byte
+	 * before the device id): the same sample written that way reads as
+	 * that form, with the same views, and writes back byte for byte */
+	b = load(NIST "fmr.ansi2007", &len);
+	bh_fmr *r20;
+	assert_int_equal(bh_fmr_parse(b, len, &r20), BH_OK);
+	assert_int_equal(r20->hdr21, 0);
+	uint8_t *b21 = malloc(len + 1);
+	memcpy(b21, b, 16);
+	b21[11] = (uint8_t)(len + 1); /* the length's low byte (363 + 1 < 2^16 - 255) */
+	b21[16] = 0x80;               /* certified */
+	memcpy(b21 + 17, b + 16, len - 16);
+	assert_int_equal(bh_fmr_parse(b21, len + 1, &r), BH_OK);
+	assert_int_equal(r->std, BH_FMR_INCITS2009);
+	assert_int_equal(r->hdr21, 1);
+	assert_int_equal(r->cert, 0x80);
+	assert_int_equal(r->device, r20->device);
+	assert_int_equal(r->nviews, r20->nviews);
+	for (uint32_t i = 0; i < r->nviews; i++) {
+		assert_int_equal(r->views[i].n, r20->views[i].n);
+		assert_memory_equal(r->views[i].m, r20->views[i].m, r->views[i].n * sizeof *r->views[i].m);
+	}
+	bh_fmr_free(r);
+	bh_fmr_free(r20);
+	free(b);
+	roundtrip_buf(b21, len + 1, BH_FMR_INCITS2009, 2);
 	/* "030" whose ISO 19794-2:2011 header announces a representation
 	 * that is not there: neither layout parses */
 	uint8_t iso2011[] = {'F', 'M', 'R', 0, '0', '3', '0', 0, 0, 0, 0, 15, 0, 1, 0};
