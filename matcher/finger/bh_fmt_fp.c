@@ -73,9 +73,11 @@ uint32_t bh_fmr_view_to_fp(const bh_fmr *r, const bh_fmr_view *v, bh_minutia *ou
 		o.y = (float)(m->y * sy);
 		o.theta = (float)t;
 		o.type = m->type == 2 ? BH_MINUTIA_BIFURCATION : BH_MINUTIA_ENDING;
-		/* ISO 2011 has 254 (not reported) and 255 (failed): no evidence
-		 * either way, like the 50 of records that carry none */
-		o.quality = m->quality <= 100 ? m->quality : r->std == BH_FMR_ISO2011 ? 50 : 100;
+		/* ISO 2011 and INCITS 2009 have 254 (not reported) and 255
+		 * (failed): no evidence either way, like the 50 of records that
+		 * carry none */
+		const int special = r->std == BH_FMR_ISO2011 || r->std == BH_FMR_INCITS2009;
+		o.quality = m->quality <= 100 ? m->quality : special ? 50 : 100;
 		out[k++] = o;
 	}
 	return k;

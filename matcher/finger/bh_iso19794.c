@@ -319,15 +319,17 @@ static int parse_header(cur *c, bh_fmr *r, size_t len, int hdr21)
 	int rc;
 	if (len < 8 || memcmp(c->p, "FMR\0", 4) != 0)
 		return bh_fail(BH_EFORMAT, "fmr: not a finger minutiae record");
-	int v2009 = !memcmp(c->p + 4, "030\0", 4);
-	if (!v2009 && memcmp(c->p + 4, " 20\0", 4) != 0)
-		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\" and \"030\")",
+	int v2009 = !memcmp(c->p + 4, "030\0", 4), am1 = !memcmp(c->p + 4, "035\0", 4);
+	if (!v2009 && !am1 && memcmp(c->p + 4, " 20\0", 4) != 0)
+		return bh_fail(BH_EUNSUPPORTED, "fmr: version '%.3s' (only \" 20\", \"030\" and \"035\")",
 			       (const char *)c->p + 4);
 	c->p += 8;
 	if (v2009 && is_iso2011(c->p - 8, len))
 		return parse_header_2011(c, r);
-	if (v2009)
+	if (v2009 || am1) {
+		r->am1 = (uint8_t)am1;
 		return parse_header_2009(c, r, len, hdr21);
+	}
 	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
 	 * 2-byte one (0 announces a 4-byte length). */
 	if (len >= 12 && ((uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3]) == len) {
@@ -414,8 +416,9 @@ int bh_fmr_parse(const uint8_t *buf, size_t len, bh_fmr **out)
 	bh_fmr *r21 = NULL, *r20;
 	/* an INCITS 378-2009 record: the 21-byte header form first, so that the
 	 * 20-byte form's message is the one left when neither reads */
-	if (len >= 8 && !memcmp(buf, "FMR\0" "030\0", 8) && !is_iso2011(buf, len) &&
-	    parse_form(buf, len, 1, &r21) == BH_ENOMEM)
+	const int incits2009 = len >= 8 && !memcmp(buf, "FMR\0", 4) &&
+			       (!memcmp(buf + 4, "035\0", 4) || (!memcmp(buf + 4, "030\0", 4) && !is_iso2011(buf, len)));
+	if (incits2009 && parse_form(buf, len, 1, &r21) == BH_ENOMEM)
 		return BH_ENOMEM;
 	int rc = parse_form(buf, len, 0, &r20);
 	if (rc == BH_ENOMEM || (r21 && rc == BH_OK && (ends_exactly(r20) || !ends_exactly(r21)))) {
@@ -576,7 +579,9 @@ int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
 	uint8_t *b = malloc(n), *p = b;
 	if (!b)
 		return bh_fail(BH_ENOMEM, "fmr: output");
-	memcpy(p, r->std == BH_FMR_INCITS2009 || r->std == BH_FMR_ISO2011 ? "FMR\0" "030\0" : "FMR\0 20\0", 8);
+	memcpy(p, r->std == BH_FMR_INCITS2009 && r->am1 ? "FMR\0" "035\0"
+		  : r->std == BH_FMR_INCITS2009 || r->std == BH_FMR_ISO2011 ? "FMR\0" "030\0"
+									 : "FMR\0 20\0", 8);
 	p += 8;
 	if (r->std == BH_FMR_ISO2011) {
 		p = put(p, (uint32_t)n, 4);

@@ -22,7 +22,8 @@
  *                parsed both ways, and the form whose views end exactly at
  *                the record end (the last extended data length stating the
  *                bytes left) is taken, the 20-byte form when both or
- *                neither do.
+ *                neither do.  378-2009 Amendment 1 (version "035") has the
+ *                same layout and is read the same way.
  *   per view  position u8, view (high 4 bits) | impression (low 4) u8,
  *             quality u8 (0..100), minutiae count u8 (2009: position u8,
  *             view number u8, impression type u8, quality u8, quality
@@ -114,6 +115,7 @@ typedef struct bh_fmr {
 	uint16_t w, h, xres, yres; /* resolution in pixels per cm; not in 2009 */
 	uint8_t reserved;  /* ISO 2011: the certification flag (0 or 1) */
 	uint8_t hdr21;     /* INCITS 378-2009 only: the 21-byte header form */
+	uint8_t am1;       /* INCITS 378-2009 only: version "035" (Amendment 1) */
 	uint8_t cert;      /* ... its certification byte (device = the device id) */
 	uint32_t nviews;
 	bh_fmr_view *views;

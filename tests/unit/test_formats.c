@@ -514,6 +514,16 @@ static void test_incits_roundtrip(void **state)
 	bh_fmr_free(r);
 	bh_fmr_free(r20);
 	free(b);
+	/* Amendment 1 ("035"): the same layout, written back as "035" */
+	uint8_t *am1 = malloc(len + 1);
+	memcpy(am1, b21, len + 1);
+	am1[6] = '5';
+	assert_int_equal(bh_fmr_parse(am1, len + 1, &r), BH_OK);
+	assert_int_equal(r->am1, 1);
+	assert_int_equal(r->hdr21, 1);
+	assert_int_equal(r->nviews, 2);
+	bh_fmr_free(r);
+	roundtrip_buf(am1, len + 1, BH_FMR_INCITS2009, 2);
 	roundtrip_buf(b21, len + 1, BH_FMR_INCITS2009, 2);
 	/* "030" whose ISO 19794-2:2011 header announces a representation
 	 * that is not there: neither layout parses */
