@@ -1,7 +1,8 @@
 /*
  * bh_finger_fmr.h - finger templates from a finger minutiae record,
- * ISO/IEC 19794-2:2005 or 2011, ANSI INCITS 378-2004 or 378-2009 (the "FMR" record,
- * bh_iso19794.h), for `biohub enroll` and for finger searches.
+ * ISO/IEC 19794-2:2005 or 2011, ANSI INCITS 378-2004 or 378-2009 and its
+ * Amendment 1 (the "FMR" record, bh_iso19794.h), for `biohub enroll` and
+ * for finger searches.
  *
  * One template per finger: each view's minutiae are converted to the
  * matcher's frame (bh_fmr_view_to_fp: rescaled from the record's resolution
