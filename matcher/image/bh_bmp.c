@@ -41,6 +41,31 @@ static int masks_plain(const uint8_t *m)
 	return le32(m) == 0x00ff0000u && le32(m + 4) == 0x0000ff00u && le32(m + 8) == 0x000000ffu;
 }
 
+/* The colour table at table_at (`used` entries, 0 = all the depth allows)
+ * and the rows, which must lie within the n bytes of b. */
+static int locate_data(const uint8_t *b, size_t n, size_t table_at, uint32_t used, bmp_hdr *h)
+{
+	h->pal = NULL;
+	h->n_pal = 0;
+	if (h->bits <= 8) {
+		const uint32_t max = 1u << h->bits;
+		h->n_pal = used ? used : max;
+		if (h->n_pal > max)
+			return bh_fail(BH_EFORMAT, "bmp: %u colours for %u bits", h->n_pal, h->bits);
+		if (table_at + 4 * (size_t)h->n_pal > n)
+			return bh_fail(BH_EFORMAT, "bmp: truncated colour table");
+		h->pal = b + table_at;
+	}
+	h->pixels_at = le32(b + 10);
+	h->stride = ((size_t)h->w * h->bits + 31) / 32 * 4;
+	if (h->pixels_at < table_at + 4 * (size_t)h->n_pal || h->pixels_at > n ||
+	    (n - h->pixels_at) / h->stride < h->h)
+		return bh_fail(BH_EFORMAT, "bmp: pixel data at %u does not hold %u rows of %zu bytes in %zu",
+			       h->pixels_at, h->h, h->stride, n);
+	return BH_OK;
+}
+
+/* The information header: size, depth and compression. */
 static int parse_header(const uint8_t *b, size_t n, bmp_hdr *h)
 {
 	if (n < 14 + 4)
@@ -63,31 +88,13 @@ static int parse_header(const uint8_t *b, size_t n, bmp_hdr *h)
 	/* The three BI_BITFIELDS masks sit at byte 54: inside a longer header,
 	 * right after a 40-byte one (and then before the colour table). */
 	const size_t masks_at = 14 + 40;
-	const size_t table_at = 14 + (size_t)info + (info == 40 && comp == 3 ? 12 : 0);
 	if (comp == 3) {
 		if (h->bits != 32 || n < masks_at + 12 || !masks_plain(b + masks_at))
 			return bh_fail(BH_EUNSUPPORTED, "bmp: only the X8R8G8B8 bit fields are supported");
 	} else if (comp != 0) {
 		return bh_fail(BH_EUNSUPPORTED, "bmp: compression %u (RLE, JPEG or PNG) not supported", comp);
 	}
-	h->pal = NULL;
-	h->n_pal = 0;
-	if (h->bits <= 8) {
-		const uint32_t max = 1u << h->bits;
-		h->n_pal = used ? used : max;
-		if (h->n_pal > max)
-			return bh_fail(BH_EFORMAT, "bmp: %u colours for %u bits", h->n_pal, h->bits);
-		if (table_at + 4 * (size_t)h->n_pal > n)
-			return bh_fail(BH_EFORMAT, "bmp: truncated colour table");
-		h->pal = b + table_at;
-	}
-	h->pixels_at = le32(b + 10);
-	h->stride = ((size_t)h->w * h->bits + 31) / 32 * 4;
-	if (h->pixels_at < table_at + 4 * (size_t)h->n_pal || h->pixels_at > n ||
-	    (n - h->pixels_at) / h->stride < h->h)
-		return bh_fail(BH_EFORMAT, "bmp: pixel data at %u does not hold %u rows of %zu bytes in %zu",
-			       h->pixels_at, h->h, h->stride, n);
-	return BH_OK;
+	return locate_data(b, n, 14 + (size_t)info + (info == 40 && comp == 3 ? 12 : 0), used, h);
 }
 
 /* The colour-table index of pixel x of a stored row (1, 4 or 8 bits). */
