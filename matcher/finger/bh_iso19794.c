@@ -47,6 +47,28 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* v's n minutiae of msize bytes each (6, or 5 without the quality, which
+ * then reads 254: not reported). */
+static int get_minutiae(cur *c, uint32_t n, size_t msize, bh_fmr_view *v)
+{
+	uint32_t a, b, ang, mq = 254;
+	if ((size_t)(c->end - c->p) < msize * n)
+		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the end", n);
+	if (n && !(v->m = calloc(n, sizeof *v->m)))
+		return bh_fail(BH_ENOMEM, "fmr: minutiae");
+	for (uint32_t i = 0; i < n; i++) {
+		get(c, 2, &a);
+		get(c, 2, &b);
+		get(c, 1, &ang);
+		if (msize == 6)
+			get(c, 1, &mq);
+		v->m[i] = (bh_fmr_minutia){(uint16_t)(a & 0x3fff), (uint16_t)(b & 0x3fff),
+					   (uint8_t)(a >> 14), (uint8_t)(b >> 14), (uint8_t)ang, (uint8_t)mq};
+		v->n = i + 1;
+	}
+	return BH_OK;
+}
+
 void bh_fmr_free(bh_fmr *r)
 {
 	if (!r)
@@ -100,26 +122,10 @@ static int parse_view_head(cur *c, bh_fmr_std std, bh_fmr_view *v, uint32_t *n)
 
 static int parse_view(cur *c, bh_fmr_std std, bh_fmr_view *v, int last)
 {
-	uint32_t n, a, b, ang, mq, el;
+	uint32_t n, el;
 	int rc = parse_view_head(c, std, v, &n);
-	if (rc != BH_OK)
+	if (rc != BH_OK || (rc = get_minutiae(c, n, 6, v)) != BH_OK)
 		return rc;
-	if ((size_t)(c->end - c->p) < 6 * (size_t)n)
-		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the end", n);
-	if (n) {
-		v->m = calloc(n, sizeof *v->m);
-		if (!v->m)
-			return bh_fail(BH_ENOMEM, "fmr: minutiae");
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		get(c, 2, &a);
-		get(c, 2, &b);
-		get(c, 1, &ang);
-		get(c, 1, &mq);
-		v->m[i] = (bh_fmr_minutia){(uint16_t)(a & 0x3fff), (uint16_t)(b & 0x3fff),
-					   (uint8_t)(a >> 14), (uint8_t)(b >> 14), (uint8_t)ang, (uint8_t)mq};
-		v->n = i + 1;
-	}
 	if ((rc = get(c, 2, &el)) != BH_OK)
 		return rc;
 	v->ext_len_field = (uint16_t)el;
@@ -211,7 +217,7 @@ static int parse_fixed_2011(cur *c, bh_fmr_view *v, uint32_t *n)
 /* One representation; c ends where its length says. */
 static int parse_rep_2011(cur *c, int cert, bh_fmr_view *v)
 {
-	uint32_t len, n, a, b, ang, mq = 254, el;
+	uint32_t len, n, el;
 	int rc = get(c, 4, &len);
 	if (rc != BH_OK)
 		return rc;
@@ -219,24 +225,9 @@ static int parse_rep_2011(cur *c, int cert, bh_fmr_view *v)
 		return bh_fail(BH_EFORMAT, "fmr: representation of %u bytes", len);
 	cur r = {c->p, c->p + (len - 4)};
 	c->p = r.end;
-	if ((rc = parse_head_2011(&r, cert, v)) || (rc = parse_fixed_2011(&r, v, &n)))
+	if ((rc = parse_head_2011(&r, cert, v)) || (rc = parse_fixed_2011(&r, v, &n)) ||
+	    (rc = get_minutiae(&r, n, v->mflags >> 4, v)) || (rc = get(&r, 2, &el)))
 		return rc;
-	const size_t msize = v->mflags >> 4;
-	if ((size_t)(r.end - r.p) < msize * n + 2)
-		return bh_fail(BH_EFORMAT, "fmr: %u minutiae past the representation", n);
-	if (n && !(v->m = calloc(n, sizeof *v->m)))
-		return bh_fail(BH_ENOMEM, "fmr: minutiae");
-	for (uint32_t i = 0; i < n; i++) {
-		get(&r, 2, &a);
-		get(&r, 2, &b);
-		get(&r, 1, &ang);
-		if (msize == 6)
-			get(&r, 1, &mq);
-		v->m[i] = (bh_fmr_minutia){(uint16_t)(a & 0x3fff), (uint16_t)(b & 0x3fff),
-					   (uint8_t)(a >> 14), (uint8_t)(b >> 14), (uint8_t)ang, (uint8_t)mq};
-		v->n = i + 1;
-	}
-	get(&r, 2, &el);
 	if (el != (size_t)(r.end - r.p))
 		return bh_fail(BH_EFORMAT, "fmr: extended data of %u bytes in %zu", el, (size_t)(r.end - r.p));
 	v->ext_len_field = (uint16_t)el;
@@ -332,7 +323,7 @@ static int parse_header(cur *c, bh_fmr *r, size_t len, int hdr21)
 	}
 	/* ISO 2005 has a 4-byte length equal to the buffer length; INCITS a
 	 * 2-byte one (0 announces a 4-byte length). */
-	if (len >= 12 && ((uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3]) == len) {
+	if (len >= 12 && be32(c->p) == len) {
 		r->std = BH_FMR_ISO2005;
 		get(c, 4, &rlen);
 	} else {
@@ -518,6 +509,20 @@ static uint8_t *put_view_head_2009(uint8_t *p, const bh_fmr_view *v)
 	return put(p, v->n, 1);
 }
 
+/* v's minutiae, 6 bytes each, or 5 without the quality. */
+static uint8_t *put_minutiae(uint8_t *p, const bh_fmr_view *v, int with_quality)
+{
+	for (uint32_t k = 0; k < v->n; k++) {
+		const bh_fmr_minutia *m = &v->m[k];
+		p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);
+		p = put(p, (uint32_t)(m->rsv & 3) << 14 | (m->y & 0x3fff), 2);
+		p = put(p, m->angle, 1);
+		if (with_quality)
+			p = put(p, m->quality, 1);
+	}
+	return p;
+}
+
 /* One ISO 2011 representation (its size checked by bh_fmr_write). */
 static uint8_t *put_rep_2011(uint8_t *p, const bh_fmr_view *v)
 {
@@ -533,14 +538,7 @@ static uint8_t *put_rep_2011(uint8_t *p, const bh_fmr_view *v)
 	p = put(p, v->h, 2);
 	p = put(p, v->mflags, 1);
 	p = put(p, v->n, 1);
-	for (uint32_t k = 0; k < v->n; k++) {
-		const bh_fmr_minutia *m = &v->m[k];
-		p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);
-		p = put(p, (uint32_t)(m->rsv & 3) << 14 | (m->y & 0x3fff), 2);
-		p = put(p, m->angle, 1);
-		if (v->mflags >> 4 == 6)
-			p = put(p, m->quality, 1);
-	}
+	p = put_minutiae(p, v, v->mflags >> 4 == 6);
 	p = put(p, v->ext_len, 2);
 	if (v->ext_len)
 		memcpy(p, v->ext, v->ext_len);
@@ -607,13 +605,7 @@ int bh_fmr_write(const bh_fmr *r, uint8_t **buf, size_t *len)
 	for (uint32_t i = 0; i < r->nviews; i++) {
 		const bh_fmr_view *v = &r->views[i];
 		p = r->std == BH_FMR_INCITS2009 ? put_view_head_2009(p, v) : put_view_head(p, v);
-		for (uint32_t k = 0; k < v->n; k++) {
-			const bh_fmr_minutia *m = &v->m[k];
-			p = put(p, (uint32_t)(m->type & 3) << 14 | (m->x & 0x3fff), 2);
-			p = put(p, (uint32_t)(m->rsv & 3) << 14 | (m->y & 0x3fff), 2);
-			p = put(p, m->angle, 1);
-			p = put(p, m->quality, 1);
-		}
+		p = put_minutiae(p, v, 1);
 		p = put(p, v->ext_len_field, 2);
 		if (v->ext_len) {
 			memcpy(p, v->ext, v->ext_len);
