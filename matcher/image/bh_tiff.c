@@ -44,8 +44,10 @@ static tmsize_t mf_read(thandle_t h, void *dst, tmsize_t want)
 	if (want < 0)
 		return -1;
 	size_t left = f->pos < f->n ? f->n - f->pos : 0, k = (size_t)want < left ? (size_t)want : left;
-	memcpy(dst, f->b + f->pos, k);
-	f->pos += k;
+	if (k) { /* f->pos may lie past the end after a seek: no pointer is made there */
+		memcpy(dst, f->b + f->pos, k);
+		f->pos += k;
+	}
 	return (tmsize_t)k;
 }
 
